@@ -1,0 +1,94 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+import * as pulumi from "@pulumi/pulumi";
+import { bundleFunction, functionArchive, REPO_ROOT } from "../../infra/bundle";
+
+const FIXTURE = "tests/infra/fixtures/ssm-and-jwt-handler.ts";
+const AUTHORIZER_ENTRY = "functions/authorizer/index.ts";
+
+/** Loads a CommonJS bundle the way Lambda does, resolving its external modules from this repository. */
+function loadBundle(code: string): Record<string, unknown> {
+  const module = { exports: {} as Record<string, unknown> };
+  const requireFromRepo = createRequire(path.join(REPO_ROOT, "package.json"));
+  new Function("module", "exports", "require", code)(module, module.exports, requireFromRepo);
+  return module.exports;
+}
+
+describe("bundleFunction", () => {
+  it("gives the same bytes on every build", () => {
+    const first = bundleFunction(FIXTURE, { bypassCache: true });
+    const second = bundleFunction(FIXTURE, { bypassCache: true });
+    expect(second.code).toBe(first.code);
+    expect(second.sha256).toBe(first.sha256);
+    expect(second.bytes).toBe(Buffer.byteLength(first.code));
+  });
+
+  it("caches per entry within the process", () => {
+    expect(bundleFunction(FIXTURE)).toBe(bundleFunction(FIXTURE));
+  });
+
+  it("minifies", () => {
+    const minified = bundleFunction(FIXTURE, { bypassCache: true });
+    const plain = bundleFunction(FIXTURE, { bypassCache: true, minify: false });
+    expect(minified.bytes).toBeLessThan(plain.bytes * 0.6);
+    // Line breaks survive only inside template literals and in the licence notes at the end.
+    const lines = (code: string) => code.split("\n").length;
+    expect(lines(minified.code)).toBeLessThan(20);
+    expect(lines(minified.code)).toBeLessThan(lines(plain.code) / 50);
+    expect(minified.code).toMatch(/\/\*! Bundled license information:[^]*\*\/\n$/);
+  });
+
+  it("keeps the AWS SDK external and inlines everything else", () => {
+    const { code } = bundleFunction(FIXTURE);
+    expect(code).toContain('require("@aws-sdk/client-ssm")');
+    expect(code).not.toMatch(/require\("jsonwebtoken"\)/);
+    expect(code).not.toMatch(/require\("jws"\)/);
+    // The SDK's own sources are not in the bundle.
+    expect(code).not.toContain("GetParameterCommand extends");
+  });
+
+  it("writes no machine-specific paths into the output", () => {
+    const { code } = bundleFunction(FIXTURE);
+    expect(code).not.toContain(REPO_ROOT);
+    expect(code).not.toContain("node_modules/");
+  });
+
+  it("loads as CommonJS and exports a working handler", async () => {
+    const exports = loadBundle(bundleFunction(FIXTURE).code);
+    expect(typeof exports.handler).toBe("function");
+    const result = await (exports.handler as (e: unknown) => Promise<{ sdk: string; decoded: unknown }>)({
+      token: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.",
+    });
+    expect(result).toEqual({ sdk: "SSMClient:GetParameterCommand", decoded: { sub: "alice" } });
+  });
+
+  it("reports a missing entry instead of producing an empty function", () => {
+    expect(() => bundleFunction("tests/infra/fixtures/does-not-exist.ts", { bypassCache: true })).toThrow(
+      /does-not-exist/,
+    );
+  });
+});
+
+describe("functionArchive", () => {
+  it("holds exactly one index.js with the bundle", async () => {
+    const archive = functionArchive(FIXTURE);
+    const assets = await archive.assets;
+    expect(Object.keys(assets)).toEqual(["index.js"]);
+    const asset = assets["index.js"] as pulumi.asset.StringAsset;
+    expect(await asset.text).toBe(bundleFunction(FIXTURE).code);
+  });
+});
+
+const authorizerExists = fs.existsSync(path.join(REPO_ROOT, AUTHORIZER_ENTRY));
+(authorizerExists ? describe : describe.skip)(`the authorizer bundle (${AUTHORIZER_ENTRY})`, () => {
+  it("is deterministic, keeps the SDK external, and exports handler", () => {
+    const first = bundleFunction(AUTHORIZER_ENTRY, { bypassCache: true });
+    const second = bundleFunction(AUTHORIZER_ENTRY, { bypassCache: true });
+    expect(second.sha256).toBe(first.sha256);
+    expect(first.code).not.toMatch(/require\("(jsonwebtoken|jwks-rsa)"\)/);
+    expect(first.code).not.toContain(REPO_ROOT);
+    const exports = loadBundle(first.code);
+    expect(typeof exports.handler).toBe("function");
+  });
+});

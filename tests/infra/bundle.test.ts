@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRequire } from "node:module";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { bundleFunction, functionArchive, REPO_ROOT } from "../../infra/bundle";
 
 const FIXTURE = "tests/infra/fixtures/ssm-and-jwt-handler.ts";

@@ -473,7 +473,9 @@ export function parseAuthorizerConfig(json: string | undefined): AuthorizerConfi
   try {
     raw = JSON.parse(json);
   } catch (err) {
-    throw new ConfigurationError([`AUTHORIZER_CONFIG is not JSON: ${(err as Error).message}`]);
+    // Never echo the parser's message: it quotes the input, which may hold a (local) shared secret.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ConfigurationError([`AUTHORIZER_CONFIG is not valid JSON${position ? ` (error at character ${position})` : ""}`]);
   }
   return loadAuthorizerConfig(raw);
 }

@@ -1,0 +1,92 @@
+/**
+ * The Lambda entry point. Once per cold start it reads `AUTHORIZER_CONFIG`, fetches the shared secrets of
+ * HMAC issuers from SSM (SecureString, decrypted; never from a plain environment variable, never logged)
+ * and builds the authorizer; every invocation after that is pure computation unless an RSA issuer's
+ * key is not cached yet. A configuration or SSM problem denies every request, logged once per cold start
+ * with every problem, and the next invocation tries again (SSM may only have been throttled).
+ */
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { type Authorizer, type AuthorizerResponse, consoleLogger, createAuthorizer, deniedResponse, type Logger } from "./authorizer";
+import { type AuthorizerConfig, ConfigurationError, parseAuthorizerConfig } from "./config";
+
+/** The part of the SSM client the handler uses; a real `SSMClient` in Lambda. */
+export interface ParameterReader {
+  send(command: GetParameterCommand): Promise<{ Parameter?: { Value?: string } }>;
+}
+
+export interface HandlerOptions {
+  environment?: NodeJS.ProcessEnv;
+  ssm?: ParameterReader;
+  logger?: Logger;
+  /** Attempts per parameter; SSM throttles bursts of cold starts. */
+  ssmAttempts?: number;
+}
+
+/** Reads the shared secrets of every HMAC issuer configured with `secretParameter`, in parallel. */
+export async function readSharedSecrets(config: AuthorizerConfig, ssm: ParameterReader, attempts = 3): Promise<Map<string, string>> {
+  const wanted = config.issuers.filter((i) => i.secretParameter !== undefined);
+  const values = await Promise.all(
+    wanted.map(async (issuer) => {
+      const name = issuer.secretParameter as string;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const result = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+          const value = result.Parameter?.Value;
+          if (value === undefined || value === "") {
+            throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer.issuer}) has no value`]);
+          }
+          return value;
+        } catch (err) {
+          const name_ = (err as Error).name;
+          const permanent =
+            err instanceof ConfigurationError || ["ParameterNotFound", "AccessDeniedException", "InvalidKeyId", "ParameterVersionNotFound"].includes(name_);
+          if (permanent || attempt >= attempts) {
+            if (err instanceof ConfigurationError) throw err;
+            throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer.issuer}) could not be read: ${name_}`]);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        }
+      }
+    }),
+  );
+  return new Map(wanted.map((issuer, i) => [issuer.issuer, values[i]]));
+}
+
+const RETRY_AFTER_FAILURE_MS = 5_000;
+
+/** Builds a handler; `handler` below is the one Lambda runs. Tests build their own with fakes. */
+export function createHandler(options: HandlerOptions = {}): (event: unknown) => Promise<AuthorizerResponse> {
+  const environment = options.environment ?? process.env;
+  const logger = options.logger ?? consoleLogger;
+  let ready: Promise<Authorizer> | undefined;
+  let failedAt = -Infinity;
+
+  async function build(): Promise<Authorizer> {
+    const config = parseAuthorizerConfig(environment.AUTHORIZER_CONFIG);
+    const needsSsm = config.issuers.some((i) => i.secretParameter !== undefined);
+    const ssm = options.ssm ?? (needsSsm ? new SSMClient({ region: config.region }) : undefined);
+    const sharedSecrets = ssm && needsSsm ? await readSharedSecrets(config, ssm, options.ssmAttempts) : undefined;
+    return createAuthorizer(config, { logger, sharedSecrets });
+  }
+
+  return async (event) => {
+    try {
+      // After a failed start, wait a little before trying again, so a broken stack does not hammer SSM.
+      if (ready === undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) return deniedResponse();
+      ready ??= build();
+      const authorize = await ready;
+      return await authorize(event);
+    } catch (err) {
+      ready = undefined;
+      failedAt = Date.now();
+      logger.error({
+        outcome: "deny",
+        check: "configuration",
+        reason: err instanceof ConfigurationError ? err.message : `start-up failed: ${(err as Error)?.name ?? typeof err}`,
+      });
+      return deniedResponse();
+    }
+  };
+}
+
+export const handler = createHandler();

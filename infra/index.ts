@@ -1,0 +1,3 @@
+export * from "./bundle";
+export * from "./policies";
+export * from "./iot-token-authorizer";

@@ -1,0 +1,261 @@
+/**
+ * Runs Pulumi components and programs under `pulumi.runtime.setMocks` and records what they declare.
+ *
+ * - Every registered resource is recorded (type, name, inputs, which inputs arrived secret) and answered
+ *   with its inputs plus the outputs AWS would compute (`arn`, `name`, …), so components can be asserted on
+ *   their exact child inputs.
+ * - `tls:index/privateKey:PrivateKey` gets a real RSA key of the requested size, so tests can check that the
+ *   public key reaching IoT is the key's.
+ * - Data-source calls are answered only for the functions listed in `call` below; any other token throws,
+ *   so an unexpected lookup (a new API dependency, or a call made at the wrong time) fails the test.
+ * - `unwrap` resolves an Output or fails after a timeout: an output missing from the mock state never
+ *   resolves, and a test should say so rather than hang.
+ */
+import { createHash, generateKeyPairSync } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export const MOCK_ACCOUNT_ID = "123456789012";
+export const MOCK_REGION = "eu-west-1";
+export const MOCK_PARTITION = "aws";
+export const MOCK_PROJECT = "iot-enterprise-auth";
+export const MOCK_STACK = "test";
+
+/** The secret marker Pulumi puts on values it sends over the wire (`@pulumi/pulumi/runtime/rpc`). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  /** Inputs as the provider would receive them, with secret markers removed. */
+  inputs: Record<string, unknown>;
+  /** Names of the top-level inputs that arrived marked secret. */
+  secretInputs: string[];
+  id: string;
+  /** What the mock returned as the resource's state. */
+  state: Record<string, unknown>;
+}
+
+export interface RecordedCall {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface MockOptions {
+  /** Stack configuration, as `pulumi config` would hold it: `{"project:key": "value"}`; objects are JSON-encoded. */
+  config?: Record<string, string | number | boolean | object>;
+  /** Configuration keys (fully qualified) whose values are secret. */
+  secretKeys?: string[];
+  accountId?: string;
+  region?: string;
+  project?: string;
+  stack?: string;
+}
+
+export interface MockRecorder {
+  readonly resources: RecordedResource[];
+  readonly calls: RecordedCall[];
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** Every recorded resource of `type` (a Pulumi type token such as `aws:iam/role:Role`). */
+  byType(type: string): RecordedResource[];
+  /** The single recorded resource of `type`; throws when there are none or several. */
+  one(type: string): RecordedResource;
+}
+
+function isSecretValue(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Removes Pulumi's secret markers at every depth (secrets are asserted on through `secretInputs`). */
+function stripSecrets(value: unknown): unknown {
+  if (isSecretValue(value)) return stripSecrets(value.value);
+  if (Array.isArray(value)) return value.map(stripSecrets);
+  if (typeof value === "object" && value !== null && !pulumi.asset.Asset.isInstance(value) && !pulumi.asset.Archive.isInstance(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripSecrets(v)]));
+  }
+  return value;
+}
+
+/** A stable stand-in for Pulumi's random auto-name suffix. */
+function suffix(name: string): string {
+  return createHash("sha256").update(name).digest("hex").slice(0, 7);
+}
+
+const rsaKeys = new Map<number, { publicKeyPem: string; privateKeyPem: string; privateKeyPemPkcs8: string }>();
+function rsaKey(bits: number) {
+  let key = rsaKeys.get(bits);
+  if (!key) {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: bits });
+    key = {
+      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+      privateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    };
+    rsaKeys.set(bits, key);
+  }
+  return key;
+}
+
+/** The outputs a provider computes for the resource types our components declare. */
+function computedOutputs(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  env: { accountId: string; region: string; partition: string },
+): Record<string, unknown> {
+  const { accountId, region, partition } = env;
+  const physical = typeof inputs.name === "string" ? inputs.name : `${name}-${suffix(name)}`;
+  switch (type) {
+    case "aws:lambda/function:Function": {
+      const arn = `arn:${partition}:lambda:${region}:${accountId}:function:${physical}`;
+      return {
+        name: physical,
+        arn,
+        qualifiedArn: `${arn}:$LATEST`,
+        invokeArn: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+        version: "$LATEST",
+      };
+    }
+    case "aws:iot/authorizer:Authorizer":
+      return { name: physical, arn: `arn:${partition}:iot:${region}:${accountId}:authorizer/${physical}` };
+    case "aws:iot/domainConfiguration:DomainConfiguration":
+      return {
+        name: physical,
+        arn: `arn:${partition}:iot:${region}:${accountId}:domainconfiguration/${physical}/${suffix(physical)}`,
+        domainType: inputs.domainName ? "CUSTOMER_MANAGED" : "AWS_MANAGED",
+      };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { name: physical, arn: `arn:${partition}:logs:${region}:${accountId}:log-group:${physical}` };
+    case "aws:iam/role:Role":
+      return { name: physical, arn: `arn:${partition}:iam::${accountId}:role/${physical}`, uniqueId: `AROA${suffix(physical).toUpperCase()}` };
+    case "aws:iam/rolePolicy:RolePolicy":
+      return { name: physical };
+    case "aws:ssm/parameter:Parameter":
+      return {
+        name: physical,
+        arn: `arn:${partition}:ssm:${region}:${accountId}:parameter/${physical.replace(/^\//, "")}`,
+        version: 1,
+      };
+    case "aws:lambda/permission:Permission":
+      return { statementId: typeof inputs.statementId === "string" ? inputs.statementId : `${name}-${suffix(name)}` };
+    case "tls:index/privateKey:PrivateKey": {
+      if (inputs.algorithm !== "RSA") throw new Error(`mock: only RSA keys are generated, got ${String(inputs.algorithm)}`);
+      return { ...rsaKey(typeof inputs.rsaBits === "number" ? inputs.rsaBits : 2048) };
+    }
+    default:
+      return {};
+  }
+}
+
+/**
+ * Installs the mocks and the stack configuration, and returns the recorder. Call it before the code under
+ * test declares anything (in `beforeEach`), and import that code after it where the code reads config at load.
+ */
+export function setupMocks(opts: MockOptions = {}): MockRecorder {
+  const accountId = opts.accountId ?? MOCK_ACCOUNT_ID;
+  const region = opts.region ?? MOCK_REGION;
+  const partition = MOCK_PARTITION;
+  const resources: RecordedResource[] = [];
+  const calls: RecordedCall[] = [];
+
+  const config = Object.fromEntries(
+    Object.entries(opts.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
+
+  void pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const secretInputs = Object.entries(args.inputs)
+          .filter(([, v]) => isSecretValue(v))
+          .map(([k]) => k);
+        const inputs = stripSecrets(args.inputs) as Record<string, unknown>;
+        const computed = computedOutputs(args.type, args.name, inputs, { accountId, region, partition });
+        const id = typeof computed.name === "string" ? computed.name : `${args.name}-id`;
+        // Secret inputs stay secret in the state, as the engine keeps them.
+        const state = { ...args.inputs, ...computed };
+        resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state });
+        return { id, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        calls.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+              accountId,
+              arn: `arn:${partition}:iam::${accountId}:user/tester`,
+              userId: "AIDAMOCKUSER",
+              id: accountId,
+            };
+          case "aws:index/getRegion:getRegion":
+            return {
+              region,
+              name: region,
+              description: `Mock (${region})`,
+              endpoint: `ec2.${region}.amazonaws.com`,
+              id: region,
+            };
+          case "aws:index/getPartition:getPartition":
+            return { partition, dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: partition };
+          case "aws:iot/getEndpoint:getEndpoint": {
+            const endpointType = args.inputs.endpointType;
+            if (endpointType !== "iot:Data-ATS") {
+              throw new Error(`Mock not implemented: ${args.token} for endpointType ${String(endpointType)}`);
+            }
+            return { endpointAddress: `a1b2c3d4e5f6g7-ats.iot.${region}.amazonaws.com`, endpointType, id: endpointType };
+          }
+          default:
+            throw new Error(`Mock not implemented: ${args.token}`);
+        }
+      },
+    },
+    opts.project ?? MOCK_PROJECT,
+    opts.stack ?? MOCK_STACK,
+    false,
+  );
+
+  return {
+    resources,
+    calls,
+    accountId,
+    region,
+    partition,
+    byType: (type) => resources.filter((r) => r.type === type),
+    one(type) {
+      const found = resources.filter((r) => r.type === type);
+      if (found.length !== 1) {
+        throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+      }
+      return found[0];
+    },
+  };
+}
+
+/**
+ * The value of `output`, or a rejection naming the problem: unknown (a preview value), or not resolved
+ * within `timeoutMs` (usually a property the mock state does not contain).
+ */
+export async function unwrap<T>(output: pulumi.Output<T> | pulumi.Input<T>, timeoutMs = 2_000): Promise<T> {
+  if (!pulumi.Output.isInstance(output)) return (await output) as T;
+  // `isKnown` and `promise()` are Output internals; unlike `apply`, they carry a failure through as a rejection.
+  const internals = output as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`unwrap: the output did not resolve within ${timeoutMs} ms (is the property missing from the mock state?)`)),
+      timeoutMs,
+    );
+  });
+  const value = (async () => {
+    const [isKnown, resolved] = await Promise.all([internals.isKnown, internals.promise()]);
+    if (!isKnown) throw new Error("unwrap: the output is unknown (a preview value)");
+    return resolved;
+  })();
+  try {
+    return await Promise.race([value, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "../../stacks/config";
+import { setupMocks, unwrap } from "../helpers/pulumi-mocks";
+import { readStackFile } from "../helpers/stack-files";
+
+jest.mock("../../infra/bundle", () => ({
+  ...jest.requireActual("../../infra/bundle"),
+  functionArchive: () => mockArchive(),
+}));
+function mockArchive(): pulumi.asset.AssetArchive {
+  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler=async()=>({})") });
+}
+
+describe("stacks/index.ts, the program Pulumi runs", () => {
+  it("exports the authorizer's outputs as stack outputs", async () => {
+    setupMocks({
+      project: PROJECT,
+      config: { ...(readStackFile("dev") as Record<string, object>), [`${PROJECT}:sharedSecret`]: Buffer.alloc(32, 3).toString("base64") },
+      secretKeys: [`${PROJECT}:sharedSecret`],
+    });
+    const program = await import("../../stacks");
+    expect(Object.keys(program).sort()).toEqual(
+      ["authorizerArn", "authorizerName", "dataEndpoint", "functionArn", "functionName", "privateKeyPem", "publicKeyPem", "tokenKeyName"],
+    );
+    expect(await unwrap(program.dataEndpoint)).toMatch(/-ats\.iot\.eu-west-1\.amazonaws\.com$/);
+    expect(await pulumi.isSecret(program.privateKeyPem)).toBe(true);
+  });
+});

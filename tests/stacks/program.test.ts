@@ -1,0 +1,156 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigurationError } from "../../functions/authorizer/config";
+import { PROJECT, readStackConfig } from "../../stacks/config";
+import { defineStack } from "../../stacks/program";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { readStackFile } from "../helpers/stack-files";
+
+// What the program declares is the component's business (tests/infra); here the question is whether the
+// stack configuration reaches it intact. The bundle is stubbed so a half-edited function cannot fail these.
+jest.mock("../../infra/bundle", () => ({
+  ...jest.requireActual("../../infra/bundle"),
+  functionArchive: () => mockArchive(),
+}));
+function mockArchive(): pulumi.asset.AssetArchive {
+  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler=async()=>({})") });
+}
+
+const SHARED_SECRET = Buffer.alloc(48, 9).toString("base64");
+const OPENAM = "https://openam.example.com:8443/openam/oauth2";
+const key = (k: string) => `${PROJECT}:${k}`;
+
+/** The dev stack's file, as the Pulumi CLI hands it to the program, plus the secret a user sets. */
+function devStackConfig(): Record<string, string | number | boolean | object> {
+  const config: Record<string, string | number | boolean | object> = { [key("sharedSecret")]: SHARED_SECRET };
+  for (const [k, v] of Object.entries(readStackFile("dev"))) config[k] = v as string | number | boolean | object;
+  return config;
+}
+
+function setup(config: Record<string, string | number | boolean | object>): MockRecorder {
+  return setupMocks({ config, secretKeys: [key("sharedSecret")], project: PROJECT });
+}
+
+async function settled(outputs: ReturnType<typeof defineStack>): Promise<void> {
+  await Promise.all(Object.values(outputs).map((o) => unwrap(o as pulumi.Output<unknown>)));
+  // The permission and role policy are not behind any output; give their registration a moment.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+describe("the program with the dev stack's configuration (seed 000, OpenAM HS256)", () => {
+  it("declares the authorizer with the stack's settings", async () => {
+    const mocks = setup(devStackConfig());
+    const outputs = defineStack();
+    await settled(outputs);
+
+    const prefix = `iot-auth-${MOCK_STACK}`;
+    const fn = mocks.one("aws:lambda/function:Function");
+    const config = JSON.parse((fn.inputs.environment as { variables: Record<string, string> }).variables.AUTHORIZER_CONFIG);
+    expect(config.issuers).toEqual([
+      {
+        issuer: OPENAM,
+        algorithms: ["HS256"],
+        secretParameter: `/iot-enterprise-auth/${prefix}/issuers/0/shared-secret`,
+        audiences: ["deviceagent"],
+      },
+    ]);
+    expect(config.grants).toEqual(readStackFile("dev")[key("grants")]);
+    expect(config.refreshAfterSeconds).toBe(900);
+    expect(mocks.one("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays).toBe(7);
+    expect(JSON.stringify(fn.inputs)).not.toContain(SHARED_SECRET);
+
+    const parameter = mocks.one("aws:ssm/parameter:Parameter");
+    expect(parameter.inputs).toMatchObject({ type: "SecureString", value: SHARED_SECRET });
+    expect(parameter.secretInputs).toEqual(["value"]);
+    expect(mocks.one("tls:index/privateKey:PrivateKey").inputs).toEqual({ algorithm: "RSA", rsaBits: 2048 });
+    expect(mocks.one("aws:iot/authorizer:Authorizer").inputs.signingDisabled).toBe(false);
+
+    expect(await unwrap(outputs.authorizerName)).toBe(prefix);
+    expect(await unwrap(outputs.tokenKeyName)).toBe("token");
+    expect(await pulumi.isSecret(outputs.privateKeyPem)).toBe(true);
+  });
+
+  it("marks the shared secret secret as soon as it is read", () => {
+    setup(devStackConfig());
+    const args = readStackConfig();
+    expect(pulumi.Output.isInstance(args.issuers[0].sharedSecret)).toBe(true);
+    return expect(pulumi.isSecret(args.issuers[0].sharedSecret as pulumi.Output<string>)).resolves.toBe(true);
+  });
+
+  it("turns signing off without a key", async () => {
+    const mocks = setup({ ...devStackConfig(), [key("signingEnabled")]: false });
+    await settled(defineStack());
+    expect(mocks.byType("tls:index/privateKey:PrivateKey")).toHaveLength(0);
+    expect(mocks.one("aws:iot/authorizer:Authorizer").inputs.signingDisabled).toBe(true);
+  });
+});
+
+describe("the program with a bad configuration", () => {
+  async function expectRefused(config: Record<string, string | number | boolean | object>): Promise<string[]> {
+    const mocks = setup(config);
+    let error: unknown;
+    try {
+      defineStack();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(/^Invalid iot-enterprise-auth stack configuration: \d+ problem\(s\)/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mocks.resources).toEqual([]);
+    return (error as ConfigurationError).problems;
+  }
+
+  it("lists every problem at once, naming the stack settings, and declares nothing", async () => {
+    const problems = await expectRefused({
+      [key("issuers")]: [
+        { issuer: OPENAM, algorithms: ["HS256"], sharedSecret: true },
+        { issuer: "https://idp.example.com", algorithms: ["RS256"] },
+      ],
+      [key("sharedSecret")]: Buffer.alloc(16).toString("base64"),
+      [key("functionTimeoutSeconds")]: 5,
+      [key("signingKeyBits")]: 1024,
+      [key("logRetentionDays")]: "a month",
+      [key("refreshAfterSeconds")]: 60,
+    });
+    expect(problems).toEqual([
+      'logRetentionDays must be an integer; got "a month"',
+      `issuer ${OPENAM}: the shared secret decodes to 16 bytes; HS256 needs at least 32`,
+      "issuer https://idp.example.com: an RSA issuer needs jwksUri",
+      expect.stringMatching(/^issuers .* and https:\/\/idp\.example\.com share a principal namespace/),
+      "refreshAfterSeconds must be an integer from 300 to 86400; got 60",
+      "signingKeyBits must be one of 2048, 3072, 4096; got 1024",
+      expect.stringMatching(/^functionTimeoutSeconds must be an integer from 1 to 4/),
+    ]);
+  });
+
+  it("asks for the issuers when there are none", async () => {
+    expect(await expectRefused({})).toEqual(["issuers is not set: list the identity providers to trust (see Pulumi.dev.yaml)"]);
+  });
+
+  it("says how to set a missing shared secret, and refuses one written into the stack file", async () => {
+    const missing = await expectRefused({ [key("issuers")]: [{ issuer: OPENAM, algorithms: ["HS256"], sharedSecret: true }] });
+    expect(missing).toEqual([
+      `issuer ${OPENAM} reads the shared secret, but sharedSecret is not set: run pulumi config set --secret sharedSecret <base64 secret>`,
+    ]);
+    const inline = await expectRefused({
+      [key("issuers")]: [{ issuer: OPENAM, algorithms: ["HS256"], sharedSecret: SHARED_SECRET }],
+    });
+    expect(inline).toEqual([
+      `issuer ${OPENAM}: sharedSecret must be true (the secret itself goes in the secret setting sharedSecret)`,
+    ]);
+  });
+
+  it("refuses a shared secret no issuer reads", async () => {
+    const problems = await expectRefused({
+      [key("issuers")]: [{ issuer: OPENAM, algorithms: ["RS256"], jwksUri: `${OPENAM}/connect/jwk_uri` }],
+      [key("sharedSecret")]: SHARED_SECRET,
+    });
+    expect(problems).toEqual(['sharedSecret is set but no issuer reads it: add "sharedSecret": true to the HMAC issuer']);
+  });
+
+  it("refuses issuers that are not JSON objects", async () => {
+    expect(await expectRefused({ [key("issuers")]: "{not json" })).toEqual([
+      "issuers must be a list of objects (set it in the stack file or with pulumi config set --path)",
+    ]);
+  });
+});

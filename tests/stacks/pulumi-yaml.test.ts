@@ -1,0 +1,127 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { REPO_ROOT } from "../../infra/bundle";
+import { checkIotTokenAuthorizerArgs, COMPONENT_DEFAULTS } from "../../infra/iot-token-authorizer";
+import {
+  PROJECT,
+  readStackConfig,
+  SCALAR_SETTINGS,
+  SECRET_SETTINGS,
+  STRUCTURED_SETTINGS,
+  type ConfigSource,
+} from "../../stacks/config";
+import { setupMocks } from "../helpers/pulumi-mocks";
+import { readProjectFile, readStackFile } from "../helpers/stack-files";
+
+const OPENAM_ISSUER = JSON.stringify([
+  { issuer: "https://openam.example.com:8443/openam/oauth2", algorithms: ["HS256"], sharedSecret: true },
+]);
+const SECRET = Buffer.alloc(32, 1).toString("base64");
+
+/** A config source over plain values that records which settings the program asks for. */
+function recordingSource(values: Record<string, string>): ConfigSource & { read: Set<string> } {
+  const read = new Set<string>();
+  return {
+    read,
+    get(key: string) {
+      read.add(key);
+      return values[key];
+    },
+  };
+}
+
+beforeEach(() => {
+  setupMocks({ project: PROJECT });
+});
+
+describe("Pulumi.yaml", () => {
+  const { project, text } = readProjectFile();
+
+  it("names the project, the TypeScript runtime and the program in stacks/", () => {
+    expect(project.name).toBe(PROJECT);
+    expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: true } });
+    expect(project.main).toBe("stacks/");
+    expect(fs.existsSync(path.join(REPO_ROOT, "stacks", "index.ts"))).toBe(true);
+  });
+
+  it("declares every scalar setting exactly as the program defines it", () => {
+    const declared = Object.fromEntries(
+      Object.entries(project.config).map(([k, v]) => [k, { type: v.type, default: v.default, description: v.description }]),
+    );
+    expect(declared).toEqual(SCALAR_SETTINGS);
+  });
+
+  it("declares settings only with Pulumi's schema types, and no key twice under the project prefix", () => {
+    for (const [k, v] of Object.entries(project.config)) {
+      expect(["string", "integer", "boolean", "array"]).toContain(v.type);
+      expect(k.startsWith(`${PROJECT}:`)).toBe(false);
+    }
+  });
+
+  it("documents the settings it cannot declare", () => {
+    for (const k of [...STRUCTURED_SETTINGS, ...SECRET_SETTINGS]) {
+      expect(text).toMatch(new RegExp(`^#\\s+${k} \\(`, "m"));
+      expect(project.config).not.toHaveProperty(k);
+    }
+  });
+
+  it("covers every setting the program reads, and the program reads every declared one", () => {
+    const source = recordingSource({ issuers: OPENAM_ISSUER, sharedSecret: SECRET });
+    readStackConfig(source);
+    const known = new Set([...Object.keys(SCALAR_SETTINGS), ...STRUCTURED_SETTINGS, ...SECRET_SETTINGS]);
+    expect([...source.read].filter((k) => !known.has(k))).toEqual([]);
+    expect([...known].filter((k) => !source.read.has(k))).toEqual([]);
+  });
+
+  it("has defaults that give the same stack as leaving every setting unset", () => {
+    const defaults = Object.fromEntries(Object.entries(project.config).map(([k, v]) => [k, String(v.default)]));
+    const unset = readStackConfig(recordingSource({ issuers: OPENAM_ISSUER, sharedSecret: SECRET }));
+    const explicit = readStackConfig(recordingSource({ ...defaults, issuers: OPENAM_ISSUER, sharedSecret: SECRET }));
+    // Unset settings reach the component as undefined and take its defaults; the declared ones must agree.
+    const resolved = (args: typeof unset) => {
+      const { sharedSecrets: _secrets, ...rest } = checkIotTokenAuthorizerArgs("iot-auth", args, "dev");
+      return { ...rest, enableCachingForHttp: args.enableCachingForHttp ?? COMPONENT_DEFAULTS.enableCachingForHttp };
+    };
+    expect(resolved(explicit)).toEqual(resolved(unset));
+    expect(explicit.refreshAfterSeconds).toBe(3_600);
+  });
+});
+
+describe("Pulumi.dev.yaml", () => {
+  const config = readStackFile("dev");
+  const { project } = readProjectFile();
+
+  it("sets the region and only settings the project knows", () => {
+    expect(config["aws:region"]).toBe("eu-west-1");
+    const known = new Set([...Object.keys(SCALAR_SETTINGS), ...STRUCTURED_SETTINGS, ...SECRET_SETTINGS]);
+    for (const k of Object.keys(config).filter((k) => !k.startsWith("aws:"))) {
+      expect(k.startsWith(`${PROJECT}:`)).toBe(true);
+      expect(known).toContain(k.slice(PROJECT.length + 1));
+    }
+  });
+
+  it("gives declared settings values of their declared type", () => {
+    for (const [k, v] of Object.entries(config)) {
+      const declared = project.config[k.slice(PROJECT.length + 1)];
+      if (!declared) continue;
+      const type = { string: "string", integer: "number", boolean: "boolean" }[declared.type];
+      expect(typeof v).toBe(type);
+      if (declared.type === "integer") expect(Number.isInteger(v)).toBe(true);
+    }
+  });
+
+  it("keeps the shared secret out of the file", () => {
+    expect(config).not.toHaveProperty(`${PROJECT}:sharedSecret`);
+  });
+
+  it("is a configuration the program accepts once the secret is set", () => {
+    const values: Record<string, string> = { sharedSecret: SECRET };
+    for (const [k, v] of Object.entries(config)) {
+      if (k.startsWith(`${PROJECT}:`)) values[k.slice(PROJECT.length + 1)] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    const args = readStackConfig(recordingSource(values));
+    expect(args.issuers).toHaveLength(1);
+    expect(pulumi.Output.isInstance(args.issuers[0].sharedSecret)).toBe(true);
+  });
+});

@@ -6,13 +6,25 @@
  * relative to the repository root, without source maps, and keep licence comments at the end of the file.
  * Pulumi hashes an `AssetArchive` of a `StringAsset` by content, so an unchanged function shows no diff.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { buildSync, type BuildOptions } from "esbuild";
 import * as pulumi from "@pulumi/pulumi";
 
-/** The repository root: entries are resolved against it and esbuild runs from it. */
-export const REPO_ROOT = path.resolve(__dirname, "..");
+/**
+ * The repository root (the nearest directory above this file with a `package.json`, so that it is the same
+ * whether this runs from `infra/` under ts-node or compiled into `bin/infra/`): entries are resolved against
+ * it and esbuild runs from it.
+ */
+export const REPO_ROOT = findPackageRoot(__dirname);
+
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
+  }
+}
 
 export interface Bundle {
   /** The bundled JavaScript, to be stored as `index.js`. */

@@ -83,6 +83,7 @@ export function deniedResponse(): AuthorizerResponse {
 
 const COMPACT_PART = /^[A-Za-z0-9_-]+$/;
 /** Characters that widen or break an IoT resource when they come from a claim (FACTS.md §1). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE_IN_RESOURCE = /[/+#*?${}\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const PRINCIPAL_ID = /^[A-Za-z0-9]{1,128}$/;
 /** The shape of a derived principal id's tail; a natural id of that shape is derived too, so ids never collide. */
@@ -303,8 +304,8 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDepen
       throw new Denial("token-too-large", `the token is longer than ${config.maxTokenBytes} bytes`);
     }
     const parts = token.split(".");
-    if (parts.length !== 3 || parts[2].length === 0) {
-      throw new Denial("token-malformed", "the token is not a signed JWT (three non-empty parts)");
+    if (parts.length !== 3 || !COMPACT_PART.test(parts[2])) {
+      throw new Denial("token-malformed", "the token is not a signed JWT (three non-empty base64url parts)");
     }
     const header = decodePart(parts[0], "header");
     const payload = decodePart(parts[1], "payload");
@@ -333,10 +334,13 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDepen
         clockTolerance: tolerance,
       });
     } catch (err) {
-      const name = (err as Error).name;
+      const { name, message } = err as Error;
       if (name === "TokenExpiredError") throw new Denial("expired", "the token has expired");
       if (name === "NotBeforeError") throw new Denial("not-yet-valid", "the token is not valid yet (nbf)");
-      throw new Denial("signature-invalid", `the token does not verify: ${(err as Error).message}`);
+      if (name === "JsonWebTokenError" && /malformed|^invalid (exp|nbf|iat) value/.test(message)) {
+        throw new Denial("token-malformed", `the token's signature verified but: ${message}`);
+      }
+      throw new Denial("signature-invalid", `the token does not verify: ${message}`);
     }
 
     // jsonwebtoken checked exp and nbf when present; the rest is ours (FACTS.md §3).

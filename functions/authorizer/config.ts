@@ -368,6 +368,7 @@ function resourceProblems(resource: string, where: string): string[] {
       problems.push(`${where}: resource ${JSON.stringify(resource)} has unknown placeholder {${inner}}; use {principal} or {claims.NAME}`);
     }
   }
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(resource)) problems.push(`${where}: resource ${JSON.stringify(resource)} has control characters`);
   return problems;
 }

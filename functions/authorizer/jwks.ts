@@ -60,11 +60,14 @@ export function boundedJsonFetch(uri: string, timeoutMs: number, maxBytes: numbe
       });
       response.on("end", () => {
         if (done) return;
+        let document: unknown;
         try {
-          finish(() => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
+          document = JSON.parse(Buffer.concat(chunks).toString("utf8"));
         } catch {
           fail(new Error("JWKS document is not JSON"));
+          return;
         }
+        finish(() => resolve(document));
       });
       response.on("error", fail);
     });

@@ -1,0 +1,107 @@
+/**
+ * Properties over generated input: whatever a (validly signed) token claims, the policy stays inside the
+ * principal's own tree; whatever shape an event has, the authorizer answers and never throws.
+ */
+import fc from "fast-check";
+import { createAuthorizer, principalIdFor } from "../../functions/authorizer/authorizer";
+import { type KeySource } from "../../functions/authorizer/jwks";
+import { cognitoClaims, config, mqttEvent, NOW_MS, openamClaims, RecordingLogger, rsaKey, signHs, signRs } from "./fixtures";
+
+const key = rsaKey("key-1");
+const keySource: KeySource = { getKey: async () => key.publicKey };
+const ARN = "arn:aws:iot:eu-west-1:123456789012:";
+const grants = [
+  { actions: ["iot:Connect"], resources: ["client/{principal}", "client/{principal}-*"] },
+  { actions: ["iot:Publish", "iot:Receive"], resources: ["topic/devices/{principal}/*", "topic/tenants/{claims.tenant}/{principal}/*"] },
+  { actions: ["iot:Subscribe"], resources: ["topicfilter/devices/{principal}/*", "topicfilter/tenants/{claims.tenant}/{principal}/#"] },
+];
+const authorize = createAuthorizer(config({ grants }), { keySource, now: () => NOW_MS, logger: new RecordingLogger() });
+
+/** Strings built to hurt: IoT and MQTT wildcards, separators, policy variables, controls, unicode. */
+const hostile = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[A-Za-z0-9.@_-]{1,30}$/), weight: 2 },
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: fc.constantFrom("/", "+", "#", "*", "?", "$", "{", "}", "a", "-", ".", "\n", "\u0000", "é", "${iot:ClientId}"), maxLength: 12 }),
+  fc.constantFrom("*", "#", "+", "../x", "a/b", "${iot:ClientId}", "", "\u2028"),
+);
+
+test("no claim value ever yields a resource outside the principal's own tree", async () => {
+  let allowed = 0;
+  await fc.assert(
+    fc.asyncProperty(hostile, hostile, async (sub, tenant) => {
+      const response = await authorize(mqttEvent(signRs(cognitoClaims({ sub, tenant }), key)));
+      if (!response.isAuthenticated) return;
+      allowed++;
+      const principal = principalIdFor(sub, "c");
+      expect(response.principalId).toBe(principal);
+      expect(principal).toMatch(/^[A-Za-z0-9]{1,128}$/);
+      const own = [
+        `${ARN}client/${principal}`,
+        `${ARN}client/${principal}-*`,
+        `${ARN}topic/devices/${principal}/*`,
+        `${ARN}topicfilter/devices/${principal}/*`,
+        `${ARN}topic/tenants/${tenant}/${principal}/*`,
+        `${ARN}topicfilter/tenants/${tenant}/${principal}/#`,
+      ];
+      // The tenant was substituted only because it is a single, wildcard-free topic level.
+      // eslint-disable-next-line no-control-regex -- the characters a substituted claim must not have
+      expect(tenant).toMatch(/^[^/+#*?${}\u0000-\u001f\u007f-\u009f\u2028\u2029]{1,128}$/);
+      for (const document of response.policyDocuments) {
+        expect(JSON.stringify(document).length).toBeLessThanOrEqual(2048);
+        for (const statement of document.Statement) {
+          for (const resource of statement.Resource) expect(own).toContain(resource);
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+  // The property is about granted policies: make sure plenty were granted, not only refused.
+  expect(allowed).toBeGreaterThan(60);
+});
+
+test("distinct principal claims never share a principal id", () => {
+  fc.assert(
+    fc.property(hostile, hostile, fc.constantFrom("", "c", "o"), (a, b, prefix) => {
+      fc.pre(a !== b);
+      expect(principalIdFor(a, prefix)).not.toBe(principalIdFor(b, prefix));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+/** Any JSON-ish value, and event shapes close to IoT's with the wrong types in every slot. */
+const anything = fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withTypedArray: true });
+const eventLike = fc.record(
+  {
+    token: fc.oneof(anything, fc.string()),
+    protocols: anything,
+    protocolData: fc.oneof(
+      anything,
+      fc.record({ http: fc.record({ headers: fc.oneof(anything, fc.dictionary(fc.string(), anything)), queryString: fc.oneof(fc.string(), anything) }, { requiredKeys: [] }), mqtt: fc.record({ username: fc.oneof(fc.string(), anything), password: fc.oneof(fc.base64String(), anything) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+    ),
+    connectionMetadata: anything,
+  },
+  { requiredKeys: [] },
+);
+const tokenLike = fc.oneof(
+  fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map((parts) => parts.join(".")),
+  fc.tuple(fc.json(), fc.json()).map(([h, p]) => `${Buffer.from(h).toString("base64url")}.${Buffer.from(p).toString("base64url")}.AAAA`),
+  fc.dictionary(fc.constantFrom("iss", "exp", "sub", "aud", "nbf", "iat", "client_id", "token_use", "scope", "tenant"), anything).map((claims) => {
+    try {
+      return signHs({ ...openamClaims(), ...claims });
+    } catch {
+      return "x.y.z";
+    }
+  }),
+);
+
+test("arbitrary events and tokens never throw and never authenticate by accident", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(anything, eventLike, tokenLike.map((token) => ({ token }))), async (event) => {
+      const response = await authorize(event);
+      expect(typeof response.isAuthenticated).toBe("boolean");
+      if (!response.isAuthenticated) expect(response.policyDocuments).toEqual([]);
+    }),
+    { numRuns: 1000 },
+  );
+});

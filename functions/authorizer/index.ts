@@ -5,33 +5,45 @@
  * key is not cached yet. A configuration or SSM problem denies every request, logged once per cold start
  * with every problem, and the next invocation tries again (SSM may only have been throttled).
  */
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { type Authorizer, type AuthorizerResponse, consoleLogger, createAuthorizer, deniedResponse, type Logger } from "./authorizer";
 import { type AuthorizerConfig, ConfigurationError, parseAuthorizerConfig } from "./config";
 
-/** The part of the SSM client the handler uses; a real `SSMClient` in Lambda. */
-export interface ParameterReader {
-  send(command: GetParameterCommand): Promise<{ Parameter?: { Value?: string } }>;
+/** Reads one SecureString parameter, decrypted. */
+export type ParameterReader = (name: string) => Promise<string | undefined>;
+
+/**
+ * The SSM reader Lambda uses. The SDK is loaded only when an HMAC issuer needs it, so an RSA-only
+ * authorizer's cold start does not pay for it (the runtime provides it; the bundle leaves it out).
+ */
+export function ssmParameterReader(region: string): ParameterReader {
+  let client: Promise<{ read: ParameterReader }> | undefined;
+  return async (name) => {
+    client ??= import("@aws-sdk/client-ssm").then(({ SSMClient, GetParameterCommand }) => {
+      const ssm = new SSMClient({ region });
+      return { read: async (n: string) => (await ssm.send(new GetParameterCommand({ Name: n, WithDecryption: true }))).Parameter?.Value };
+    });
+    return (await client).read(name);
+  };
 }
 
 export interface HandlerOptions {
   environment?: NodeJS.ProcessEnv;
-  ssm?: ParameterReader;
+  /** How parameters are read; SSM in the configured region by default. */
+  readParameter?: ParameterReader;
   logger?: Logger;
   /** Attempts per parameter; SSM throttles bursts of cold starts. */
   ssmAttempts?: number;
 }
 
 /** Reads the shared secrets of every HMAC issuer configured with `secretParameter`, in parallel. */
-export async function readSharedSecrets(config: AuthorizerConfig, ssm: ParameterReader, attempts = 3): Promise<Map<string, string>> {
+export async function readSharedSecrets(config: AuthorizerConfig, read: ParameterReader, attempts = 3): Promise<Map<string, string>> {
   const wanted = config.issuers.filter((i) => i.secretParameter !== undefined);
   const values = await Promise.all(
     wanted.map(async (issuer) => {
       const name = issuer.secretParameter as string;
       for (let attempt = 1; ; attempt++) {
         try {
-          const result = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-          const value = result.Parameter?.Value;
+          const value = await read(name);
           if (value === undefined || value === "") {
             throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer.issuer}) has no value`]);
           }
@@ -64,8 +76,9 @@ export function createHandler(options: HandlerOptions = {}): (event: unknown) =>
   async function build(): Promise<Authorizer> {
     const config = parseAuthorizerConfig(environment.AUTHORIZER_CONFIG);
     const needsSsm = config.issuers.some((i) => i.secretParameter !== undefined);
-    const ssm = options.ssm ?? (needsSsm ? new SSMClient({ region: config.region }) : undefined);
-    const sharedSecrets = ssm && needsSsm ? await readSharedSecrets(config, ssm, options.ssmAttempts) : undefined;
+    const sharedSecrets = needsSsm
+      ? await readSharedSecrets(config, options.readParameter ?? ssmParameterReader(config.region), options.ssmAttempts)
+      : undefined;
     return createAuthorizer(config, { logger, sharedSecrets });
   }
 

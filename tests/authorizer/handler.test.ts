@@ -17,7 +17,7 @@ beforeEach(() => ssm.reset());
 
 function handler(env: Record<string, string | undefined> = environment) {
   const logger = new RecordingLogger();
-  return { handle: createHandler({ environment: env, ssm: new SSMClient({ region: "eu-west-1" }), logger }), logger };
+  return { handle: createHandler({ environment: env, logger }), logger };
 }
 
 // Tokens are signed at the real current time here: the handler uses the real clock.

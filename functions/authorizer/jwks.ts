@@ -24,6 +24,9 @@ export interface JwksOptions {
   requestsPerMinute: number;
 }
 
+/** RSA keys shorter than this are refused, as jsonwebtoken 9 and NIST SP 800-131A do. */
+export const MIN_RSA_BITS = 2048;
+
 export const DEFAULT_JWKS_OPTIONS: JwksOptions = {
   timeoutMs: 1_500,
   maxBytes: 64 * 1024,
@@ -154,6 +157,10 @@ export class JwksKeySource implements KeySource {
     const key = createPublicKey(signingKey.getPublicKey());
     if (key.asymmetricKeyType !== "rsa") {
       throw new Denial("algorithm-not-allowed", `the key ${kid ?? "(no kid)"} is ${key.asymmetricKeyType}, not RSA`);
+    }
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) {
+      throw new Denial("key-not-found", `the key ${kid ?? "(no kid)"} has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
     }
     return { key, alg: signingKey.alg || undefined, expiresAt: this.now() + this.options.cacheMaxAgeMs };
   }

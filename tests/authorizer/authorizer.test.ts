@@ -182,6 +182,14 @@ describe("refusing tokens", () => {
     await expectDenied(authorize, logger, mqttEvent(token()), check);
   });
 
+  test("a key shorter than 2,048 bits is refused even when the IdP publishes it", async () => {
+    const weak = rsaKey("weak", 1024);
+    jwks.behaviour.keys = [weak.jwk];
+    const { authorize, logger } = setup();
+    await expectDenied(authorize, logger, mqttEvent(signRsRaw(cognitoClaims(), weak)), "key-not-found");
+    expect(logger.lines.at(-1)?.fields.reason).toMatch(/has 1024 bits; at least 2048/);
+  });
+
   test("the clock tolerance is honoured on both sides", async () => {
     const { authorize } = setup();
     for (const claims of [{ exp: NOW - 29 }, { nbf: NOW + 29 }, { iat: NOW + 29 }]) {

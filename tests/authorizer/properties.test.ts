@@ -3,9 +3,11 @@
  * principal's own tree; whatever shape an event has, the authorizer answers and never throws.
  */
 import fc from "fast-check";
-import { createAuthorizer, principalIdFor } from "../../functions/authorizer/authorizer";
+import { createSecretKey } from "node:crypto";
+import jwt from "jsonwebtoken";
+import { createAuthorizer, principalIdFor, statementLength, verifySignature } from "../../functions/authorizer/authorizer";
 import { type KeySource } from "../../functions/authorizer/jwks";
-import { cognitoClaims, config, mqttEvent, NOW_MS, openamClaims, RecordingLogger, rsaKey, signHs, signRs } from "./fixtures";
+import { cognitoClaims, config, mqttEvent, NOW_MS, openamClaims, RecordingLogger, rsaKey, SHARED_SECRET_BYTES, signHs, signRs } from "./fixtures";
 
 const key = rsaKey("key-1");
 const keySource: KeySource = { getKey: async () => key.publicKey };
@@ -103,5 +105,61 @@ test("arbitrary events and tokens never throw and never authenticate by accident
       if (!response.isAuthenticated) expect(response.policyDocuments).toEqual([]);
     }),
     { numRuns: 1000 },
+  );
+});
+
+/** jsonwebtoken as an independent oracle: it and our verifier agree on every mutation of a valid token. */
+test("the signature check agrees with jsonwebtoken on valid and mutated tokens", () => {
+  const hsKey = createSecretKey(SHARED_SECRET_BYTES);
+  const other = rsaKey("other");
+  const valid = [
+    { alg: "HS256", key: hsKey, token: signHs(openamClaims()) },
+    { alg: "RS256", key: key.publicKey, token: signRs(cognitoClaims(), key) },
+  ];
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let agreedValid = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...valid),
+      fc.option(fc.tuple(fc.nat(), fc.constantFrom(...alphabet)), { nil: undefined }),
+      fc.boolean(),
+      ({ alg, key: k, token }, mutation, wrongKey) => {
+        let t = token;
+        if (mutation) {
+          const [at, ch] = mutation;
+          const i = at % t.length;
+          if (t[i] === ".") return;
+          t = t.slice(0, i) + ch + t.slice(i + 1);
+        }
+        const useKey = wrongKey ? (alg === "HS256" ? createSecretKey(Buffer.alloc(32, 7)) : other.publicKey) : k;
+        let oracle: boolean;
+        try {
+          jwt.verify(t, useKey, { algorithms: [alg as jwt.Algorithm], ignoreExpiration: true, ignoreNotBefore: true });
+          oracle = true;
+        } catch (err) {
+          if ((err as Error).message !== "invalid signature") return; // a malformed token: not a signature question
+          oracle = false;
+        }
+        const encoded = t.slice(t.lastIndexOf(".") + 1);
+        const canonical = Buffer.from(encoded, "base64url").toString("base64url") === encoded;
+        expect(verifySignature(alg, useKey, t, encoded)).toBe(oracle && canonical);
+        if (oracle) agreedValid++;
+      },
+    ),
+    { numRuns: 1000 },
+  );
+  expect(agreedValid).toBeGreaterThan(50);
+  // Algorithm and key type must match: an RSA public key never verifies an HMAC token.
+  expect(verifySignature("HS256", key.publicKey, valid[0].token, valid[0].token.split(".")[2])).toBe(false);
+  expect(verifySignature("RS256", hsKey, valid[1].token, valid[1].token.split(".")[2])).toBe(false);
+});
+
+test("the policy size is computed exactly as JSON.stringify would serialise it", () => {
+  fc.assert(
+    fc.property(fc.array(fc.string({ unit: "binary" }), { minLength: 1 }), fc.array(fc.string({ unit: "grapheme" })), (actions, resources) => {
+      const statement = { Effect: "Allow" as const, Action: actions, Resource: resources };
+      expect(statementLength(statement)).toBe(JSON.stringify(statement).length);
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -1,0 +1,38 @@
+/**
+ * The README is part of the feature: its configuration table must say what the code does, and its test
+ * command must be the one CI runs.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SCALAR_SETTINGS, SECRET_SETTINGS, STRUCTURED_SETTINGS } from "../stacks/config";
+
+const root = join(__dirname, "..");
+const readme = readFileSync(join(root, "README.md"), "utf8");
+
+function configurationTable(): Map<string, { type: string; default: string }> {
+  const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("\n## ", readme.indexOf("## Configuration") + 1));
+  const rows = new Map<string, { type: string; default: string }>();
+  for (const line of section.split("\n")) {
+    const cells = line.split("|").map((c) => c.trim());
+    const name = /^`(\w+)`$/.exec(cells[1] ?? "")?.[1];
+    if (name) rows.set(name, { type: cells[2], default: cells[3].replace(/`/g, "") });
+  }
+  return rows;
+}
+
+test("the configuration table lists every setting the program reads, with the code's type and default", () => {
+  const table = configurationTable();
+  const settings = Object.entries(SCALAR_SETTINGS) as [string, { type: string; default: unknown }][];
+  expect([...table.keys()].sort()).toEqual([...settings.map(([k]) => k), ...STRUCTURED_SETTINGS, ...SECRET_SETTINGS].sort());
+  for (const [name, setting] of settings) {
+    expect({ name, ...table.get(name) }).toEqual({ name, type: setting.type, default: String(setting.default) });
+  }
+});
+
+test("the quick start's test command is exactly what CI runs", () => {
+  const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Architecture"));
+  const commands = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim());
+  expect(commands).toEqual(["npm ci && npm test"]);
+  const ci = readFileSync(join(root, ".ci", "run"), "utf8");
+  expect(ci.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).at(-1)).toBe("npm ci && npm test");
+});

@@ -1,5 +1,5 @@
 /**
- * IAM documents of the authorizer, as plain functions of plain values so that tests assert on them whole.
+ * IAM documents of the authorizer and the device grant, as plain functions of plain values so that tests assert on them whole.
  */
 
 export interface PolicyStatement {
@@ -62,24 +62,110 @@ export function authorizerRolePolicy(inputs: AuthorizerPolicyInputs): PolicyDocu
       Resource: `${inputs.logGroupArn}:*`,
     },
   ];
-  const arns = [...inputs.secretParameterArns].sort();
-  if (arns.length > 0) {
-    statements.push(
-      { Sid: "ReadSharedSecrets", Effect: "Allow", Action: "ssm:GetParameter", Resource: arns.length === 1 ? arns[0] : arns },
-      {
-        Sid: "DecryptSharedSecretsThroughSsm",
-        Effect: "Allow",
-        Action: "kms:Decrypt",
-        Resource: "*",
-        Condition: {
-          StringEquals: {
-            "kms:ViaService": `ssm.${inputs.region}.${inputs.dnsSuffix}`,
-            "kms:EncryptionContext:PARAMETER_ARN": arns.length === 1 ? arns[0] : arns,
-          },
+  statements.push(
+    ...readSecureStringStatements(inputs.secretParameterArns, {
+      readSid: "ReadSharedSecrets",
+      decryptSid: "DecryptSharedSecretsThroughSsm",
+      region: inputs.region,
+      dnsSuffix: inputs.dnsSuffix,
+    }),
+  );
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * Reading exact SecureString parameters: `ssm:GetParameter` on their ARNs, and `kms:Decrypt` only through SSM in
+ * this region and only with their ARNs as the `PARAMETER_ARN` encryption context (see `authorizerRolePolicy`).
+ * With a customer managed key the decrypt statement names that key instead of `*`. No statements for no ARNs.
+ */
+export function readSecureStringStatements(
+  parameterArns: string[],
+  opts: { readSid: string; decryptSid: string; region: string; dnsSuffix: string; kmsKeyArn?: string },
+): PolicyStatement[] {
+  const arns = [...parameterArns].sort();
+  if (arns.length === 0) return [];
+  const resource = arns.length === 1 ? arns[0] : arns;
+  return [
+    { Sid: opts.readSid, Effect: "Allow", Action: "ssm:GetParameter", Resource: resource },
+    {
+      Sid: opts.decryptSid,
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: opts.kmsKeyArn ?? "*",
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": `ssm.${opts.region}.${opts.dnsSuffix}`,
+          "kms:EncryptionContext:PARAMETER_ARN": resource,
         },
       },
-    );
+    },
+  ];
+}
+
+export interface DeviceGrantPolicyInputs {
+  /** ARN of the function's own log group (without a trailing `:*`). */
+  logGroupArn: string;
+  tableArn: string;
+  /** The item actions the store performs on the table itself, e.g. `dynamodb:GetItem`. */
+  tableActions: string[];
+  /** Global secondary indexes the store queries, by name; each gets `dynamodb:Query` on its own ARN only. */
+  queriedIndexes: string[];
+  /** ARN of the SecureString parameter with the confidential clients' secrets; absent with public clients only. */
+  clientSecretsParameterArn?: string;
+  /** Customer managed KMS key encrypting the table (and the parameter), when one is given. */
+  kmsKeyArn?: string;
+  region: string;
+  dnsSuffix: string;
+}
+
+/**
+ * Everything the device grant function may do, on exact resources:
+ *
+ * - write its own log group's streams;
+ * - the store's item operations on the table's ARN (never `dynamodb:*`, never `Scan`, never another table), and
+ *   `dynamodb:Query` on the named indexes' ARNs only;
+ * - read the confidential clients' secrets parameter and decrypt it through SSM (as the authorizer reads its
+ *   shared secrets);
+ * - with a customer managed key on the table, use that key, and only through DynamoDB in this region
+ *   (`kms:ViaService`): DynamoDB calls KMS with the caller's permissions when it needs the table key.
+ */
+export function deviceGrantRolePolicy(inputs: DeviceGrantPolicyInputs): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${inputs.logGroupArn}:*`,
+    },
+    { Sid: "ReadWriteRequests", Effect: "Allow", Action: [...inputs.tableActions].sort(), Resource: inputs.tableArn },
+  ];
+  const indexArns = [...inputs.queriedIndexes].sort().map((index) => `${inputs.tableArn}/index/${index}`);
+  if (indexArns.length > 0) {
+    statements.push({
+      Sid: "QueryIndexes",
+      Effect: "Allow",
+      Action: "dynamodb:Query",
+      Resource: indexArns.length === 1 ? indexArns[0] : indexArns,
+    });
   }
+  if (inputs.kmsKeyArn !== undefined) {
+    statements.push({
+      Sid: "UseTableKeyThroughDynamoDb",
+      Effect: "Allow",
+      Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+      Resource: inputs.kmsKeyArn,
+      Condition: { StringEquals: { "kms:ViaService": `dynamodb.${inputs.region}.${inputs.dnsSuffix}` } },
+    });
+  }
+  statements.push(
+    ...readSecureStringStatements(inputs.clientSecretsParameterArn === undefined ? [] : [inputs.clientSecretsParameterArn], {
+      readSid: "ReadClientSecrets",
+      decryptSid: "DecryptClientSecretsThroughSsm",
+      region: inputs.region,
+      dnsSuffix: inputs.dnsSuffix,
+      kmsKeyArn: inputs.kmsKeyArn,
+    }),
+  );
   return { Version: "2012-10-17", Statement: statements };
 }
 

@@ -140,6 +140,54 @@ function computedOutputs(
       };
     case "aws:lambda/permission:Permission":
       return { statementId: typeof inputs.statementId === "string" ? inputs.statementId : `${name}-${suffix(name)}` };
+    case "aws:cognito/userPool:UserPool": {
+      const id = `${region}_${suffix(name)}Ab`;
+      return {
+        id,
+        name: physical,
+        arn: `arn:${partition}:cognito-idp:${region}:${accountId}:userpool/${id}`,
+        endpoint: `cognito-idp.${region}.amazonaws.com/${id}`,
+      };
+    }
+    case "aws:cognito/userPoolClient:UserPoolClient": {
+      // Cognito client ids are 26 lowercase letters and digits; secrets are only generated when asked for.
+      const id = createHash("sha256").update(`client:${name}`).digest("hex").slice(0, 26);
+      return { id, ...(inputs.generateSecret === true && { clientSecret: createHash("sha256").update(`secret:${name}`).digest("base64url") }) };
+    }
+    case "aws:cognito/userPoolDomain:UserPoolDomain":
+      return {
+        id: String(inputs.domain),
+        ...(inputs.certificateArn !== undefined && { cloudfrontDistribution: `d${suffix(name)}.cloudfront.net` }),
+      };
+    case "aws:cognito/resourceServer:ResourceServer":
+      return { id: `${String(inputs.userPoolId)}|${String(inputs.identifier)}` };
+    case "aws:dynamodb/table:Table":
+      return { name: physical, arn: `arn:${partition}:dynamodb:${region}:${accountId}:table/${physical}` };
+    case "aws:apigatewayv2/api:Api": {
+      const id = suffix(name).padEnd(10, "x");
+      return {
+        id,
+        name: physical,
+        apiEndpoint: `https://${id}.execute-api.${region}.amazonaws.com`,
+        executionArn: `arn:${partition}:execute-api:${region}:${accountId}:${id}`,
+        arn: `arn:${partition}:apigateway:${region}::/apis/${id}`,
+      };
+    }
+    case "aws:apigatewayv2/integration:Integration":
+      return { id: suffix(name) };
+    case "aws:apigatewayv2/route:Route":
+      return { id: suffix(name) };
+    case "aws:apigatewayv2/stage:Stage":
+      return { id: String(inputs.name), name: physical };
+    case "aws:apigatewayv2/domainName:DomainName":
+      return {
+        id: String(inputs.domainName),
+        domainNameConfiguration: {
+          ...(inputs.domainNameConfiguration as Record<string, unknown>),
+          targetDomainName: `d-${suffix(name)}.execute-api.${region}.amazonaws.com`,
+          hostedZoneId: "Z2FDTNDATAQYW2",
+        },
+      };
     case "tls:index/privateKey:PrivateKey": {
       if (inputs.algorithm !== "RSA") throw new Error(`mock: only RSA keys are generated, got ${String(inputs.algorithm)}`);
       return { ...rsaKey(typeof inputs.rsaBits === "number" ? inputs.rsaBits : 2048) };
@@ -173,7 +221,7 @@ export function setupMocks(opts: MockOptions = {}): MockRecorder {
           .map(([k]) => k);
         const inputs = stripSecrets(args.inputs) as Record<string, unknown>;
         const computed = computedOutputs(args.type, args.name, inputs, { accountId, region, partition });
-        const id = typeof computed.name === "string" ? computed.name : `${args.name}-id`;
+        const id = typeof computed.id === "string" ? computed.id : typeof computed.name === "string" ? computed.name : `${args.name}-id`;
         // Secret inputs stay secret in the state, as the engine keeps them.
         const state = { ...args.inputs, ...computed };
         resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state });

@@ -5,9 +5,11 @@
  * (oauth4webapi, openid-client) loaded into this CommonJS jest run and driven against cognito-local, and
  * what cognito-local does not check (documented in support/cognito.ts), so a change in its behaviour shows.
  */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { createAuthorizer, principalIdFor, type LogFields, type Logger } from "../../functions/authorizer/authorizer";
 import { loadAuthorizerConfig } from "../../functions/authorizer/config";
-import { parseForms, ScriptedUser } from "./support/browser";
+import { CookieJar, parseForms, ScriptedUser } from "./support/browser";
 import { type AppClient, type CognitoLocal, type CognitoUser, pkceS256, startCognito } from "./support/cognito";
 import { loadOauth4webapi, loadOpenidClient } from "./support/esm";
 
@@ -314,5 +316,153 @@ describe("ESM-only clients loaded into jest", () => {
     expect((await authorizerFor([publicClient.clientId]).authorize({ token: refreshed.access_token })).isAuthenticated).toBe(true);
 
     await expect(client.discovery(issuer, publicClient.clientId)).rejects.toMatchObject({ code: "OAUTH_HTTP_REQUEST_FORBIDDEN" });
+  });
+});
+
+describe("scripted user against a local page server", () => {
+  const seen: { method: string; path: string; cookie?: string; origin?: string; secFetchSite?: string; body: string }[] = [];
+  const CONFIRM_PAGE = `<!doctype html><html><head><title>Confirm</title><style>form{}</style></head><body>
+    <h1>Confirm &amp; approve</h1>
+    <form method="post" action="/device/decide">
+      <input type="hidden" name="csrf" value="a&quot;b&lt;c">
+      <input type=hidden name=user_code value=BCDF-GHJK>
+      <input type="checkbox" name="remember">
+      <input type="checkbox" name="agree" checked>
+      <input type="text" name="off" value="x" disabled>
+      <textarea name="note">
+line &amp; more</textarea>
+      <select name="lang"><option value="en">English</option><option value="fr" selected>Français</option></select>
+      <button type="submit" name="action" value="approve">Approve</button>
+      <button type="submit" name="action" value="deny">Deny</button>
+    </form>
+    <form action="search"><input name="q" value=""><input type="submit" value="Go"></form>
+  </body></html>`;
+  let server: http.Server;
+  let base: string;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const path = (req.url ?? "").split("?")[0];
+        seen.push({ method: req.method ?? "", path, cookie: req.headers.cookie, origin: req.headers.origin, secFetchSite: req.headers["sec-fetch-site"] as string, body });
+        if (path === "/set") {
+          res.setHeader("set-cookie", [
+            "sid=1; Path=/; HttpOnly; SameSite=Lax",
+            "__Host-csrf=abc; Path=/; Secure; HttpOnly; SameSite=Strict",
+            "__Host-bad=x; Path=/app; Secure",
+            "scoped=2; Path=/app",
+            "gone=3; Max-Age=0",
+            "foreign=4; Domain=example.com",
+          ]);
+          res.writeHead(302, { location: "/device/page" }).end();
+        } else if (path === "/device/page") {
+          res.writeHead(200, { "content-type": "text/html" }).end(CONFIRM_PAGE);
+        } else if (path === "/device/decide") {
+          res.writeHead(303, { location: "/done" }).end();
+        } else if (path === "/keep") {
+          res.writeHead(307, { location: "/done" }).end();
+        } else if (path === "/logout") {
+          res.setHeader("set-cookie", "sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+          res.writeHead(200).end("bye");
+        } else {
+          res.writeHead(200, { "content-type": "text/plain" }).end(`${req.method} ${path}`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  });
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  test("follows redirects, records the chain, keeps cookies by path and prefix rules", async () => {
+    const user = new ScriptedUser();
+    const page = await user.get(`${base}/set`);
+    expect(page.url).toBe(`${base}/device/page`);
+    expect(page.chain).toEqual([
+      { method: "GET", url: `${base}/set`, status: 302, location: `${base}/device/page` },
+      { method: "GET", url: `${base}/device/page`, status: 200 },
+    ]);
+    expect(seen[1].cookie).toBe("sid=1; __Host-csrf=abc");
+    expect(user.cookies.names().sort()).toEqual(["__Host-csrf", "scoped", "sid"]);
+    await user.get(`${base}/app/x`);
+    expect(seen.at(-1)?.cookie).toBe("scoped=2; sid=1; __Host-csrf=abc");
+    await user.get(`${base}/logout`);
+    await user.get(`${base}/app/x`);
+    expect(seen.at(-1)?.cookie).toBe("scoped=2; __Host-csrf=abc");
+  });
+
+  test("reads a form like a browser and submits the clicked button with Origin; 303 turns the POST into a GET", async () => {
+    const user = new ScriptedUser();
+    const page = await user.get(`${base}/set`);
+    const [confirm, search] = parseForms(page.body, page.url);
+    expect(confirm).toEqual({
+      action: `${base}/device/decide`,
+      method: "POST",
+      fields: [["csrf", 'a"b<c'], ["user_code", "BCDF-GHJK"], ["agree", "on"], ["note", "line & more"], ["lang", "fr"]],
+      submitters: [
+        { name: "action", value: "approve", label: "Approve" },
+        { name: "action", value: "deny", label: "Deny" },
+      ],
+    });
+    expect(search).toEqual({ action: `${base}/device/search`, method: "GET", fields: [["q", ""]], submitters: [] });
+
+    const done = await user.submit(page, { user_code: "bcdf ghjk" }, { submitter: "Deny" });
+    expect(done.body).toBe("GET /done");
+    expect(done.chain.map((h) => `${h.method} ${h.status}`)).toEqual(["POST 303", "GET 200"]);
+    const post = seen.find((s) => s.method === "POST");
+    expect(post).toMatchObject({ path: "/device/decide", origin: base, secFetchSite: "same-origin", cookie: "sid=1; __Host-csrf=abc" });
+    expect(new URLSearchParams(post?.body)).toEqual(
+      new URLSearchParams([["csrf", 'a"b<c'], ["agree", "on"], ["note", "line & more"], ["lang", "fr"], ["user_code", "bcdf ghjk"], ["action", "deny"]]),
+    );
+    await expect(user.submit(page, {}, { submitter: "explode" })).rejects.toThrow(/no form with a "explode" button/);
+  });
+
+  test("307 keeps the POST; follow() can stop before a redirect target", async () => {
+    const user = new ScriptedUser();
+    const kept = await user.postForm(`${base}/keep`, { a: "1" });
+    expect(kept.body).toBe("POST /done");
+    expect(seen.map((s) => `${s.method} ${s.path} ${s.body}`)).toEqual(["POST /keep a=1", "POST /done a=1"]);
+    const stopped = await user.get(`${base}/set`, { follow: (url) => url.pathname !== "/device/page" });
+    expect(stopped.status).toBe(302);
+    expect(stopped.chain.at(-1)?.location).toBe(`${base}/device/page`);
+    expect(seen.at(-1)?.path).toBe("/set");
+  });
+});
+
+describe("cookie jar rules", () => {
+  const page = new URL("http://127.0.0.1:8080/device");
+  test("SameSite: Lax cookies go on a cross-site top-level GET only, Strict never cross-site, None always", () => {
+    const jar = new CookieJar();
+    jar.store(page, ["lax=1; Path=/", "strict=2; Path=/; SameSite=Strict", "none=3; Path=/; SameSite=None; Secure"]);
+    expect(jar.header(page, { crossSite: false, method: "POST", topLevel: true })).toBe("lax=1; strict=2; none=3");
+    expect(jar.header(page, { crossSite: true, method: "GET", topLevel: true })).toBe("lax=1; none=3");
+    expect(jar.header(page, { crossSite: true, method: "POST", topLevel: true })).toBe("none=3");
+  });
+  test("Secure cookies only to https or loopback; SameSite=None without Secure and foreign domains are dropped", () => {
+    const jar = new CookieJar();
+    const remote = new URL("http://device.example.test/device");
+    jar.store(remote, ["s=1; Secure", "n=2; SameSite=None", "d=3; Domain=other.test", "ok=4"]);
+    expect(jar.names()).toEqual(["ok"]);
+    jar.store(new URL("https://device.example.test/"), ["s=1; Secure; Path=/"]);
+    expect(jar.header(remote, { crossSite: false, method: "GET", topLevel: true })).toBe("ok=4");
+    expect(jar.header(new URL("https://device.example.test/device"), { crossSite: false, method: "GET", topLevel: true })).toBe("ok=4; s=1");
+  });
+  test("cookies expire by Max-Age against the jar's clock", () => {
+    let now = 1_000_000;
+    const jar = new CookieJar(() => now);
+    jar.store(page, ["short=1; Max-Age=60"]);
+    expect(jar.header(page, { crossSite: false, method: "GET", topLevel: true })).toBe("short=1");
+    now += 60_000;
+    expect(jar.header(page, { crossSite: false, method: "GET", topLevel: true })).toBeUndefined();
   });
 });

@@ -295,7 +295,7 @@ export class ScriptedUser {
    * value or label, e.g. "approve") when given. `formIndex` picks the form when the page has several;
    * by default, the first form with that submitter, or the first form.
    */
-  submit(page: Page, values: Record<string, string> = {}, options: NavigationOptions & { submitter?: string; formIndex?: number } = {}): Promise<Page> {
+  async submit(page: Page, values: Record<string, string> = {}, options: NavigationOptions & { submitter?: string; formIndex?: number } = {}): Promise<Page> {
     const forms = parseForms(page.body, page.url);
     const wanted = options.submitter?.toLowerCase();
     const matchesSubmitter = (f: HtmlForm) => f.submitters.find((s) => s.value.toLowerCase() === wanted || s.label.toLowerCase() === wanted);

@@ -7,7 +7,9 @@
  * use, logs to the console, and takes its issuer from `HOST`/`PORT` environment variables read once when the
  * module loads, before the port is known. `startCognito()` wires the same services itself, with a fresh
  * temporary data directory per start (removed by `stop()`), a silent logger, no trigger Lambda and an
- * issuer set once the port is known.
+ * issuer set once the port is known. Its modules are loaded with Node's own loader (`nodeRequire`, esm.ts):
+ * its `otplib` needs the ESM-only `@scure/base`, which jest's loader cannot read. So cognito-local runs in
+ * Node's main realm: jest's fake timers and mocks do not reach it (its clock is the real one).
  *
  * What cognito-local 5.3 does, read from `node_modules/cognito-local/lib` and checked by
  * `cognito-harness.test.ts`:
@@ -139,8 +141,8 @@ export function pkceS256(): { verifier: string; challenge: string } {
 }
 
 /**
- * cognito-local's modules, through Node's own loader: its `otplib` requires the ESM-only `@scure/base`,
- * which jest's loader cannot read (see esm.ts). Loaded on first start, then shared.
+ * cognito-local's modules, through Node's own loader (see the file comment); Node caches them, so every
+ * start after the first in a test file's process reuses them.
  */
 function cognitoLocalModules() {
   const lib = (name: string) => `cognito-local/lib/${name}`;

@@ -58,7 +58,9 @@ export function generateCode(format: string, length: number, random: RandomSourc
   const n = alphabet.length;
   const limit = 256 - (256 % n);
   let code = "";
-  while (code.length < length) {
+  for (let draws = 0; code.length < length; draws++) {
+    // A CSPRNG never gets here (each draw is nearly always enough); a broken source must not hang a Lambda.
+    if (draws === 64) throw new Error("the random source keeps returning unusable bytes");
     const missing = length - code.length;
     // Enough bytes for the expected number of rejections, plus a little, so one draw nearly always does.
     const bytes = random.bytes(Math.ceil((missing * 256) / limit) + 4);

@@ -24,7 +24,8 @@ export const DEFAULT_DEVICE_GRANT_SETTINGS: Readonly<DeviceGrantSettings> = Obje
   userCodeLength: 8,
   userCodeMask: "####-####",
   pollingIntervalSeconds: 5,
-  resultTokenSet: ["ACCESS", "REFRESH"] as TokenKind[],
+  // Frozen too: a caller that mutated the defaults' list would change every later default.
+  resultTokenSet: Object.freeze(["ACCESS", "REFRESH"]) as TokenKind[],
   maxFailedEntriesPerIp: 10,
   maxFailedAttemptsPerCode: 5,
   attemptWindowSeconds: 900,
@@ -384,9 +385,9 @@ export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
     problems.push(`clientSecretsParameter ${JSON.stringify(clientSecretsParameter)} is not an SSM parameter name`);
   }
   // From the raw entries, so that a confidential client with another problem is still reported here.
-  const confidential = (Array.isArray(r.clients) ? r.clients : [])
-    .filter((c): c is Record<string, unknown> => isObject(c) && c.type === "confidential")
-    .map((c, i) => (typeof c.clientId === "string" && c.clientId ? c.clientId : `#${i}`));
+  const confidential = (Array.isArray(r.clients) ? (r.clients as unknown[]) : []).flatMap((c, i) =>
+    isObject(c) && c.type === "confidential" ? [typeof c.clientId === "string" && c.clientId ? c.clientId : `clients[${i}]`] : [],
+  );
   if (confidential.length > 0 && clientSecretsParameter === undefined) {
     problems.push(`confidential client(s) ${confidential.join(", ")} need clientSecretsParameter (the SSM SecureString holding their secrets)`);
   }

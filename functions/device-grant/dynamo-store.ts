@@ -23,6 +23,8 @@ import { KEY_PREFIX, PARTITION_KEY, RETENTION_AFTER_EXPIRY_SECONDS, TTL_ATTRIBUT
 
 type Item = Record<string, AttributeValue>;
 
+const MAX_PARTITION_KEY_BYTES = 2_048;
+
 /** How each request field is stored. Optional fields are absent until set, and may be removed again. */
 const FIELDS = {
   deviceCodeHash: { type: "S", optional: false },
@@ -302,6 +304,9 @@ export class DynamoStore implements Store {
   }
 
   private async getItem(pk: string): Promise<Item | undefined> {
+    // DynamoDB refuses partition keys over 2,048 bytes; none is ever written, so a longer one (a pasted
+    // essay as user code) simply finds nothing instead of failing as a ValidationException.
+    if (Buffer.byteLength(pk, "utf8") > MAX_PARTITION_KEY_BYTES) return undefined;
     try {
       const result = await this.client.send(
         new GetItemCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: { S: pk } }, ConsistentRead: true }),

@@ -69,6 +69,11 @@ describe("create and read", () => {
     expect(await store.getByStateHash("e".repeat(64))).toBeUndefined();
   });
 
+  it("finds nothing, rather than failing, for a user code longer than any key", async () => {
+    expect(await store.getByUserCode("B".repeat(5_000))).toBeUndefined();
+    expect(await store.getByUserCode("Ж".repeat(1_100))).toBeUndefined();
+  });
+
   it("sets the TTL to expiry plus the retention, and stores the device code only as the hash it is given", async () => {
     const r = request();
     await store.create(r, NOW);

@@ -1,0 +1,132 @@
+/**
+ * The Lambda entry point for all six routes of the device grant. Once per cold start it reads
+ * `DEVICE_GRANT_CONFIG`, and, when a client is confidential, the SSM SecureString naming the clients'
+ * secrets (`{ "<clientId>": "<secret>" }`, decrypted; the SSM SDK is loaded only then), and builds the
+ * core on DynamoDB. Every invocation after that is the core's work. It never throws: a configuration or
+ * SSM problem is logged once per attempt with every problem, and the caller gets `server_error` (JSON
+ * endpoints) or an error page, and the next invocation after a short pause tries again.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { fromApiGatewayEvent, type ApiGatewayV2Result, toApiGatewayResult } from "./apigw";
+import { ConfigurationError, DEVICE_GRANT_CONFIG_ENV, type DeviceGrantConfig, parseDeviceGrantConfig } from "./config";
+import { DynamoStore } from "./dynamo-store";
+import { jsonResponse } from "./http";
+import { type Clock, type RandomSource, type Store, type UpstreamIdp } from "./model";
+import { PAGES, pageResponse } from "./pages";
+import { consoleServiceLogger, createDeviceGrantService, type DeviceGrantService, type ServiceLogger } from "./service";
+import { createOidcUpstream } from "./upstream";
+
+/** Reads one SecureString parameter, decrypted. */
+export type ParameterReader = (name: string) => Promise<string | undefined>;
+
+/**
+ * The SSM reader Lambda uses, as in functions/authorizer/index.ts (not imported from there: that module
+ * would pull the authorizer and jwks-rsa into this bundle). The SDK is loaded only when a confidential
+ * client needs it, so a public-clients-only cold start does not pay for it.
+ */
+export function ssmParameterReader(region: string): ParameterReader {
+  let client: Promise<{ read: ParameterReader }> | undefined;
+  return async (name) => {
+    client ??= import("@aws-sdk/client-ssm").then(({ SSMClient, GetParameterCommand }) => {
+      const ssm = new SSMClient({ region });
+      return { read: async (n: string) => (await ssm.send(new GetParameterCommand({ Name: n, WithDecryption: true }))).Parameter?.Value };
+    });
+    return (await client).read(name);
+  };
+}
+
+export interface DeviceGrantHandlerOptions {
+  environment?: NodeJS.ProcessEnv;
+  /** How the client secrets parameter is read; SSM in the configured region by default. */
+  readParameter?: ParameterReader;
+  /** The store; DynamoDB in the configured region and table by default. */
+  store?: (config: DeviceGrantConfig) => Store;
+  upstream?: (config: DeviceGrantConfig) => UpstreamIdp;
+  clock?: Clock;
+  random?: RandomSource;
+  logger?: ServiceLogger;
+}
+
+/** Reads and checks the confidential clients' secrets: a JSON object with one string per confidential client. */
+export async function readClientSecrets(config: DeviceGrantConfig, read: ParameterReader): Promise<Map<string, string>> {
+  const confidential = config.clients.filter((c) => c.type === "confidential").map((c) => c.clientId);
+  if (confidential.length === 0) return new Map();
+  const name = config.clientSecretsParameter as string;
+  let value: string | undefined;
+  try {
+    value = await read(name);
+  } catch (err) {
+    throw new ConfigurationError([`SSM parameter ${name} (client secrets) could not be read: ${(err as Error)?.name ?? typeof err}`], "device grant configuration");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value ?? "");
+  } catch {
+    // Never quote the value: it is the secrets.
+    throw new ConfigurationError([`SSM parameter ${name} (client secrets) is not a JSON object`], "device grant configuration");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigurationError([`SSM parameter ${name} (client secrets) is not a JSON object`], "device grant configuration");
+  }
+  const record = parsed as Record<string, unknown>;
+  const problems = confidential
+    .filter((id) => typeof record[id] !== "string" || record[id] === "")
+    .map((id) => `SSM parameter ${name} has no secret for confidential client ${id}`);
+  if (problems.length > 0) throw new ConfigurationError(problems, "device grant configuration");
+  return new Map(confidential.map((id) => [id, record[id] as string]));
+}
+
+const RETRY_AFTER_FAILURE_MS = 5_000;
+
+/** Builds a handler; `handler` below is the one Lambda runs. Tests and the local sandbox build their own. */
+export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: unknown) => Promise<ApiGatewayV2Result> {
+  const environment = options.environment ?? process.env;
+  const logger = options.logger ?? consoleServiceLogger;
+  let ready: Promise<DeviceGrantService> | undefined;
+  let failedAt = -Infinity;
+
+  async function build(): Promise<DeviceGrantService> {
+    const config = parseDeviceGrantConfig(environment[DEVICE_GRANT_CONFIG_ENV]);
+    const secrets = await readClientSecrets(config, options.readParameter ?? ssmParameterReader(config.region));
+    const store = options.store ? options.store(config) : new DynamoStore({ client: new DynamoDBClient({ region: config.region }), tableName: config.tableName });
+    const upstream = options.upstream
+      ? options.upstream(config)
+      : createOidcUpstream({ authorizationEndpoint: config.upstream.authorizationEndpoint, tokenEndpoint: config.upstream.tokenEndpoint });
+    return createDeviceGrantService({
+      config,
+      store,
+      upstream,
+      clientSecrets: (clientId) => secrets.get(clientId),
+      logger,
+      ...(options.clock && { clock: options.clock }),
+      ...(options.random && { random: options.random }),
+    });
+  }
+
+  return async (event) => {
+    const request = fromApiGatewayEvent(event);
+    try {
+      if (ready === undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) return toApiGatewayResult(unavailable(request.path));
+      ready ??= build();
+      const service = await ready;
+      return toApiGatewayResult(await service.handle(request));
+    } catch (err) {
+      ready = undefined;
+      failedAt = Date.now();
+      logger.error({
+        event: "start-up",
+        reason: err instanceof ConfigurationError ? err.message : `start-up failed: ${(err as Error)?.name ?? typeof err}`,
+      });
+      return toApiGatewayResult(unavailable(request.path));
+    }
+  };
+}
+
+/** Before the configuration is known there is no IdP origin for the CSP: the page allows forms to 'self' only. */
+function unavailable(path: string) {
+  return path.startsWith("/oauth2/") || path.startsWith("/.well-known/")
+    ? jsonResponse(500, { error: "server_error", error_description: "the service is not configured correctly; try again later" })
+    : pageResponse(PAGES.unavailable(), "'self'");
+}
+
+export const handler = createHandler();

@@ -5,6 +5,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError, DEFAULT_SETTINGS } from "../functions/authorizer/config";
+import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/config";
+import type { DeviceGrantSettings } from "../functions/device-grant/model";
+import { DEVICE_GRANT_COMPONENT_DEFAULTS, deviceGrantProblems, type DeviceGrantArgs } from "../infra/device-grant";
+import {
+  USER_DIRECTORY_DEFAULTS,
+  userDirectoryProblems,
+  type MfaMode,
+  type UserDirectoryArgs,
+  type UserDirectoryClient,
+  type UserDirectoryDomainArgs,
+  type UserDirectoryScope,
+} from "../infra/user-directory";
 import {
   checkIotTokenAuthorizerArgs,
   COMPONENT_DEFAULTS,
@@ -16,6 +28,20 @@ import {
 export const PROJECT = "iot-enterprise-auth";
 /** The component's name in this program; with the stack it names the function and authorizer (`iot-auth-dev`). */
 export const COMPONENT_NAME = "iot-auth";
+/** Names of the device grant's components (`device-grant-dev` names its function and table). */
+export const USER_DIRECTORY_NAME = "users";
+export const DEVICE_GRANT_NAME = "device-grant";
+
+/**
+ * Stand-ins for what the user pool only knows once it exists: the authorizer's arguments are checked (and its
+ * issuers listed, prefixes compared) with these, and the program replaces them with the pool's real issuer,
+ * JWKS URI and client ids. The `.invalid` domain (RFC 2606) means a stand-in that somehow stayed trusts nothing.
+ */
+export const PENDING_USER_POOL_ISSUER = "https://cognito-idp.user-pool.invalid/declared-by-this-stack";
+export const PENDING_USER_POOL_JWKS_URI = `${PENDING_USER_POOL_ISSUER}/.well-known/jwks.json`;
+export function pendingClientId(key: string): string {
+  return `pending-${key}`;
+}
 
 interface ScalarSetting {
   type: "string" | "integer" | "boolean";
@@ -68,7 +94,7 @@ export const SCALAR_SETTINGS = {
   logRetentionDays: {
     type: "integer",
     default: COMPONENT_DEFAULTS.logRetentionDays,
-    description: "Retention of the function's log group in days (a CloudWatch Logs value such as 7, 30, 90, 365).",
+    description: "Retention of the functions' and access logs' log groups in days (a CloudWatch Logs value such as 7, 30, 90, 365).",
   },
   functionMemoryMb: {
     type: "integer",
@@ -80,13 +106,103 @@ export const SCALAR_SETTINGS = {
     default: COMPONENT_DEFAULTS.timeoutSeconds,
     description: "Timeout of the authorizer function in seconds (1 to 4: IoT waits 5 s in all).",
   },
+  deviceGrantEnabled: {
+    type: "boolean",
+    default: false,
+    description: "Deploy the OAuth 2.0 device grant: a Cognito user pool, the device grant API, and trust in the pool's access tokens.",
+  },
+  codeExpirySeconds: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.codeExpirySeconds,
+    description: "Device grant: lifetime of a device code and its user code, in seconds (60 to 86400).",
+  },
+  deviceCodeFormat: {
+    type: "string",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.deviceCodeFormat,
+    description: "Device grant: characters of the device code (# digits, a/A letters, b/B consonants, ! specials).",
+  },
+  deviceCodeLength: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.deviceCodeLength,
+    description: "Device grant: length of the device code (at least 128 bits of entropy unless allowWeakCodes).",
+  },
+  userCodeFormat: {
+    type: "string",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.userCodeFormat,
+    description: "Device grant: characters of the user code, one case only (B = 20 uppercase consonants).",
+  },
+  userCodeLength: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.userCodeLength,
+    description: "Device grant: length of the user code (at least 30 bits of entropy unless allowWeakCodes).",
+  },
+  userCodeMask: {
+    type: "string",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.userCodeMask,
+    description: "Device grant: how the user code is shown, one # per character (change it with userCodeLength).",
+  },
+  pollingIntervalSeconds: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.pollingIntervalSeconds,
+    description: "Device grant: minimum seconds between a device's polls (1 to 60).",
+  },
+  resultTokenSet: {
+    type: "string",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.resultTokenSet.join("+"),
+    description: "Device grant: tokens the device receives, ACCESS required, joined by + (ACCESS, ID, REFRESH).",
+  },
+  maxFailedEntriesPerIp: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.maxFailedEntriesPerIp,
+    description: "Device grant: wrong user codes one IP may enter per attemptWindowSeconds.",
+  },
+  maxFailedAttemptsPerCode: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.maxFailedAttemptsPerCode,
+    description: "Device grant: failed attempts against one user code before it is locked.",
+  },
+  attemptWindowSeconds: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.attemptWindowSeconds,
+    description: "Device grant: length of the rate-limit window, in seconds (60 to 86400).",
+  },
+  allowWeakCodes: {
+    type: "boolean",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.allowWeakCodes,
+    description: "Device grant: accept codes below the entropy minimums (never for production).",
+  },
+  userPoolMfa: {
+    type: "string",
+    default: USER_DIRECTORY_DEFAULTS.mfa,
+    description: "Device grant: multi-factor authentication with an authenticator app: OFF, OPTIONAL or ON.",
+  },
+  userPoolDeletionProtection: {
+    type: "boolean",
+    default: USER_DIRECTORY_DEFAULTS.deletionProtection,
+    description: "Device grant: refuse to delete the user pool (and its users) until this is turned off.",
+  },
+  userPoolPrincipalPrefix: {
+    type: "string",
+    default: "cognito",
+    description: "Device grant: principal id prefix of the user pool's users at the authorizer (letters and digits).",
+  },
+  apiThrottlingBurstLimit: {
+    type: "integer",
+    default: DEVICE_GRANT_COMPONENT_DEFAULTS.throttlingBurstLimit,
+    description: "Device grant: burst of requests the API accepts before throttling (1 to 5000).",
+  },
+  apiThrottlingRateLimit: {
+    type: "integer",
+    default: DEVICE_GRANT_COMPONENT_DEFAULTS.throttlingRateLimit,
+    description: "Device grant: steady requests per second the API accepts (1 to 10000).",
+  },
 } as const satisfies Record<string, ScalarSetting>;
 
 /**
  * Settings that are lists of objects. Pulumi's project schema types only strings, integers, booleans and
  * arrays of those, so `Pulumi.yaml` documents these in comments instead of declaring them.
  */
-export const STRUCTURED_SETTINGS = ["issuers", "grants"] as const;
+export const STRUCTURED_SETTINGS = ["issuers", "grants", "deviceClients", "deviceScopes", "userPoolDomain", "deviceGrantDomain"] as const;
 
 /**
  * The HMAC shared secret (base64, as OpenAM shows it), read by issuers that set `"sharedSecret": true`.
@@ -146,16 +262,131 @@ function readJson(source: ConfigSource, key: string, problems: string[]): unknow
   }
 }
 
+/** The device grant's part of the stack: the components' arguments, less what only exists once deployed. */
+export interface DeviceGrantStackConfig {
+  /** `UserDirectory` arguments without `callbackUrls` (the device grant's `/callback`, known once its API exists). */
+  directory: Omit<UserDirectoryArgs, "callbackUrls">;
+  /** `DeviceGrant` arguments without the clients and upstream endpoints (the user pool's, known once it exists). */
+  grant: Omit<DeviceGrantArgs, "clients" | "upstream">;
+  /** Principal id prefix of the pool's users at the authorizer. */
+  principalPrefix: string;
+}
+
+export interface StackConfig {
+  /**
+   * The authorizer's arguments. With the device grant on, its issuers end with the user pool's, given the
+   * `PENDING_USER_POOL_*` stand-ins and `pendingClientId`s that the program replaces with the pool's values.
+   */
+  authorizer: IotTokenAuthorizerArgs;
+  /** Absent unless `deviceGrantEnabled`. */
+  deviceGrant?: DeviceGrantStackConfig;
+}
+
+/** Where the device grant's components report a problem, and the stack setting to name instead. */
+const DEVICE_PATH_TO_SETTING: [string, string][] = [
+  ["clients must", "deviceClients must"],
+  ["domain.", "userPoolDomain."],
+  ["customDomain.", "deviceGrantDomain."],
+  ["scopes must list", "deviceScopes must list"],
+  ["scopes[", "deviceScopes["],
+  ["mfa ", "userPoolMfa "],
+  ["deletionProtection ", "userPoolDeletionProtection "],
+  ["throttling.burstLimit", "apiThrottlingBurstLimit"],
+  ["throttling.rateLimit", "apiThrottlingRateLimit"],
+];
+
+function renameDeviceProblem(problem: string): string {
+  const match = DEVICE_PATH_TO_SETTING.find(([path]) => problem.startsWith(path));
+  return match ? match[1] + problem.slice(match[0].length) : problem;
+}
+
+/** The device grant's stack settings, checked by the components' own checks with stand-ins for deployed values. */
+function readDeviceGrant(source: ConfigSource, problems: string[]): DeviceGrantStackConfig {
+  const settings: Record<string, unknown> = {};
+  for (const key of [
+    "codeExpirySeconds",
+    "deviceCodeLength",
+    "userCodeLength",
+    "pollingIntervalSeconds",
+    "maxFailedEntriesPerIp",
+    "maxFailedAttemptsPerCode",
+    "attemptWindowSeconds",
+  ] as const) {
+    const value = readInteger(source, key, problems);
+    if (value !== undefined) settings[key] = value;
+  }
+  for (const key of ["deviceCodeFormat", "userCodeFormat", "userCodeMask", "resultTokenSet"] as const) {
+    const value = source.get(key);
+    if (value !== undefined) settings[key] = value;
+  }
+  const allowWeakCodes = readBoolean(source, "allowWeakCodes", problems);
+  if (allowWeakCodes !== undefined) settings.allowWeakCodes = allowWeakCodes;
+
+  const clients = readJson(source, "deviceClients", problems);
+  if (clients === undefined && !problems.some((p) => p.startsWith("deviceClients"))) {
+    problems.push(`deviceClients is not set: list the kinds of device that sign users in (see Pulumi.dev.yaml)`);
+  }
+  const scopes = readJson(source, "deviceScopes", problems);
+  const userPoolDomain = readJson(source, "userPoolDomain", problems);
+  const deviceGrantDomain = readJson(source, "deviceGrantDomain", problems);
+  const principalPrefix = source.get("userPoolPrincipalPrefix") ?? SCALAR_SETTINGS.userPoolPrincipalPrefix.default;
+
+  const directory: Omit<UserDirectoryArgs, "callbackUrls"> = {
+    clients: (clients ?? []) as UserDirectoryClient[],
+    scopes: scopes as UserDirectoryScope[] | undefined,
+    domain: userPoolDomain as UserDirectoryDomainArgs | undefined,
+    mfa: source.get("userPoolMfa") as MfaMode | undefined,
+    deletionProtection: readBoolean(source, "userPoolDeletionProtection", problems),
+  };
+  const grant: Omit<DeviceGrantArgs, "clients" | "upstream"> = {
+    settings: settings as Partial<DeviceGrantSettings>,
+    customDomain: deviceGrantDomain as DeviceGrantArgs["customDomain"],
+    throttling: {
+      burstLimit: readInteger(source, "apiThrottlingBurstLimit", problems),
+      rateLimit: readInteger(source, "apiThrottlingRateLimit", problems),
+    },
+    logRetentionDays: readInteger(source, "logRetentionDays", problems),
+  };
+
+  const stack = pulumi.getStack();
+  const checkedDirectory = userDirectoryProblems(USER_DIRECTORY_NAME, { ...directory, callbackUrls: ["https://device-grant.invalid/callback"] }, stack);
+  const checkedGrant = deviceGrantProblems(
+    DEVICE_GRANT_NAME,
+    {
+      ...grant,
+      clients: checkedDirectory.checked.clients.map((c) => ({
+        clientId: pendingClientId(c.key),
+        name: c.name,
+        type: c.type,
+        scopes: c.scopes,
+        ...(c.type === "confidential" && { clientSecret: "pending" }),
+      })),
+      upstream: {
+        issuer: PENDING_USER_POOL_ISSUER,
+        authorizationEndpoint: "https://user-pool.invalid/oauth2/authorize",
+        tokenEndpoint: "https://user-pool.invalid/oauth2/token",
+      },
+    },
+    stack,
+  );
+  // The grant re-checks the clients the directory checked; say each problem once.
+  for (const problem of [...checkedDirectory.problems, ...checkedGrant.problems].map(renameDeviceProblem)) {
+    if (!problems.includes(problem) && !/^clients\[\d+\]|^client pending-/.test(problem)) problems.push(problem);
+  }
+  return { directory, grant, principalPrefix };
+}
+
 /**
- * Reads the stack's configuration once and returns the component's arguments, or throws one
+ * Reads the stack's configuration once and returns the components' arguments, or throws one
  * `ConfigurationError` naming every problem with the stack setting to fix. Nothing is declared before this
  * returns. The shared secret is marked secret as soon as it is read.
  */
-export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT)): IotTokenAuthorizerArgs {
+export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT)): StackConfig {
   const problems: string[] = [];
 
+  const deviceGrantEnabled = readBoolean(source, "deviceGrantEnabled", problems) ?? SCALAR_SETTINGS.deviceGrantEnabled.default;
   const rawIssuers = readJson(source, "issuers", problems);
-  if (rawIssuers === undefined && !problems.some((p) => p.startsWith("issuers"))) {
+  if (rawIssuers === undefined && !deviceGrantEnabled && !problems.some((p) => p.startsWith("issuers"))) {
     problems.push(`issuers is not set: list the identity providers to trust (see Pulumi.dev.yaml)`);
   }
   const grants = readJson(source, "grants", problems);
@@ -212,6 +443,22 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
     },
   } satisfies Omit<IotTokenAuthorizerArgs, "issuers">;
 
+  const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems) : undefined;
+  if (deviceGrant) {
+    // The user pool's access tokens, for the device clients only: what the device grant hands to devices.
+    const poolIssuer: IotTokenAuthorizerIssuer = {
+      issuer: PENDING_USER_POOL_ISSUER,
+      algorithms: ["RS256"],
+      jwksUri: PENDING_USER_POOL_JWKS_URI,
+      tokenUse: "access",
+      clientIds: (deviceGrant.directory.clients ?? []).map((c) => pendingClientId(String(c?.key))),
+      principalPrefix: deviceGrant.principalPrefix,
+    };
+    if (poolIssuer.clientIds?.length === 0) delete poolIssuer.clientIds;
+    issuersToCheck.push(poolIssuer);
+    issuers.push(poolIssuer);
+  }
+
   try {
     checkIotTokenAuthorizerArgs(COMPONENT_NAME, { ...common, issuers: issuersToCheck as IotTokenAuthorizerIssuer[] }, pulumi.getStack());
   } catch (err) {
@@ -220,10 +467,12 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
     for (const problem of err.problems) {
       if (issuersReported && problem === "issuers must list at least one trusted issuer") continue;
       const path = Object.keys(COMPONENT_PATH_TO_SETTING).find((p) => problem.startsWith(p));
-      problems.push(path ? COMPONENT_PATH_TO_SETTING[path] + problem.slice(path.length) : problem);
+      const named = path ? COMPONENT_PATH_TO_SETTING[path] + problem.slice(path.length) : problem;
+      // Said of the pool's stand-in, a problem is about its prefix setting.
+      problems.push(named.replaceAll(PENDING_USER_POOL_ISSUER, `the device grant's user pool (userPoolPrincipalPrefix)`));
     }
   }
 
-  if (problems.length > 0) throw new ConfigurationError(problems, `${PROJECT} stack configuration`);
-  return { ...common, issuers };
+  if (problems.length > 0) throw new ConfigurationError([...new Set(problems)], `${PROJECT} stack configuration`);
+  return { authorizer: { ...common, issuers }, ...(deviceGrant && { deviceGrant }) };
 }

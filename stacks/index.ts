@@ -12,3 +12,22 @@ export const privateKeyPem = outputs.privateKeyPem;
 export const functionName = outputs.functionName;
 export const functionArn = outputs.functionArn;
 export const dataEndpoint = outputs.dataEndpoint;
+
+// The device grant's outputs, with deviceGrantEnabled (undefined otherwise).
+const device = outputs.deviceGrant;
+/** Where devices start (RFC 8628 §3.1), get tokens, and what users open: give these to device makers. */
+export const deviceAuthorizationEndpoint = device?.deviceAuthorizationEndpoint;
+export const deviceTokenEndpoint = device?.deviceTokenEndpoint;
+export const verificationUri = device?.verificationUri;
+export const metadataUrl = device?.metadataUrl;
+export const callbackUrl = device?.callbackUrl;
+export const deviceGrantTableName = device?.deviceGrantTableName;
+export const deviceGrantFunctionName = device?.deviceGrantFunctionName;
+/** With deviceGrantDomain: point the domain's DNS alias here. */
+export const deviceGrantDomainTarget = device?.deviceGrantDomainTarget;
+export const userPoolId = device?.userPoolId;
+export const userPoolIssuer = device?.userPoolIssuer;
+export const hostedUiUrl = device?.hostedUiUrl;
+export const deviceClientIds = device?.deviceClientIds;
+/** Secret; read it with `pulumi stack output --show-secrets deviceClientSecrets`. */
+export const deviceClientSecrets = device?.deviceClientSecrets;

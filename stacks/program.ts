@@ -1,10 +1,42 @@
 /**
  * The program: one `IotTokenAuthorizer` for the identity providers the stack configures (seed 000: devices
- * sign in at OpenAM with the OAuth 2.0 device flow and connect to IoT Core with the access token).
+ * sign in at OpenAM with the OAuth 2.0 device flow and connect to IoT Core with the access token), and, with
+ * `deviceGrantEnabled`, the device grant of seed 003 on AWS: a Cognito `UserDirectory`, the `DeviceGrant`
+ * service in front of it, and the authorizer trusting the pool's access tokens for the device clients.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { checkAuthorizerSettings, ConfigurationError } from "../functions/authorizer/config";
+import { DeviceGrant } from "../infra/device-grant";
 import { IotTokenAuthorizer } from "../infra/iot-token-authorizer";
-import { COMPONENT_NAME, readStackConfig, type ConfigSource } from "./config";
+import { UserDirectory } from "../infra/user-directory";
+import {
+  COMPONENT_NAME,
+  DEVICE_GRANT_NAME,
+  PENDING_USER_POOL_ISSUER,
+  readStackConfig,
+  USER_DIRECTORY_NAME,
+  type ConfigSource,
+  type DeviceGrantStackConfig,
+} from "./config";
+
+export interface DeviceGrantOutputs {
+  deviceAuthorizationEndpoint: pulumi.Output<string>;
+  deviceTokenEndpoint: pulumi.Output<string>;
+  verificationUri: pulumi.Output<string>;
+  metadataUrl: pulumi.Output<string>;
+  callbackUrl: pulumi.Output<string>;
+  deviceGrantTableName: pulumi.Output<string>;
+  deviceGrantFunctionName: pulumi.Output<string>;
+  /** With `deviceGrantDomain`: where its DNS alias points. */
+  deviceGrantDomainTarget: pulumi.Output<string | undefined>;
+  userPoolId: pulumi.Output<string>;
+  userPoolIssuer: pulumi.Output<string>;
+  hostedUiUrl: pulumi.Output<string>;
+  /** Device client key → client id. */
+  deviceClientIds: pulumi.Output<Record<string, string>>;
+  /** Confidential device client key → secret; secret. */
+  deviceClientSecrets: pulumi.Output<Record<string, string>>;
+}
 
 export interface StackOutputs {
   authorizerName: pulumi.Output<string>;
@@ -16,11 +48,83 @@ export interface StackOutputs {
   functionName: pulumi.Output<string>;
   functionArn: pulumi.Output<string>;
   dataEndpoint: pulumi.Output<string>;
+  /** Present with `deviceGrantEnabled`. */
+  deviceGrant?: DeviceGrantOutputs;
+}
+
+/** What the authorizer must learn from the user pool once it exists. */
+interface UserPoolTrust {
+  issuer: pulumi.Output<string>;
+  jwksUri: pulumi.Output<string>;
+  clientIds: pulumi.Output<string[]>;
+}
+
+/**
+ * Replaces the user pool's stand-in issuer in the authorizer function's configuration with the pool's real
+ * issuer, JWKS URI and device client ids. The authorizer's issuers are plain values, checked at preview; the
+ * pool's are only known once it exists, so the stand-in takes part in every check (prefixes included) and this
+ * swaps the values in. The result passes the authorizer's own checks again, or the deployment fails here.
+ */
+export function trustUserPool(pool: UserPoolTrust): pulumi.ResourceTransformation {
+  return (args) => {
+    if (args.type !== "aws:lambda/function:Function" || args.name !== `${COMPONENT_NAME}-function`) return undefined;
+    const environment = pulumi
+      .all([args.props.environment as pulumi.Input<{ variables: Record<string, string> }>, pool.issuer, pool.jwksUri, pool.clientIds])
+      .apply(([env, issuer, jwksUri, clientIds]) => {
+        const config = JSON.parse(env.variables.AUTHORIZER_CONFIG);
+        const entry = (config.issuers as { issuer: string }[]).find((i) => i.issuer === PENDING_USER_POOL_ISSUER);
+        if (!entry) throw new Error(`the authorizer's configuration has no stand-in for the user pool (${PENDING_USER_POOL_ISSUER})`);
+        Object.assign(entry, { issuer, jwksUri, clientIds });
+        const { problems } = checkAuthorizerSettings(config);
+        if (problems.length > 0) throw new ConfigurationError(problems, "authorizer configuration with the user pool");
+        return { ...env, variables: { ...env.variables, AUTHORIZER_CONFIG: JSON.stringify(config) } };
+      });
+    return { props: { ...args.props, environment }, opts: args.opts };
+  };
+}
+
+/**
+ * The user pool and the device grant. Their one cycle, the app clients' callback URL (the API's `/callback`)
+ * against the function's configuration (the clients' ids), is broken by a deferred output: the clients take the
+ * callback URL before the device grant exists, and the URL depends on the API (or custom domain) only.
+ */
+function defineDeviceGrant(config: DeviceGrantStackConfig): { directory: UserDirectory; grant: DeviceGrant } {
+  const [callbackUrl, resolveCallbackUrl] = pulumi.deferredOutput<string>();
+  const directory = new UserDirectory(USER_DIRECTORY_NAME, { ...config.directory, callbackUrls: [callbackUrl] });
+  const grant = new DeviceGrant(DEVICE_GRANT_NAME, {
+    ...config.grant,
+    clients: directory.settings.clients.map((c) => ({
+      clientId: directory.clientIds.apply((ids) => ids[c.key]),
+      name: c.name,
+      type: c.type,
+      scopes: c.scopes,
+      ...(c.type === "confidential" && { clientSecret: pulumi.secret(directory.clientSecrets.apply((secrets) => secrets[c.key])) }),
+    })),
+    upstream: { issuer: directory.issuer, authorizationEndpoint: directory.authorizationEndpoint, tokenEndpoint: directory.tokenEndpoint },
+  });
+  resolveCallbackUrl(grant.callbackUrl);
+  return { directory, grant };
 }
 
 /** Reads the configuration (failing with every problem before declaring anything) and declares the stack. */
 export function defineStack(source?: ConfigSource): StackOutputs {
-  const authorizer = new IotTokenAuthorizer(COMPONENT_NAME, readStackConfig(source));
+  const config = readStackConfig(source);
+  const device = config.deviceGrant ? defineDeviceGrant(config.deviceGrant) : undefined;
+  const authorizer = new IotTokenAuthorizer(
+    COMPONENT_NAME,
+    config.authorizer,
+    device
+      ? {
+          transformations: [
+            trustUserPool({
+              issuer: device.directory.issuer,
+              jwksUri: device.directory.jwksUri,
+              clientIds: device.directory.clientIds.apply((ids) => device.directory.settings.clients.map((c) => ids[c.key])),
+            }),
+          ],
+        }
+      : undefined,
+  );
   return {
     authorizerName: authorizer.authorizerName,
     authorizerArn: authorizer.authorizerArn,
@@ -30,5 +134,22 @@ export function defineStack(source?: ConfigSource): StackOutputs {
     functionName: authorizer.functionName,
     functionArn: authorizer.functionArn,
     dataEndpoint: authorizer.dataEndpoint,
+    ...(device && {
+      deviceGrant: {
+        deviceAuthorizationEndpoint: device.grant.deviceAuthorizationEndpoint,
+        deviceTokenEndpoint: device.grant.tokenEndpoint,
+        verificationUri: device.grant.verificationUri,
+        metadataUrl: device.grant.metadataUrl,
+        callbackUrl: device.grant.callbackUrl,
+        deviceGrantTableName: device.grant.tableName,
+        deviceGrantFunctionName: device.grant.functionName,
+        deviceGrantDomainTarget: device.grant.customDomainTarget,
+        userPoolId: device.directory.userPoolId,
+        userPoolIssuer: device.directory.issuer,
+        hostedUiUrl: device.directory.hostedUiUrl,
+        deviceClientIds: device.directory.clientIds,
+        deviceClientSecrets: device.directory.clientSecrets,
+      },
+    }),
   };
 }

@@ -62,6 +62,8 @@ export interface MockRecorder {
   byType(type: string): RecordedResource[];
   /** The single recorded resource of `type`; throws when there are none or several. */
   one(type: string): RecordedResource;
+  /** The recorded resource of `type` named `name` (its Pulumi name); throws when there is none. */
+  named(type: string, name: string): RecordedResource;
 }
 
 function isSecretValue(value: unknown): value is { value: unknown } {
@@ -277,6 +279,11 @@ export function setupMocks(opts: MockOptions = {}): MockRecorder {
         throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
       }
       return found[0];
+    },
+    named(type, name) {
+      const found = resources.find((r) => r.type === type && r.name === name);
+      if (!found) throw new Error(`no ${type} named ${name}; recorded: ${resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+      return found;
     },
   };
 }

@@ -12,7 +12,7 @@ function mockArchive(): pulumi.asset.AssetArchive {
 }
 
 describe("stacks/index.ts, the program Pulumi runs", () => {
-  it("exports the authorizer's outputs as stack outputs", async () => {
+  it("exports the authorizer's and the device grant's outputs as stack outputs", async () => {
     setupMocks({
       project: PROJECT,
       config: { ...(readStackFile("dev") as Record<string, object>), [`${PROJECT}:sharedSecret`]: Buffer.alloc(32, 3).toString("base64") },
@@ -20,8 +20,15 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
     });
     const program = await import("../../stacks");
     expect(Object.keys(program).sort()).toEqual(
-      ["authorizerArn", "authorizerName", "dataEndpoint", "functionArn", "functionName", "privateKeyPem", "publicKeyPem", "tokenKeyName"],
+      [
+        "authorizerArn", "authorizerName", "callbackUrl", "dataEndpoint", "deviceAuthorizationEndpoint", "deviceClientIds",
+        "deviceClientSecrets", "deviceGrantDomainTarget", "deviceGrantFunctionName", "deviceGrantTableName", "deviceTokenEndpoint",
+        "functionArn", "functionName", "hostedUiUrl", "metadataUrl", "privateKeyPem", "publicKeyPem", "tokenKeyName", "userPoolId",
+        "userPoolIssuer", "verificationUri",
+      ],
     );
+    expect(await unwrap(program.verificationUri as pulumi.Output<string>)).toMatch(/^https:\/\/\w+\.execute-api\.eu-west-1\.amazonaws\.com\/device$/);
+    expect(await pulumi.isSecret(program.deviceClientSecrets as pulumi.Output<unknown>)).toBe(true);
     expect(await unwrap(program.dataEndpoint)).toMatch(/-ats\.iot\.eu-west-1\.amazonaws\.com$/);
     expect(await pulumi.isSecret(program.privateKeyPem)).toBe(true);
   });

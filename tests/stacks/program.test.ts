@@ -43,22 +43,21 @@ describe("the program with the dev stack's configuration (seed 000, OpenAM HS256
     await settled(outputs);
 
     const prefix = `iot-auth-${MOCK_STACK}`;
-    const fn = mocks.one("aws:lambda/function:Function");
+    const fn = mocks.named("aws:lambda/function:Function", "iot-auth-function");
     const config = JSON.parse((fn.inputs.environment as { variables: Record<string, string> }).variables.AUTHORIZER_CONFIG);
-    expect(config.issuers).toEqual([
-      {
-        issuer: OPENAM,
-        algorithms: ["HS256"],
-        secretParameter: `/iot-enterprise-auth/${prefix}/issuers/0/shared-secret`,
-        audiences: ["deviceagent"],
-      },
-    ]);
+    expect(config.issuers[0]).toEqual({
+      issuer: OPENAM,
+      algorithms: ["HS256"],
+      secretParameter: `/iot-enterprise-auth/${prefix}/issuers/0/shared-secret`,
+      audiences: ["deviceagent"],
+      principalPrefix: "openam",
+    });
     expect(config.grants).toEqual(readStackFile("dev")[key("grants")]);
     expect(config.refreshAfterSeconds).toBe(900);
-    expect(mocks.one("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays).toBe(7);
+    for (const group of mocks.byType("aws:cloudwatch/logGroup:LogGroup")) expect(group.inputs.retentionInDays).toBe(7);
     expect(JSON.stringify(fn.inputs)).not.toContain(SHARED_SECRET);
 
-    const parameter = mocks.one("aws:ssm/parameter:Parameter");
+    const parameter = mocks.named("aws:ssm/parameter:Parameter", "iot-auth-issuer-0-secret");
     expect(parameter.inputs).toMatchObject({ type: "SecureString", value: SHARED_SECRET });
     expect(parameter.secretInputs).toEqual(["value"]);
     expect(mocks.one("tls:index/privateKey:PrivateKey").inputs).toEqual({ algorithm: "RSA", rsaBits: 2048 });
@@ -71,7 +70,7 @@ describe("the program with the dev stack's configuration (seed 000, OpenAM HS256
 
   it("marks the shared secret secret as soon as it is read", () => {
     setup(devStackConfig());
-    const args = readStackConfig();
+    const args = readStackConfig().authorizer;
     expect(pulumi.Output.isInstance(args.issuers[0].sharedSecret)).toBe(true);
     return expect(pulumi.isSecret(args.issuers[0].sharedSecret as pulumi.Output<string>)).resolves.toBe(true);
   });
@@ -152,5 +151,124 @@ describe("the program with a bad configuration", () => {
     expect(await expectRefused({ [key("issuers")]: "{not json" })).toEqual([
       "issuers must be a list of objects (set it in the stack file or with pulumi config set --path)",
     ]);
+  });
+});
+
+describe("the program with the device grant (dev stack: deviceGrantEnabled)", () => {
+  const fnConfig = (mocks: MockRecorder, name: string, variable: string) =>
+    JSON.parse((mocks.named("aws:lambda/function:Function", name).inputs.environment as { variables: Record<string, string> }).variables[variable]);
+
+  it("makes the authorizer trust the user pool's access tokens for the device clients, beside OpenAM", async () => {
+    const mocks = setup(devStackConfig());
+    const outputs = defineStack();
+    await settled(outputs);
+    const device = outputs.deviceGrant;
+    if (!device) throw new Error("the dev stack enables the device grant");
+    await Promise.all(Object.values(device).map((o) => unwrap(o as pulumi.Output<unknown>)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const pool = mocks.one("aws:cognito/userPool:UserPool");
+    const issuer = `https://cognito-idp.eu-west-1.amazonaws.com/${pool.id}`;
+    const clients = ["users-client-tv", "users-client-printer"].map((n) => mocks.named("aws:cognito/userPoolClient:UserPoolClient", n));
+    const config = fnConfig(mocks, "iot-auth-function", "AUTHORIZER_CONFIG");
+    expect(config.issuers[1]).toEqual({
+      issuer,
+      algorithms: ["RS256"],
+      jwksUri: `${issuer}/.well-known/jwks.json`,
+      tokenUse: "access",
+      clientIds: clients.map((c) => c.id),
+      principalPrefix: "cognito",
+    });
+    expect(JSON.stringify(config)).not.toContain("invalid");
+    expect(await unwrap(device.userPoolIssuer)).toBe(issuer);
+  });
+
+  it("registers the device grant's /callback with every app client, and the clients with the device grant", async () => {
+    const mocks = setup(devStackConfig());
+    const outputs = defineStack();
+    await settled(outputs);
+    const device = outputs.deviceGrant;
+    if (!device) throw new Error("the dev stack enables the device grant");
+    const callback = await unwrap(device.callbackUrl);
+    const api = mocks.one("aws:apigatewayv2/api:Api");
+    expect(callback).toBe(`${api.state.apiEndpoint}/callback`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const clients = ["users-client-tv", "users-client-printer"].map((n) => mocks.named("aws:cognito/userPoolClient:UserPoolClient", n));
+    expect(mocks.byType("aws:cognito/userPoolClient:UserPoolClient")).toHaveLength(2);
+    for (const client of clients) expect(client.inputs.callbackUrls).toEqual([callback]);
+    expect(clients.map((c) => c.inputs.generateSecret)).toEqual([false, true]);
+
+    const grantConfig = fnConfig(mocks, "device-grant-function", "DEVICE_GRANT_CONFIG");
+    expect(grantConfig.clients).toEqual([
+      { clientId: clients[0].id, name: "Living-room TV", type: "public", scopes: ["openid", "iot/device"] },
+      { clientId: clients[1].id, name: "Office printer", type: "confidential", scopes: ["iot/device"] },
+    ]);
+    expect(grantConfig.settings.codeExpirySeconds).toBe(900);
+    expect(grantConfig.upstream).toEqual({
+      issuer: `https://cognito-idp.eu-west-1.amazonaws.com/${mocks.one("aws:cognito/userPool:UserPool").id}`,
+      authorizationEndpoint: `https://users-${MOCK_STACK}.auth.eu-west-1.amazoncognito.com/oauth2/authorize`,
+      tokenEndpoint: `https://users-${MOCK_STACK}.auth.eu-west-1.amazoncognito.com/oauth2/token`,
+      redirectUri: callback,
+    });
+    expect(grantConfig.clientSecretsParameter).toBe(`/iot-enterprise-auth/device-grant-${MOCK_STACK}/device-grant/client-secrets`);
+
+    const secrets = mocks.named("aws:ssm/parameter:Parameter", "device-grant-client-secrets");
+    expect(JSON.parse(secrets.inputs.value as string)).toEqual({ [clients[1].id]: clients[1].state.clientSecret });
+    expect(secrets.secretInputs).toEqual(["value"]);
+    expect(mocks.one("aws:cognito/userPool:UserPool").inputs.deletionProtection).toBe("INACTIVE");
+    expect(mocks.one("aws:apigatewayv2/stage:Stage").inputs.defaultRouteSettings).toEqual({
+      throttlingBurstLimit: 20,
+      throttlingRateLimit: 10,
+      detailedMetricsEnabled: false,
+    });
+    expect(await pulumi.isSecret(device.deviceClientSecrets)).toBe(true);
+    expect(await unwrap(device.verificationUri)).toBe(`${api.state.apiEndpoint}/device`);
+  });
+
+  it("declares no Cognito, table or API without deviceGrantEnabled", async () => {
+    const config = devStackConfig();
+    for (const k of Object.keys(config)) if (/device|userPool|codeExpiry|apiThrottling/.test(k)) delete config[k];
+    const mocks = setup(config);
+    const outputs = defineStack();
+    await settled(outputs);
+    expect(outputs.deviceGrant).toBeUndefined();
+    expect(mocks.byType("aws:cognito/userPool:UserPool")).toHaveLength(0);
+    expect(mocks.byType("aws:dynamodb/table:Table")).toHaveLength(0);
+    expect(mocks.byType("aws:apigatewayv2/api:Api")).toHaveLength(0);
+    expect(fnConfig(mocks, "iot-auth-function", "AUTHORIZER_CONFIG").issuers).toHaveLength(1);
+  });
+
+  it("refuses a weak device grant with every problem listed, the authorizer's included, and declares nothing", async () => {
+    const mocks = setup({
+      ...devStackConfig(),
+      [key("deviceCodeLength")]: 16,
+      [key("userCodeLength")]: 4,
+      [key("resultTokenSet")]: "ID",
+      [key("pollingIntervalSeconds")]: 0,
+      [key("userPoolMfa")]: "SMS",
+      [key("deviceClients")]: [{ key: "tv", name: "TV", scopes: ["openid"] }],
+      [key("issuers")]: [{ issuer: OPENAM, algorithms: ["HS256"], sharedSecret: true }],
+      [key("functionTimeoutSeconds")]: 5,
+    });
+    let error: unknown;
+    try {
+      defineStack();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual([
+      "client tv: scopes must include an IoT scope (iot/device), or its tokens open nothing",
+      'userPoolMfa must be OFF, OPTIONAL or ON; got "SMS"',
+      "pollingIntervalSeconds must be an integer from 1 to 60; got 0",
+      "resultTokenSet must include ACCESS: a token response without access_token is not a token response (RFC 6749 §5.1)",
+      expect.stringMatching(/^deviceCodeLength 16 with format #aA gives 95\.\d+ bits; at least 128 are required/),
+      expect.stringMatching(/^userCodeLength 4 with format B gives 17\.\d+ bits \(matched case-insensitively\); at least 30 are required/),
+      `issuers ${OPENAM} and the device grant's user pool (userPoolPrincipalPrefix) share a principal namespace (prefixes "" and "cognito"): ` +
+        "with several issuers, give each a principalPrefix that does not start another's",
+      expect.stringMatching(/^functionTimeoutSeconds must be an integer from 1 to 4/),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mocks.resources).toEqual([]);
   });
 });

@@ -2,9 +2,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_ROOT } from "../../infra/bundle";
+import { checkDeviceGrantArgs } from "../../infra/device-grant";
 import { checkIotTokenAuthorizerArgs, COMPONENT_DEFAULTS } from "../../infra/iot-token-authorizer";
+import { checkUserDirectoryArgs } from "../../infra/user-directory";
 import {
+  DEVICE_GRANT_NAME,
   PROJECT,
+  USER_DIRECTORY_NAME,
   readStackConfig,
   SCALAR_SETTINGS,
   SECRET_SETTINGS,
@@ -17,7 +21,11 @@ import { readProjectFile, readStackFile } from "../helpers/stack-files";
 const OPENAM_ISSUER = JSON.stringify([
   { issuer: "https://openam.example.com:8443/openam/oauth2", algorithms: ["HS256"], sharedSecret: true },
 ]);
+const OPENAM_PREFIXED = JSON.stringify([{ ...JSON.parse(OPENAM_ISSUER)[0], principalPrefix: "openam" }]);
+const DEVICE_CLIENTS = JSON.stringify([{ key: "tv", name: "TV" }]);
 const SECRET = Buffer.alloc(32, 1).toString("base64");
+
+const UPSTREAM = { issuer: "https://idp.example", authorizationEndpoint: "https://idp.example/a", tokenEndpoint: "https://idp.example/t" };
 
 /** A config source over plain values that records which settings the program asks for. */
 function recordingSource(values: Record<string, string>): ConfigSource & { read: Set<string> } {
@@ -67,7 +75,8 @@ describe("Pulumi.yaml", () => {
   });
 
   it("covers every setting the program reads, and the program reads every declared one", () => {
-    const source = recordingSource({ issuers: OPENAM_ISSUER, sharedSecret: SECRET });
+    // With the device grant on, so that its settings are read too.
+    const source = recordingSource({ issuers: OPENAM_PREFIXED, sharedSecret: SECRET, deviceGrantEnabled: "true", deviceClients: DEVICE_CLIENTS });
     readStackConfig(source);
     const known = new Set([...Object.keys(SCALAR_SETTINGS), ...STRUCTURED_SETTINGS, ...SECRET_SETTINGS]);
     expect([...source.read].filter((k) => !known.has(k))).toEqual([]);
@@ -76,15 +85,35 @@ describe("Pulumi.yaml", () => {
 
   it("has defaults that give the same stack as leaving every setting unset", () => {
     const defaults = Object.fromEntries(Object.entries(project.config).map(([k, v]) => [k, String(v.default)]));
-    const unset = readStackConfig(recordingSource({ issuers: OPENAM_ISSUER, sharedSecret: SECRET }));
-    const explicit = readStackConfig(recordingSource({ ...defaults, issuers: OPENAM_ISSUER, sharedSecret: SECRET }));
-    // Unset settings reach the component as undefined and take its defaults; the declared ones must agree.
-    const resolved = (args: typeof unset) => {
+    const common = { issuers: OPENAM_PREFIXED, sharedSecret: SECRET, deviceClients: DEVICE_CLIENTS };
+    const unset = readStackConfig(recordingSource({ ...common, deviceGrantEnabled: "true" }));
+    const explicit = readStackConfig(recordingSource({ ...defaults, ...common, deviceGrantEnabled: "true" }));
+    // Unset settings reach the components as undefined and take their defaults; the declared ones must agree.
+    const resolved = (config: typeof unset) => {
+      const args = config.authorizer;
       const { sharedSecrets: _secrets, ...rest } = checkIotTokenAuthorizerArgs("iot-auth", args, "dev");
-      return { ...rest, enableCachingForHttp: args.enableCachingForHttp ?? COMPONENT_DEFAULTS.enableCachingForHttp };
+      const grant = config.deviceGrant;
+      if (!grant) throw new Error("the device grant is on in both");
+      const directory = checkUserDirectoryArgs(USER_DIRECTORY_NAME, { ...grant.directory, callbackUrls: ["https://x.example/callback"] }, "dev");
+      const device = checkDeviceGrantArgs(
+        DEVICE_GRANT_NAME,
+        { ...grant.grant, clients: [{ clientId: "c", name: "TV", type: "public", scopes: ["iot/device"] }], upstream: UPSTREAM },
+        "dev",
+      );
+      return {
+        ...rest,
+        enableCachingForHttp: args.enableCachingForHttp ?? COMPONENT_DEFAULTS.enableCachingForHttp,
+        directory,
+        device,
+        principalPrefix: grant.principalPrefix,
+      };
     };
     expect(resolved(explicit)).toEqual(resolved(unset));
-    expect(explicit.refreshAfterSeconds).toBe(3_600);
+    expect(explicit.authorizer.refreshAfterSeconds).toBe(3_600);
+    // And with the device grant off (the default), the authorizer alone, as before.
+    const off = readStackConfig(recordingSource({ ...defaults, issuers: OPENAM_ISSUER, sharedSecret: SECRET }));
+    expect(off.deviceGrant).toBeUndefined();
+    expect(off.authorizer.issuers).toHaveLength(1);
   });
 });
 
@@ -120,8 +149,9 @@ describe("Pulumi.dev.yaml", () => {
     for (const [k, v] of Object.entries(config)) {
       if (k.startsWith(`${PROJECT}:`)) values[k.slice(PROJECT.length + 1)] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    const args = readStackConfig(recordingSource(values));
-    expect(args.issuers).toHaveLength(1);
-    expect(pulumi.Output.isInstance(args.issuers[0].sharedSecret)).toBe(true);
+    const read = readStackConfig(recordingSource(values));
+    expect(read.authorizer.issuers).toHaveLength(2);
+    expect(pulumi.Output.isInstance(read.authorizer.issuers[0].sharedSecret)).toBe(true);
+    expect(read.deviceGrant?.directory.clients.map((c) => c.key)).toEqual(["tv", "printer"]);
   });
 });

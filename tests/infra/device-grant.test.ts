@@ -378,3 +378,24 @@ describe("deviceGrantRolePolicy", () => {
     }
   });
 });
+
+describe("examples/device-grant", () => {
+  it("runs: a user directory whose clients call back to the device grant, which knows their ids", async () => {
+    const recorder = setupMocks({ project: "device-grant-example", region: REGION, config: { "aws:region": REGION } });
+    const example = await import("../../examples/device-grant");
+    const verificationUri = await unwrap(example.verificationUri);
+    const api = recorder.one(T.api);
+    expect(verificationUri).toBe(`${api.state.apiEndpoint}/device`);
+    const ids = await unwrap(example.clientIds);
+    expect(Object.keys(ids)).toEqual(["tv", "printer"]);
+    await unwrap(example.clientSecrets);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const client of recorder.byType("aws:cognito/userPoolClient:UserPoolClient")) {
+      expect(client.inputs.callbackUrls).toEqual([`${api.state.apiEndpoint}/callback`]);
+    }
+    const config = JSON.parse(envOf(recorder).DEVICE_GRANT_CONFIG);
+    expect(config.clients.map((c: { clientId: string }) => c.clientId)).toEqual([ids.tv, ids.printer]);
+    expect(config.settings.codeExpirySeconds).toBe(600);
+    expect(await pulumi.isSecret(example.clientSecrets)).toBe(true);
+  });
+});

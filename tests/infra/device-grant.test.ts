@@ -15,8 +15,12 @@ function mockFunctionArchive(entry: string): pulumi.asset.AssetArchive {
   return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler=async()=>({})") });
 }
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../infra/bundle";
 import {
   ACCESS_LOG_FORMAT,
+  STORE_TABLE_ACTIONS,
   DEVICE_GRANT_ENTRY,
   DeviceGrant,
   type DeviceGrantArgs,
@@ -351,6 +355,14 @@ describe("DeviceGrant with a weak configuration", () => {
     ]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(mocks.resources).toEqual([]);
+  });
+});
+
+describe("STORE_TABLE_ACTIONS", () => {
+  it("are exactly the DynamoDB operations the store sends", () => {
+    const source = readFileSync(join(REPO_ROOT, "functions", "device-grant", "dynamo-store.ts"), "utf8");
+    const sent = new Set([...source.matchAll(/\b(\w+)Command\b/g)].map((m) => `dynamodb:${m[1]}`));
+    expect([...sent].sort()).toEqual([...STORE_TABLE_ACTIONS].sort());
   });
 });
 

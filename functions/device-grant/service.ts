@@ -51,8 +51,15 @@ export const ROUTES = {
   callback: "/callback",
 } as const;
 
-/** A poll this much earlier than `lastPollAt + interval` is still accepted (clients' timers drift). */
+/**
+ * A poll this much earlier than `lastPollAt + interval` is still accepted (clients' timers drift), but
+ * never more than half the interval: with a 1 s interval a full second would disable `slow_down` altogether.
+ */
 export const POLL_JITTER_MS = 1_000;
+
+export function pollTolerance(intervalSeconds: number): number {
+  return Math.min(POLL_JITTER_MS, (intervalSeconds * 1000) / 2);
+}
 /** RFC 8628 §3.5: on `slow_down` the client adds 5 seconds to its interval; the stored one follows. */
 export const SLOW_DOWN_STEP_SECONDS = 5;
 /** Draws of a new user code after a collision with a live one, before giving up with 503. */
@@ -292,7 +299,7 @@ export function createDeviceGrantService(options: DeviceGrantServiceOptions): De
         if (outcome === "ok") return redeem(auth, current, viaHeader);
       } else {
         // pending or approving: poll-rate bookkeeping, then authorization_pending or slow_down.
-        const tooSoon = current.lastPollAt !== undefined && nowMs < current.lastPollAt + current.interval * 1000 - POLL_JITTER_MS;
+        const tooSoon = current.lastPollAt !== undefined && nowMs < current.lastPollAt + current.interval * 1000 - pollTolerance(current.interval);
         const changes = tooSoon ? { lastPollAt: nowMs, interval: current.interval + SLOW_DOWN_STEP_SECONDS } : { lastPollAt: nowMs };
         const outcome = await store.update(hash, { version: current.version, status: current.status }, changes);
         if (outcome === "ok") {

@@ -12,6 +12,7 @@ import { type DeviceGrantConfig, parseDeviceGrantConfig } from "../../../functio
 import { DynamoStore } from "../../../functions/device-grant/dynamo-store";
 import { basicAuthorizationHeader } from "../../../functions/device-grant/http";
 import { createHandler } from "../../../functions/device-grant/index";
+import { createOidcUpstream } from "../../../functions/device-grant/upstream";
 import { startLocalServer, type LocalServer } from "../../../functions/device-grant/local-server";
 import { type DeviceGrantSettings } from "../../../functions/device-grant/model";
 import { type LogFields, type ServiceLogger } from "../../../functions/device-grant/service";
@@ -65,6 +66,8 @@ export interface GrantHarness {
   logger: RecordingServiceLogger;
   /** Source IP the local server reports for the next requests (rate limiting per IP). */
   sourceIp: { value: string | undefined };
+  /** Calls that reached the upstream IdP's token endpoint. */
+  upstreamCalls: { exchanges: number; refreshes: number };
   stop(): Promise<void>;
 }
 
@@ -87,10 +90,26 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
     const clock = new TestClock();
     const logger = new RecordingServiceLogger();
     const sourceIp: { value: string | undefined } = { value: undefined };
+    const upstreamCalls = { exchanges: 0, refreshes: 0 };
     const handler = createHandler({
       environment,
       readParameter: async () => JSON.stringify(secrets),
       store: () => store,
+      // The real upstream client, counted: how many code exchanges reach the IdP is part of what is tested.
+      upstream: (config) => {
+        const real = createOidcUpstream({ authorizationEndpoint: config.upstream.authorizationEndpoint, tokenEndpoint: config.upstream.tokenEndpoint });
+        return {
+          authorizationUrl: (p) => real.authorizationUrl(p),
+          exchangeCode: (p) => {
+            upstreamCalls.exchanges++;
+            return real.exchangeCode(p);
+          },
+          refresh: (p) => {
+            upstreamCalls.refreshes++;
+            return real.refresh(p);
+          },
+        };
+      },
       clock,
       logger,
     });
@@ -144,6 +163,7 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
       clock,
       logger,
       sourceIp,
+      upstreamCalls,
       stop,
     };
   } catch (err) {

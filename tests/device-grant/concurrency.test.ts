@@ -1,0 +1,78 @@
+/**
+ * Races against real DynamoDB semantics (dynalite): the conditional writes must let exactly one of many
+ * concurrent actors win, however the requests interleave.
+ */
+import { hashDeviceCode } from "../../functions/device-grant/codes";
+import { ScriptedUser, visibleText } from "./support/browser";
+import { approveAsUser, authorizeDevice, type GrantHarness, openConfirmation, pollToken, startGrant } from "./support/grant";
+
+jest.setTimeout(120_000);
+
+let grant: GrantHarness;
+beforeAll(async () => {
+  grant = await startGrant();
+});
+afterAll(async () => {
+  await grant?.stop();
+});
+
+test("50 simultaneous polls after approval yield exactly one token response", async () => {
+  for (const client of [grant.publicClient, grant.confidentialClient]) {
+    const authorization = await authorizeDevice(grant, client);
+    expect((await approveAsUser(grant, authorization)).status).toBe(200);
+    const exchangesBefore = grant.upstreamCalls.exchanges;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => pollToken(grant, authorization.device_code, client)));
+    const winners = answers.filter((a) => a.status === 200);
+    expect(winners).toHaveLength(1);
+    expect(typeof winners[0].body.access_token).toBe("string");
+    const losers = answers.filter((a) => a.status !== 200);
+    expect(losers).toHaveLength(49);
+    for (const loser of losers) {
+      expect(loser.status).toBe(400);
+      expect(loser.body.access_token).toBeUndefined();
+      expect(["invalid_grant", "slow_down"]).toContain(loser.body.error);
+    }
+    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code)))?.status).toBe("redeemed");
+    // One exchange reached the IdP: the conditional write stopped the other 49 before it (cognito-local's
+    // single-use codes alone would also leave one winner, so this is what shows the service's own guard).
+    expect(grant.upstreamCalls.exchanges - exchangesBefore).toBe(1);
+  }
+});
+
+test("simultaneous Approve and Deny from two browsers leave exactly one outcome", async () => {
+  const outcomes = { approved: 0, denied: 0 };
+  for (let round = 0; round < 10; round++) {
+    const authorization = await authorizeDevice(grant);
+    const alice = new ScriptedUser();
+    const bob = new ScriptedUser();
+    const [aliceConfirmation, bobConfirmation] = await Promise.all([openConfirmation(alice, authorization), openConfirmation(bob, authorization)]);
+    const [approval, denial] = await Promise.all([
+      alice.submit(aliceConfirmation, {}, { submitter: "approve", follow: () => false }),
+      bob.submit(bobConfirmation, {}, { submitter: "deny" }),
+    ]);
+    const approveWon = approval.status === 303;
+    const denyWon = denial.status === 200 && visibleText(denial.body).includes("You denied the request");
+    expect(approveWon !== denyWon).toBe(true);
+    const loser = approveWon ? denial : approval;
+    expect(loser.status).toBe(400);
+    const stored = await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code));
+    expect(stored?.status).toBe(approveWon ? "approving" : "denied");
+    outcomes[approveWon ? "approved" : "denied"]++;
+  }
+  expect(outcomes.approved + outcomes.denied).toBe(10);
+});
+
+test("a poll racing the user's Approve never makes the click fail", async () => {
+  for (let round = 0; round < 5; round++) {
+    const authorization = await authorizeDevice(grant);
+    const user = new ScriptedUser();
+    const confirmation = await openConfirmation(user, authorization);
+    grant.clock.advance(2);
+    const [approval] = await Promise.all([
+      user.submit(confirmation, {}, { submitter: "approve", follow: () => false }),
+      pollToken(grant, authorization.device_code),
+      pollToken(grant, authorization.device_code),
+    ]);
+    expect(approval.status).toBe(303);
+  }
+});

@@ -11,6 +11,7 @@ import * as tls from "@pulumi/tls";
 import {
   checkAuthorizerSettings,
   ConfigurationError,
+  loadAuthorizerConfig,
   decodeSharedSecret,
   type Algorithm,
   type AuthorizerConfig,
@@ -55,8 +56,32 @@ export const COMPONENT_DEFAULTS = {
  *
  * An inline `secret` is for tests and the local sandbox only, and is refused here.
  */
-export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret"> {
+export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret" | "issuer" | "jwksUri" | "audiences" | "clientIds"> {
+  /**
+   * `issuer`, `jwksUri`, `audiences` and `clientIds` may be outputs of resources declared in the same program
+   * (a user pool's issuer and app client ids, say). Plain values are checked at preview; an output is checked
+   * with a stand-in at preview (so prefixes and algorithms are still compared) and again, with every other
+   * setting, once its value is known, failing the deployment with every problem before the function changes.
+   */
+  issuer: pulumi.Input<string>;
+  jwksUri?: pulumi.Input<string>;
+  audiences?: pulumi.Input<string[]>;
+  clientIds?: pulumi.Input<string[]>;
   sharedSecret?: pulumi.Input<string>;
+}
+
+/** The issuer fields that may be known only at deployment. */
+const DEFERRABLE_FIELDS = ["issuer", "jwksUri", "audiences", "clientIds"] as const;
+type DeferrableField = (typeof DEFERRABLE_FIELDS)[number];
+
+/** What an output-valued field stands for while it is checked at preview. `.invalid` (RFC 2606) resolves nowhere. */
+function standIn(field: DeferrableField, index: number): string | string[] {
+  const base = `https://issuer-${index}.pending.invalid`;
+  return { issuer: base, jwksUri: `${base}/.well-known/jwks.json`, audiences: ["pending"], clientIds: ["pending"] }[field];
+}
+
+function isPlain(field: DeferrableField, value: unknown): boolean {
+  return field === "issuer" || field === "jwksUri" ? typeof value === "string" : Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
 export interface IotTokenAuthorizerSigningArgs {
@@ -173,6 +198,8 @@ interface CheckedArgs {
   settings: ReturnType<typeof checkAuthorizerSettings>["settings"];
   /** Issuer index → its shared secret, for issuers whose secret the component stores. */
   sharedSecrets: Map<number, pulumi.Input<string>>;
+  /** Issuer index → its fields known only at deployment; `settings` holds stand-ins for them until then. */
+  deferred: Map<number, Partial<Record<DeferrableField, pulumi.Input<string> | pulumi.Input<string[]>>>>;
   signingEnabled: boolean;
   rsaBits: RsaKeySize;
   signingKeyName: string;
@@ -200,22 +227,30 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
 
   // The function's own checks, with each component-stored secret replaced by the parameter that will hold it.
   const sharedSecrets = new Map<number, pulumi.Input<string>>();
+  const deferred: CheckedArgs["deferred"] = new Map();
   const issuers = Array.isArray(a.issuers)
     ? a.issuers.map((issuer, i) => {
         if (typeof issuer !== "object" || issuer === null) return issuer;
-        const { sharedSecret, ...rest } = issuer;
+        const { sharedSecret, ...given } = issuer;
+        const rest: Record<string, unknown> = { ...given };
+        for (const field of DEFERRABLE_FIELDS) {
+          const value = given[field];
+          if (value === undefined || isPlain(field, value)) continue;
+          deferred.set(i, { ...deferred.get(i), [field]: value });
+          rest[field] = standIn(field, i);
+        }
         const label = typeof rest.issuer === "string" && rest.issuer ? `issuer ${rest.issuer}` : `issuers[${i}]`;
         if ("secret" in rest) {
           problems.push(`${label}: an inline secret would end up in the function's environment; pass sharedSecret instead`);
         }
         if (sharedSecret === undefined) return rest;
-        if (rest.secretParameter !== undefined) {
+        if (given.secretParameter !== undefined) {
           problems.push(`${label}: set sharedSecret or secretParameter, not both`);
           return rest;
         }
         sharedSecrets.set(i, sharedSecret);
         if (typeof sharedSecret === "string") {
-          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(rest.algorithms) ? rest.algorithms : [], label);
+          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(given.algorithms) ? given.algorithms : [], label);
           if (decoded.problem) problems.push(decoded.problem);
         }
         return { ...rest, secretParameter: sharedSecretParameterName(resourcePrefix, i) };
@@ -295,6 +330,7 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
     resourcePrefix,
     settings: checked.settings,
     sharedSecrets,
+    deferred,
     signingEnabled,
     rsaBits,
     signingKeyName,
@@ -401,9 +437,27 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
       parent,
     );
 
+    // Issuers with fields known only now get their real values, and the whole configuration is checked again
+    // by the function's own loader: what reaches the function is what its cold start accepts.
+    const issuers = pulumi.all(
+      settings.issuers.map((issuer, index) => {
+        const fields = checked.deferred.get(index);
+        if (fields === undefined) return pulumi.output(issuer);
+        return pulumi.all(fields).apply((values) => ({ ...issuer, ...values }) as IssuerConfig);
+      }),
+    );
     const authorizerConfig = pulumi
-      .all([region, accountId, partitionInfo.partition])
-      .apply(([regionName, account, partition]): AuthorizerConfig => ({ ...settings, region: regionName, accountId: account, partition }));
+      .all([region, accountId, partitionInfo.partition, issuers])
+      .apply(([regionName, account, partition, resolved]): AuthorizerConfig => {
+        try {
+          return loadAuthorizerConfig({ ...settings, issuers: resolved, region: regionName, accountId: account, partition });
+        } catch (err) {
+          if (err instanceof ConfigurationError) {
+            throw new ConfigurationError(err.problems, `IotTokenAuthorizer "${name}" configuration once its issuers are known`);
+          }
+          throw err;
+        }
+      });
 
     const fn = new aws.lambda.Function(
       `${name}-function`,

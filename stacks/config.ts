@@ -33,9 +33,10 @@ export const USER_DIRECTORY_NAME = "users";
 export const DEVICE_GRANT_NAME = "device-grant";
 
 /**
- * Stand-ins for what the user pool only knows once it exists: the authorizer's arguments are checked (and its
- * issuers listed, prefixes compared) with these, and the program replaces them with the pool's real issuer,
- * JWKS URI and client ids. The `.invalid` domain (RFC 2606) means a stand-in that somehow stayed trusts nothing.
+ * Stand-ins for what the user pool only knows once it exists: the stack's configuration is checked (its issuers
+ * listed, prefixes compared) with these before anything is declared; the program then hands the authorizer the
+ * pool's real issuer, JWKS URI and client ids as outputs, which the component checks again once they are known.
+ * The `.invalid` domain (RFC 2606) means a stand-in that somehow stayed trusts nothing.
  */
 export const PENDING_USER_POOL_ISSUER = "https://cognito-idp.user-pool.invalid/declared-by-this-stack";
 export const PENDING_USER_POOL_JWKS_URI = `${PENDING_USER_POOL_ISSUER}/.well-known/jwks.json`;
@@ -446,15 +447,15 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
   const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems) : undefined;
   if (deviceGrant) {
     // The user pool's access tokens, for the device clients only: what the device grant hands to devices.
+    const clientIds = (deviceGrant.directory.clients ?? []).map((c) => pendingClientId(String(c?.key)));
     const poolIssuer: IotTokenAuthorizerIssuer = {
       issuer: PENDING_USER_POOL_ISSUER,
       algorithms: ["RS256"],
       jwksUri: PENDING_USER_POOL_JWKS_URI,
       tokenUse: "access",
-      clientIds: (deviceGrant.directory.clients ?? []).map((c) => pendingClientId(String(c?.key))),
+      ...(clientIds.length > 0 && { clientIds }),
       principalPrefix: deviceGrant.principalPrefix,
     };
-    if (poolIssuer.clientIds?.length === 0) delete poolIssuer.clientIds;
     issuersToCheck.push(poolIssuer);
     issuers.push(poolIssuer);
   }

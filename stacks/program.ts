@@ -5,7 +5,6 @@
  * service in front of it, and the authorizer trusting the pool's access tokens for the device clients.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { checkAuthorizerSettings, ConfigurationError } from "../functions/authorizer/config";
 import { DeviceGrant } from "../infra/device-grant";
 import { IotTokenAuthorizer } from "../infra/iot-token-authorizer";
 import { UserDirectory } from "../infra/user-directory";
@@ -52,37 +51,6 @@ export interface StackOutputs {
   deviceGrant?: DeviceGrantOutputs;
 }
 
-/** What the authorizer must learn from the user pool once it exists. */
-interface UserPoolTrust {
-  issuer: pulumi.Output<string>;
-  jwksUri: pulumi.Output<string>;
-  clientIds: pulumi.Output<string[]>;
-}
-
-/**
- * Replaces the user pool's stand-in issuer in the authorizer function's configuration with the pool's real
- * issuer, JWKS URI and device client ids. The authorizer's issuers are plain values, checked at preview; the
- * pool's are only known once it exists, so the stand-in takes part in every check (prefixes included) and this
- * swaps the values in. The result passes the authorizer's own checks again, or the deployment fails here.
- */
-export function trustUserPool(pool: UserPoolTrust): pulumi.ResourceTransformation {
-  return (args) => {
-    if (args.type !== "aws:lambda/function:Function" || args.name !== `${COMPONENT_NAME}-function`) return undefined;
-    const environment = pulumi
-      .all([args.props.environment as pulumi.Input<{ variables: Record<string, string> }>, pool.issuer, pool.jwksUri, pool.clientIds])
-      .apply(([env, issuer, jwksUri, clientIds]) => {
-        const config = JSON.parse(env.variables.AUTHORIZER_CONFIG);
-        const entry = (config.issuers as { issuer: string }[]).find((i) => i.issuer === PENDING_USER_POOL_ISSUER);
-        if (!entry) throw new Error(`the authorizer's configuration has no stand-in for the user pool (${PENDING_USER_POOL_ISSUER})`);
-        Object.assign(entry, { issuer, jwksUri, clientIds });
-        const { problems } = checkAuthorizerSettings(config);
-        if (problems.length > 0) throw new ConfigurationError(problems, "authorizer configuration with the user pool");
-        return { ...env, variables: { ...env.variables, AUTHORIZER_CONFIG: JSON.stringify(config) } };
-      });
-    return { props: { ...args.props, environment }, opts: args.opts };
-  };
-}
-
 /**
  * The user pool and the device grant. Their one cycle, the app clients' callback URL (the API's `/callback`)
  * against the function's configuration (the clients' ids), is broken by a deferred output: the clients take the
@@ -110,21 +78,18 @@ function defineDeviceGrant(config: DeviceGrantStackConfig): { directory: UserDir
 export function defineStack(source?: ConfigSource): StackOutputs {
   const config = readStackConfig(source);
   const device = config.deviceGrant ? defineDeviceGrant(config.deviceGrant) : undefined;
-  const authorizer = new IotTokenAuthorizer(
-    COMPONENT_NAME,
-    config.authorizer,
-    device
+  // The user pool's stand-in issuer (checked with the rest of the configuration) becomes the real pool.
+  const issuers = config.authorizer.issuers.map((issuer) =>
+    device && issuer.issuer === PENDING_USER_POOL_ISSUER
       ? {
-          transformations: [
-            trustUserPool({
-              issuer: device.directory.issuer,
-              jwksUri: device.directory.jwksUri,
-              clientIds: device.directory.clientIds.apply((ids) => device.directory.settings.clients.map((c) => ids[c.key])),
-            }),
-          ],
+          ...issuer,
+          issuer: device.directory.issuer,
+          jwksUri: device.directory.jwksUri,
+          clientIds: device.directory.clientIds.apply((ids) => device.directory.settings.clients.map((c) => ids[c.key])),
         }
-      : undefined,
+      : issuer,
   );
+  const authorizer = new IotTokenAuthorizer(COMPONENT_NAME, { ...config.authorizer, issuers });
   return {
     authorizerName: authorizer.authorizerName,
     authorizerArn: authorizer.authorizerArn,

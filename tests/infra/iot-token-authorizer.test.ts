@@ -370,6 +370,34 @@ describe("IotTokenAuthorizer with an RS256 issuer only (Cognito)", () => {
   });
 });
 
+describe("IotTokenAuthorizer trusting an issuer declared in the same program", () => {
+  it("takes the issuer, JWKS URI and client ids as outputs and gives the function their real values", async () => {
+    const pool = pulumi.output(COGNITO);
+    await create({
+      issuers: [
+        { ...rsIssuer, issuer: pool, jwksUri: pool.apply((i) => `${i}/.well-known/jwks.json`), clientIds: pulumi.output(["abc123", "def456"]), principalPrefix: "c" },
+        { ...hsIssuer, principalPrefix: "o" },
+      ],
+    });
+    const { config } = envConfigOf(mocks);
+    expect(config.issuers[0]).toEqual({
+      issuer: COGNITO,
+      algorithms: ["RS256"],
+      jwksUri: `${COGNITO}/.well-known/jwks.json`,
+      clientIds: ["abc123", "def456"],
+      tokenUse: "access",
+      principalPrefix: "c",
+    });
+    expect(JSON.stringify(config)).not.toContain("invalid");
+  });
+
+  it("still checks an output-valued issuer against the others at preview", () => {
+    expect(() => new IotTokenAuthorizer("auth", { issuers: [{ ...rsIssuer, issuer: pulumi.output(COGNITO) }, hsIssuer] })).toThrow(
+      /share a principal namespace/,
+    );
+  });
+});
+
 describe("IotTokenAuthorizer argument checks", () => {
   async function expectRefused(args: unknown, name = "auth"): Promise<string[]> {
     let error: unknown;

@@ -8,7 +8,9 @@ import { fromApiGatewayEvent, toApiGatewayResult } from "../../functions/device-
 import { hashDeviceCode } from "../../functions/device-grant/codes";
 import { basicAuthorizationHeader, parseBasicAuthorization, parseCookies, parseParameters } from "../../functions/device-grant/http";
 import { createHandler, readClientSecrets } from "../../functions/device-grant/index";
+import { type UpstreamIdp, type UpstreamResult } from "../../functions/device-grant/model";
 import { contentSecurityPolicy, escapeHtml, STYLE_HASH } from "../../functions/device-grant/pages";
+import { createDeviceGrantService } from "../../functions/device-grant/service";
 import { parseForms, ScriptedUser, visibleText } from "./support/browser";
 import { approve, authorizeDevice, type GrantHarness, openConfirmation, PASSWORD, pollToken, RecordingServiceLogger, startGrant } from "./support/grant";
 
@@ -263,5 +265,55 @@ describe("verification pages", () => {
     const deniedUrl = `${grant.url}/callback?error=access_denied&state=${encodeURIComponent(again.searchParams.get("state") as string)}`;
     expect((await user.get(deniedUrl)).status).toBe(400);
     expect((await pollToken(grant, retry.device_code)).body.error).toBe("access_denied");
+  });
+});
+
+describe("an upstream IdP that cannot be reached", () => {
+  let grant: GrantHarness;
+  beforeAll(async () => {
+    grant = await startGrant();
+  });
+  afterAll(async () => {
+    await grant?.stop();
+  });
+
+  test("gives the approval back: the device hears authorization_pending and its next poll gets the tokens", async () => {
+    let answer: UpstreamResult = { ok: false, status: 504, error: "temporarily_unavailable" };
+    const exchanges: string[] = [];
+    const upstream: UpstreamIdp = {
+      authorizationUrl: () => "http://127.0.0.1:1/authorize",
+      exchangeCode: async (p) => {
+        exchanges.push(p.codeVerifier);
+        return answer;
+      },
+      refresh: async () => answer,
+    };
+    const service = createDeviceGrantService({ config: grant.config, store: grant.store, upstream, clientSecrets: () => undefined, logger: new RecordingServiceLogger() });
+    const request = (body: Record<string, string>) => ({
+      method: "POST",
+      path: "/oauth2/" + (body.grant_type ? "token" : "device_authorization"),
+      rawQuery: "",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      cookies: {},
+      body: new URLSearchParams(body).toString(),
+      sourceIp: "203.0.113.9",
+      userAgent: "TV/2.0",
+    });
+    const started = JSON.parse((await service.handle(request({ client_id: grant.publicClient.clientId }))).body) as { device_code: string };
+    const hash = hashDeviceCode(started.device_code);
+    const record = await grant.store.getByDeviceCodeHash(hash);
+    expect(await grant.store.update(hash, { version: record!.version, status: "pending" }, { status: "approved", authorizationCode: "code-1", pkceVerifier: "verifier-1" })).toBe("ok");
+    const poll = () => service.handle(request({ grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: started.device_code, client_id: grant.publicClient.clientId }));
+
+    const first = await poll();
+    expect([first.status, JSON.parse(first.body).error]).toEqual([400, "authorization_pending"]);
+    expect((await grant.store.getByDeviceCodeHash(hash))?.status).toBe("approved");
+    answer = { ok: true, tokens: { access_token: "a", token_type: "Bearer", id_token: "i", refresh_token: "r", expires_in: 60 } };
+    const second = await poll();
+    expect(second.status).toBe(200);
+    // ACCESS+REFRESH: the ID token is filtered out.
+    expect(JSON.parse(second.body)).toEqual({ access_token: "a", token_type: "Bearer", refresh_token: "r", expires_in: 60 });
+    expect(exchanges).toEqual(["verifier-1", "verifier-1"]);
+    expect(JSON.parse((await poll()).body).error).toBe("invalid_grant");
   });
 });

@@ -7,24 +7,7 @@
  */
 import { type Authorizer, type AuthorizerResponse, consoleLogger, createAuthorizer, deniedResponse, type Logger } from "./authorizer";
 import { type AuthorizerConfig, ConfigurationError, parseAuthorizerConfig } from "./config";
-
-/** Reads one SecureString parameter, decrypted. */
-export type ParameterReader = (name: string) => Promise<string | undefined>;
-
-/**
- * The SSM reader Lambda uses. The SDK is loaded only when an HMAC issuer needs it, so an RSA-only
- * authorizer's cold start does not pay for it (the runtime provides it; the bundle leaves it out).
- */
-export function ssmParameterReader(region: string): ParameterReader {
-  let client: Promise<{ read: ParameterReader }> | undefined;
-  return async (name) => {
-    client ??= import("@aws-sdk/client-ssm").then(({ SSMClient, GetParameterCommand }) => {
-      const ssm = new SSMClient({ region });
-      return { read: async (n: string) => (await ssm.send(new GetParameterCommand({ Name: n, WithDecryption: true }))).Parameter?.Value };
-    });
-    return (await client).read(name);
-  };
-}
+import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 
 export interface HandlerOptions {
   environment?: NodeJS.ProcessEnv;

@@ -15,25 +15,7 @@ import { type Clock, type RandomSource, type Store, type UpstreamIdp } from "./m
 import { PAGES, pageResponse } from "./pages";
 import { consoleServiceLogger, createDeviceGrantService, type DeviceGrantService, type ServiceLogger } from "./service";
 import { createOidcUpstream } from "./upstream";
-
-/** Reads one SecureString parameter, decrypted. */
-export type ParameterReader = (name: string) => Promise<string | undefined>;
-
-/**
- * The SSM reader Lambda uses, as in functions/authorizer/index.ts (not imported from there: that module
- * would pull the authorizer and jwks-rsa into this bundle). The SDK is loaded only when a confidential
- * client needs it, so a public-clients-only cold start does not pay for it.
- */
-export function ssmParameterReader(region: string): ParameterReader {
-  let client: Promise<{ read: ParameterReader }> | undefined;
-  return async (name) => {
-    client ??= import("@aws-sdk/client-ssm").then(({ SSMClient, GetParameterCommand }) => {
-      const ssm = new SSMClient({ region });
-      return { read: async (n: string) => (await ssm.send(new GetParameterCommand({ Name: n, WithDecryption: true }))).Parameter?.Value };
-    });
-    return (await client).read(name);
-  };
-}
+import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 
 export interface DeviceGrantHandlerOptions {
   environment?: NodeJS.ProcessEnv;

@@ -1,0 +1,113 @@
+/**
+ * Load on the device grant (part of `npm run bench`): many concurrent device flows, from device authorization
+ * to tokens, against the real Lambda handler behind the local API Gateway adapter, on dynalite, with
+ * cognito-local as the IdP (the test harness of tests/device-grant). Reports the service's requests per
+ * second and latency (the IdP's sign-in is timed separately and left out), errors (must be zero), and the
+ * DynamoDB requests per completed flow: on AWS, the number that sets the cost of a sign-in.
+ *
+ * Each flow is what a TV and its user do: device authorization, one pending poll, the pre-filled code form,
+ * the confirmation page, Approve, sign-in at the IdP, the callback, and the poll that gets the tokens.
+ */
+import { performance } from "node:perf_hooks";
+import { ScriptedUser } from "../tests/device-grant/support/browser";
+import { approve, authorizeDevice, openConfirmation, PASSWORD, pollToken, startGrant } from "../tests/device-grant/support/grant";
+import { type BenchResult } from "./authorizer";
+
+const FLOWS = Number(process.env.BENCH_FLOWS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export async function benchDeviceGrant(): Promise<BenchResult[]> {
+  console.log(`== Device authorization grant: ${FLOWS} flows, ${CONCURRENCY} at a time ==`);
+  const grant = await startGrant();
+  let dynamoRequests = 0;
+  const byOperation = new Map<string, number>();
+  grant.dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      dynamoRequests++;
+      const operation = String(context.commandName ?? "?");
+      byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
+      return next(args);
+    },
+    { step: "initialize", name: "benchRequestCounter" },
+  );
+
+  const latencies: number[] = [];
+  let idpMs = 0;
+  let errors = 0;
+  let completed = 0;
+  const firstErrors: string[] = [];
+  async function timed<T>(call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await call();
+    } finally {
+      latencies.push(performance.now() - started);
+    }
+  }
+
+  async function flow(): Promise<void> {
+    const authorization = await timed(() => authorizeDevice(grant));
+    const pending = await timed(() => pollToken(grant, authorization.device_code));
+    if (pending.body.error !== "authorization_pending") throw new Error(`first poll: ${JSON.stringify(pending.body)}`);
+    const user = new ScriptedUser();
+    // openConfirmation is two requests (the pre-filled form, then its submission); count both.
+    const confirmation = await timed(() => openConfirmation(user, authorization));
+    latencies.push(latencies[latencies.length - 1]);
+    const idpUrl = await timed(() => approve(user, confirmation));
+    const idpStarted = performance.now();
+    const callbackUrl = await user.signInAtCognito(idpUrl, grant.username, PASSWORD);
+    idpMs += performance.now() - idpStarted;
+    const callback = await timed(() => user.get(callbackUrl));
+    if (callback.status !== 200) throw new Error(`callback answered ${callback.status}`);
+    // The device waits its interval before polling again.
+    grant.clock.advance(authorization.interval);
+    const tokens = await timed(() => pollToken(grant, authorization.device_code));
+    if (tokens.status !== 200 || typeof tokens.body.access_token !== "string") throw new Error(`final poll: ${tokens.status} ${JSON.stringify(tokens.body.error)}`);
+    completed++;
+  }
+
+  const started = performance.now();
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < FLOWS) {
+          next++;
+          try {
+            await flow();
+          } catch (err) {
+            errors++;
+            if (firstErrors.length < 3) firstErrors.push((err as Error).message);
+          }
+        }
+      }),
+    );
+  } finally {
+    await grant.stop();
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const serviceSeconds = wallSeconds - idpMs / 1000 / CONCURRENCY;
+  latencies.sort((a, b) => a - b);
+  const perFlow = completed > 0 ? dynamoRequests / completed : NaN;
+
+  console.log(
+    `${completed} flows in ${wallSeconds.toFixed(1)} s (${(completed / wallSeconds).toFixed(1)} flows/s); ` +
+      `${latencies.length} service requests, ≈ ${(latencies.length / serviceSeconds).toFixed(0)} requests/s excluding IdP sign-in time; ` +
+      `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+  );
+  console.log(
+    `DynamoDB requests: ${dynamoRequests} (${perFlow.toFixed(1)} per completed flow: ` +
+      `${[...byOperation].map(([op, n]) => `${op.replace(/Command$/, "")} ${(n / Math.max(1, completed)).toFixed(1)}`).join(", ")})`,
+  );
+  for (const message of firstErrors) console.log(`error: ${message}`);
+  return [
+    { name: "device flows completed", value: `${completed}/${FLOWS}`, target: "all", ok: completed === FLOWS },
+    { name: "device flow errors", value: String(errors), target: "0", ok: errors === 0 },
+    { name: "service latency p50 / p99", value: `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`, target: "(reported)", ok: true },
+    { name: "DynamoDB requests per flow", value: perFlow.toFixed(1), target: "(reported)", ok: true },
+  ];
+}

@@ -140,6 +140,9 @@ describeWithBrowser("verification pages in headless Chromium", () => {
       "Expires in": "30 minutes",
     });
     expect(await page.locator("ul > li").allTextContents()).toEqual(SCOPES);
+    // The one inline stylesheet is allowed by its hash in the CSP: a hash that no longer matches would leave
+    // the page unstyled (and log a violation), so the primary button's colour shows the browser applied it.
+    expect(await page.evaluate("getComputedStyle(document.querySelector('button.primary')).backgroundColor")).toBe("rgb(11, 95, 255)");
     // Seeing the request decides nothing.
     expect((await poll(authorization)).body.error).toBe("authorization_pending");
 

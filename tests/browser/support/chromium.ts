@@ -62,10 +62,10 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
 }
 
-/** A desktop window and a phone (iPhone 12-14 size, touch, mobile viewport meta honoured). */
+/** A desktop window and a phone (iPhone 12-14 CSS size, touch, mobile viewport meta honoured; scale 2 keeps screenshots small). */
 export const VIEWPORTS = {
   desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true },
+  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
 } as const;
 
 /**

@@ -1,0 +1,314 @@
+/**
+ * `npm run demo`: the whole story, headless, against a fresh sandbox on free ports. Each step is printed
+ * with its outcome; the run exits 0 only when every step held.
+ *
+ *  1. the sandbox starts (built-in settings: the dev stack's per-user topic tree, 1 s polling);
+ *  2. a device starts the device flow (RFC 8628) and polls, honouring `interval` and `slow_down`;
+ *  3. a scripted user opens the verification link, approves, signs in at the IdP (cognito-local), and the
+ *     device's polling ends with tokens;
+ *  4. the device publishes to its own topic (MQTT over TCP, then HTTP) and a subscriber connected over
+ *     WebSocket receives both messages;
+ *  5. a publish to another user's topic is refused (HTTP 403), as is a subscription to it (SUBACK 128);
+ *  6. an unsigned token and a token signed with the wrong key are refused by the gateway before the
+ *     authorizer is called (its invocation count does not move, the signature rejections do);
+ *  7. a request the user denies ends in `access_denied`;
+ *  8. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
+ *     the demo moves the device grant service's clock past the expiry instead of waiting.
+ *
+ * The device side is raw HTTP here. TODO: use device/client.ts (`DeviceClient`) once it is committed, so
+ * the demo also exercises the device client.
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
+import { customAuthHeaders, customAuthMqttUsername, customAuthQuery, signToken, type CustomAuthCredentials } from "../functions/authorizer/custom-auth";
+import { ScriptedUser } from "../tests/device-grant/support/browser";
+import { approve, openConfirmation } from "../tests/device-grant/support/grant";
+import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
+
+/** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
+export const DEMO_SETTINGS: Record<string, unknown> = {
+  codeExpirySeconds: 60,
+  pollingIntervalSeconds: 1,
+  grants: [
+    { actions: ["iot:Connect"], resources: ["client/{principal}", "client/{principal}-*"] },
+    { actions: ["iot:Publish", "iot:Receive"], resources: ["topic/event/{principal}", "topic/event/{principal}/*"] },
+    { actions: ["iot:Subscribe"], resources: ["topicfilter/event/{principal}", "topicfilter/event/{principal}/*"] },
+  ],
+  deviceClients: [{ key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] }],
+};
+
+/** A bound on waiting for the network, so that a broken step fails instead of hanging the demo. */
+const STEP_TIMEOUT_MS = 15_000;
+
+export interface DemoStep {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  steps: DemoStep[];
+}
+
+interface DeviceAuthorization {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string;
+  expires_in: number;
+  interval: number;
+}
+
+class StepFailed extends Error {}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new StepFailed(message);
+}
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StepFailed(`no answer within ${STEP_TIMEOUT_MS / 1000} s: ${what}`)), STEP_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function postForm(url: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function authorizeDevice(sandbox: Sandbox): Promise<DeviceAuthorization> {
+  const answer = await postForm(`${sandbox.deviceGrantUrl}/oauth2/device_authorization`, { client_id: sandbox.clientId, scope: "openid iot/device" });
+  check(answer.status === 200, `device authorization answered HTTP ${answer.status} ${String(answer.body.error ?? "")}`);
+  return answer.body as unknown as DeviceAuthorization;
+}
+
+/**
+ * Polls the token endpoint as RFC 8628 §3.4-3.5 asks: `interval` seconds between polls, 5 s more after
+ * each `slow_down`, until tokens or an error other than `authorization_pending`.
+ */
+async function pollToken(sandbox: Sandbox, authorization: DeviceAuthorization, maxPolls = 30): Promise<{ status: number; body: Record<string, unknown>; polls: number }> {
+  let interval = authorization.interval;
+  for (let polls = 1; polls <= maxPolls; polls++) {
+    await sleep(interval * 1000);
+    const answer = await postForm(`${sandbox.deviceGrantUrl}/oauth2/token`, {
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+      device_code: authorization.device_code,
+      client_id: sandbox.clientId,
+    });
+    if (answer.body.error === "authorization_pending") continue;
+    if (answer.body.error === "slow_down") {
+      interval += 5;
+      continue;
+    }
+    return { ...answer, polls };
+  }
+  throw new StepFailed(`still pending after ${maxPolls} polls`);
+}
+
+function credentials(sandbox: Sandbox, token: string, signature: string | undefined): CustomAuthCredentials {
+  return { authorizerName: sandbox.authorizerName, tokenKeyName: sandbox.tokenKeyName, token, ...(signature !== undefined && { signature }) };
+}
+
+function mqttOptions(clientId: string, username: string): IClientOptions {
+  return { clientId, username, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: STEP_TIMEOUT_MS, clean: true };
+}
+
+async function httpPublish(sandbox: Sandbox, topic: string, payload: string, auth: CustomAuthCredentials): Promise<number> {
+  const path = topic.split("/").map(encodeURIComponent).join("/");
+  const response = await fetch(`${sandbox.gateway.httpUrl}/topics/${path}?qos=1`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...customAuthHeaders(auth) },
+    body: payload,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Runs the story; never throws (a failure is a failed step). `log` gets one line per step. */
+export async function runDemo(options: { log?: (line: string) => void; sandbox?: SandboxOptions } = {}): Promise<DemoResult> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const steps: DemoStep[] = [];
+  const clients: MqttClient[] = [];
+  let sandbox: Sandbox | undefined;
+  let failed = false;
+
+  async function step(name: string, run: () => Promise<string>): Promise<void> {
+    if (failed) {
+      steps.push({ name, ok: false, detail: "skipped: an earlier step failed" });
+      log(`[skip] ${name}`);
+      return;
+    }
+    try {
+      const detail = await run();
+      steps.push({ name, ok: true, detail });
+      log(`[ ok ] ${name}: ${detail}`);
+    } catch (err) {
+      failed = true;
+      const detail = err instanceof StepFailed ? err.message : `${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`;
+      steps.push({ name, ok: false, detail });
+      log(`[FAIL] ${name}: ${detail}`);
+    }
+  }
+
+  let accessToken = "";
+  let signature = "";
+  const topic = () => `event/${sandbox?.user.principalId}/demo`;
+  try {
+    await step("The sandbox starts", async () => {
+      sandbox = await startSandbox({
+        settings: DEMO_SETTINGS,
+        ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 },
+        quiet: true,
+        ...options.sandbox,
+      });
+      return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
+    });
+
+    await step("The device signs in: device flow, a user approves at the IdP, the device's polling gets tokens", async () => {
+      const s = sandbox as Sandbox;
+      const authorization = await within(authorizeDevice(s), "device authorization");
+      check(/^https?:\/\//.test(authorization.verification_uri_complete), "no verification_uri_complete");
+      const polling = pollToken(s, authorization);
+      // Keep an early failure of the polling from being unhandled while the user is busy.
+      polling.catch(() => undefined);
+      const user = new ScriptedUser();
+      const confirmation = await within(openConfirmation(user, authorization), "the verification page");
+      check(confirmation.body.includes(s.settings.deviceClient.name), "the confirmation page does not name the device");
+      const idpUrl = await within(approve(user, confirmation), "Approve");
+      const callbackUrl = await within(user.signInAtCognito(idpUrl, s.user.username, s.user.password), "signing in at the IdP");
+      const done = await within(user.get(callbackUrl), "the callback");
+      check(done.status === 200, `the callback answered HTTP ${done.status}`);
+      const tokens = await within(polling, "polling the token endpoint");
+      check(tokens.status === 200, `the token endpoint answered HTTP ${tokens.status} ${String(tokens.body.error ?? "")}`);
+      check(typeof tokens.body.access_token === "string", "no access_token in the token response");
+      accessToken = tokens.body.access_token as string;
+      signature = signToken(accessToken, s.signingPrivateKeyPem);
+      return `user code entered and approved as ${s.user.username}; tokens after ${tokens.polls} poll(s) (${Object.keys(tokens.body).filter((k) => k.endsWith("_token")).join(", ")})`;
+    });
+
+    await step("The device publishes to its own topic (MQTT and HTTP); a subscriber over WebSocket receives both", async () => {
+      const s = sandbox as Sandbox;
+      const auth = credentials(s, accessToken, signature);
+      const pid = s.user.principalId;
+      const received: string[] = [];
+      let gotBoth: () => void = () => undefined;
+      const bothReceived = new Promise<void>((resolve) => (gotBoth = resolve));
+      const subscriber = await within(connectAsync(`${s.gateway.wsUrl}?${customAuthQuery(auth)}`, mqttOptions(`${pid}-listener`, "listener")), "WebSocket CONNECT");
+      clients.push(subscriber);
+      subscriber.on("message", (t, payload) => {
+        if (t === topic()) received.push(payload.toString("utf8"));
+        if (received.length >= 2) gotBoth();
+      });
+      const granted = await within(subscriber.subscribeAsync(topic(), { qos: 1 }), "SUBSCRIBE");
+      check(granted[0]?.qos === 1, `SUBACK granted ${granted[0]?.qos}`);
+      const device = await within(connectAsync(s.gateway.mqttUrl, mqttOptions(pid, customAuthMqttUsername(auth))), "MQTT CONNECT");
+      clients.push(device);
+      const nonce = randomBytes(4).toString("hex");
+      await within(device.publishAsync(topic(), JSON.stringify({ via: "mqtt", nonce }), { qos: 1 }), "PUBLISH over MQTT");
+      const status = await within(httpPublish(s, topic(), JSON.stringify({ via: "https", nonce }), auth), "HTTP publish");
+      check(status === 200, `HTTP publish answered ${status}`);
+      await within(bothReceived, "the subscriber receiving both messages");
+      const vias = received.map((r) => (JSON.parse(r) as { via: string; nonce: string })).filter((m) => m.nonce === nonce).map((m) => m.via).sort();
+      check(vias.join() === "https,mqtt", `the subscriber received ${JSON.stringify(vias)}`);
+      return `client ${pid} published to ${topic()}; the listener received the MQTT and the HTTP message`;
+    });
+
+    await step("Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", async () => {
+      const s = sandbox as Sandbox;
+      const auth = credentials(s, accessToken, signature);
+      const other = "event/someoneelse/demo";
+      const status = await within(httpPublish(s, other, "{}", auth), "HTTP publish");
+      check(status === 403, `publishing to ${other} answered HTTP ${status}, not 403`);
+      const subscriber = clients[0];
+      // mqtt.js rejects a refused subscription with the SUBACK packet attached.
+      const refusal = await within(
+        subscriber.subscribeAsync(other, { qos: 1 }).then(
+          () => "granted",
+          (err: { packet?: { granted?: number[] }; message?: string }) => (err.packet?.granted ? `SUBACK ${err.packet.granted.join(",")}` : `error: ${err.message}`),
+        ),
+        "SUBSCRIBE",
+      );
+      check(refusal === "SUBACK 128", `subscribing to ${other}: ${refusal}, not SUBACK 128`);
+      return `${other}: publish HTTP 403, subscribe SUBACK 128`;
+    });
+
+    await step("Unsigned and wrongly signed tokens never reach the authorizer", async () => {
+      const s = sandbox as Sandbox;
+      const invocations = s.gateway.authorizerInvocations();
+      const rejections = s.gateway.signatureRejections();
+      const unsigned = await within(httpPublish(s, topic(), "{}", credentials(s, accessToken, undefined)), "unsigned HTTP publish");
+      check(unsigned !== 200, "an unsigned token was accepted");
+      const wrongKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+      const forged = credentials(s, accessToken, signToken(accessToken, wrongKey));
+      const wrong = await within(httpPublish(s, topic(), "{}", forged), "wrongly signed HTTP publish");
+      check(wrong !== 200, "a token signed with the wrong key was accepted over HTTP");
+      const mqttRefused = await within(
+        connectAsync(s.gateway.mqttUrl, mqttOptions(`${s.user.principalId}-forged`, customAuthMqttUsername(forged))).then(
+          (client) => {
+            clients.push(client);
+            return false;
+          },
+          () => true,
+        ),
+        "MQTT CONNECT with a wrong signature",
+      );
+      check(mqttRefused, "a token signed with the wrong key was accepted over MQTT");
+      const calls = s.gateway.authorizerInvocations() - invocations;
+      const rejected = s.gateway.signatureRejections() - rejections;
+      check(calls === 0, `the authorizer was called ${calls} time(s)`);
+      check(rejected === 3, `the gateway counted ${rejected} signature rejection(s), not 3`);
+      return `HTTP ${unsigned} (unsigned), HTTP ${wrong} and a refused MQTT CONNECT (wrong key); authorizer calls +0, signature rejections +3`;
+    });
+
+    await step("A request the user denies ends in access_denied", async () => {
+      const s = sandbox as Sandbox;
+      const authorization = await within(authorizeDevice(s), "device authorization");
+      const user = new ScriptedUser();
+      const confirmation = await within(openConfirmation(user, authorization), "the verification page");
+      const denied = await within(user.submit(confirmation, {}, { submitter: "deny" }), "Deny");
+      check(denied.status === 200, `Deny answered HTTP ${denied.status}`);
+      const answer = await within(pollToken(s, authorization), "polling");
+      check(answer.status === 400 && answer.body.error === "access_denied", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
+      return "HTTP 400 access_denied";
+    });
+
+    await step("A code nobody approves ends in expired_token", async () => {
+      const s = sandbox as Sandbox;
+      const authorization = await within(authorizeDevice(s), "device authorization");
+      s.advanceClock(authorization.expires_in + 1);
+      const answer = await within(pollToken(s, authorization), "polling");
+      check(answer.status === 400 && answer.body.error === "expired_token", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
+      return `HTTP 400 expired_token (the service's clock moved ${authorization.expires_in + 1} s ahead)`;
+    });
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    if (sandbox) {
+      await sandbox.stop().catch((err: unknown) => {
+        steps.push({ name: "The sandbox stops", ok: false, detail: (err as Error)?.message ?? String(err) });
+        log(`[FAIL] The sandbox stops: ${(err as Error)?.message ?? String(err)}`);
+      });
+    }
+  }
+  const ok = steps.length > 0 && steps.every((s) => s.ok);
+  log(ok ? `The story holds: ${steps.length} steps passed.` : `The story does not hold: ${steps.filter((s) => !s.ok).length} of ${steps.length} steps failed.`);
+  return { ok, steps };
+}
+
+if (require.main === module) {
+  runDemo().then(
+    (result) => process.exit(result.ok ? 0 : 1),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * `npm run demo` in process: the whole story holds on a fresh sandbox, step by step; and the demo can
+ * fail: with grants that let a user publish anywhere, the refusal step fails and the run is not ok.
+ */
+import { DEMO_SETTINGS, runDemo } from "../../sandbox/demo";
+
+describe("npm run demo", () => {
+  it("tells the whole story, every step holding", async () => {
+    const lines: string[] = [];
+    const result = await runDemo({ log: (line) => lines.push(line) });
+    expect(result.steps.map((s) => [s.name, s.ok, s.ok ? "" : s.detail])).toEqual([
+      ["The sandbox starts", true, ""],
+      ["The device signs in: device flow, a user approves at the IdP, the device's polling gets tokens", true, ""],
+      ["The device publishes to its own topic (MQTT and HTTP); a subscriber over WebSocket receives both", true, ""],
+      ["Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", true, ""],
+      ["Unsigned and wrongly signed tokens never reach the authorizer", true, ""],
+      ["A request the user denies ends in access_denied", true, ""],
+      ["A code nobody approves ends in expired_token", true, ""],
+    ]);
+    expect(result.ok).toBe(true);
+    expect(lines).toHaveLength(8);
+    expect(lines.slice(0, 7).every((l) => l.startsWith("[ ok ] "))).toBe(true);
+    expect(lines[7]).toBe("The story holds: 7 steps passed.");
+    expect(lines.join("\n")).toMatch(/access_denied[\s\S]*expired_token/);
+  });
+
+  it("fails when the story does not hold: a grant on every topic lets the refusal step fail", async () => {
+    const lines: string[] = [];
+    const everywhere = {
+      ...DEMO_SETTINGS,
+      grants: [
+        { actions: ["iot:Connect"], resources: ["client/{principal}", "client/{principal}-*"] },
+        { actions: ["iot:Publish", "iot:Receive"], resources: ["topic/event/*"] },
+        { actions: ["iot:Subscribe"], resources: ["topicfilter/event/*"] },
+      ],
+    };
+    const result = await runDemo({ log: (line) => lines.push(line), sandbox: { settings: everywhere } });
+    expect(result.ok).toBe(false);
+    const refusal = result.steps.find((s) => s.name.startsWith("Another user's topic is refused"));
+    expect(refusal).toMatchObject({ ok: false, detail: expect.stringMatching(/answered HTTP 200, not 403/) });
+    expect(lines).toContainEqual(expect.stringMatching(/^\[FAIL\] Another user's topic is refused/));
+    expect(lines).toContainEqual(expect.stringMatching(/^\[skip\] A code nobody approves/));
+    expect(lines.at(-1)).toMatch(/^The story does not hold: \d+ of 7 steps failed\.$/);
+  });
+});

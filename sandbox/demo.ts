@@ -3,26 +3,29 @@
  * with its outcome; the run exits 0 only when every step held.
  *
  *  1. the sandbox starts (built-in settings: the dev stack's per-user topic tree, 1 s polling);
- *  2. a device starts the device flow (RFC 8628) and polls, honouring `interval` and `slow_down`;
- *  3. a scripted user opens the verification link, approves, signs in at the IdP (cognito-local), and the
- *     device's polling ends with tokens;
- *  4. the device publishes to its own topic (MQTT over TCP, then HTTP) and a subscriber connected over
- *     WebSocket receives both messages;
- *  5. a publish to another user's topic is refused (HTTP 403), as is a subscription to it (SUBACK 128);
- *  6. an unsigned token and a token signed with the wrong key are refused by the gateway before the
+ *  2. the device client (device/client.ts) starts the device flow (RFC 8628) and polls, honouring
+ *     `interval` and `slow_down`; a scripted user opens the verification link, approves, signs in at the
+ *     IdP (cognito-local), and the device's polling ends with tokens in its token file;
+ *  3. the device publishes to its own topic (MQTT over TCP, then HTTPS) and a second device client of the
+ *     same user, subscribed over WebSocket, receives both messages;
+ *  4. a publish to another user's topic is refused (HTTP 403), as is a subscription to it (SUBACK 128);
+ *  5. an unsigned token and a token signed with the wrong key are refused by the gateway before the
  *     authorizer is called (its invocation count does not move, the signature rejections do);
- *  7. a request the user denies ends in `access_denied`;
- *  8. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
+ *  6. a request the user denies ends in `access_denied`;
+ *  7. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
  *     the demo moves the device grant service's clock past the expiry instead of waiting.
  *
- * The device side is raw HTTP here. TODO: use device/client.ts (`DeviceClient`) once it is committed, so
- * the demo also exercises the device client.
+ * Steps 4 to 7 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
-import { customAuthHeaders, customAuthMqttUsername, customAuthQuery, signToken, type CustomAuthCredentials } from "../functions/authorizer/custom-auth";
+import { customAuthHeaders, customAuthMqttUsername, signToken, type CustomAuthCredentials } from "../functions/authorizer/custom-auth";
 import { ScriptedUser } from "../tests/device-grant/support/browser";
 import { approve, openConfirmation } from "../tests/device-grant/support/grant";
+import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 
 /** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
@@ -159,6 +162,11 @@ export async function runDemo(options: { log?: (line: string) => void; sandbox?:
     }
   }
 
+  const abort = new AbortController();
+  let tokenDirectory: string | undefined;
+  let device: DeviceClient | undefined;
+  let listener: DeviceClient | undefined;
+  let subscription: Subscription | undefined;
   let accessToken = "";
   let signature = "";
   const topic = () => `event/${sandbox?.user.principalId}/demo`;
@@ -175,51 +183,69 @@ export async function runDemo(options: { log?: (line: string) => void; sandbox?:
 
     await step("The device signs in: device flow, a user approves at the IdP, the device's polling gets tokens", async () => {
       const s = sandbox as Sandbox;
-      const authorization = await within(authorizeDevice(s), "device authorization");
-      check(/^https?:\/\//.test(authorization.verification_uri_complete), "no verification_uri_complete");
-      const polling = pollToken(s, authorization);
-      // Keep an early failure of the polling from being unhandled while the user is busy.
-      polling.catch(() => undefined);
+      tokenDirectory = await mkdtemp(path.join(tmpdir(), "demo-device-"));
+      const deviceOptions = {
+        baseUrl: s.deviceGrantUrl,
+        clientId: s.clientId,
+        scope: "openid iot/device",
+        iotEndpoint: { mqttUrl: s.gateway.mqttUrl, wsUrl: s.gateway.wsUrl, httpUrl: s.gateway.httpUrl },
+        authorizerName: s.authorizerName,
+        tokenKeyName: s.tokenKeyName,
+        signingKeyPem: s.signingPrivateKeyPem,
+        tokenFile: path.join(tokenDirectory, "tokens.json"),
+      };
+      // Two devices of one user, sharing the tokens: IoT allows `{principal}-*` client ids.
+      device = new DeviceClient({ ...deviceOptions, mqttClientId: `${s.user.principalId}-device` });
+      listener = new DeviceClient({ ...deviceOptions, mqttClientId: `${s.user.principalId}-listener` });
+
+      let showCode: (code: DeviceCode) => void = () => undefined;
+      const shown = new Promise<DeviceCode>((resolve) => (showCode = resolve));
+      const loggingIn = device.login({ onCode: (code) => showCode(code), signal: abort.signal });
+      loggingIn.catch(() => undefined);
+      const code = await within(
+        Promise.race([shown, loggingIn.then(() => Promise.reject(new StepFailed("the login ended before showing a code")))]),
+        "the device showing a code",
+      );
+      check(code.verificationUriComplete !== undefined, "no verification_uri_complete");
       const user = new ScriptedUser();
-      const confirmation = await within(openConfirmation(user, authorization), "the verification page");
+      const codePage = await within(user.get(code.verificationUriComplete), "the verification page");
+      check(codePage.status === 200, `the verification page answered HTTP ${codePage.status}`);
+      // The link fills the code in; the user confirms it (nothing is approved by following a link).
+      const confirmation = await within(user.submit(codePage), "confirming the code");
       check(confirmation.body.includes(s.settings.deviceClient.name), "the confirmation page does not name the device");
       const idpUrl = await within(approve(user, confirmation), "Approve");
       const callbackUrl = await within(user.signInAtCognito(idpUrl, s.user.username, s.user.password), "signing in at the IdP");
       const done = await within(user.get(callbackUrl), "the callback");
       check(done.status === 200, `the callback answered HTTP ${done.status}`);
-      const tokens = await within(polling, "polling the token endpoint");
-      check(tokens.status === 200, `the token endpoint answered HTTP ${tokens.status} ${String(tokens.body.error ?? "")}`);
-      check(typeof tokens.body.access_token === "string", "no access_token in the token response");
-      accessToken = tokens.body.access_token as string;
+      const result = await within(loggingIn, "the device's polling");
+      accessToken = await device.token();
       signature = signToken(accessToken, s.signingPrivateKeyPem);
-      return `user code entered and approved as ${s.user.username}; tokens after ${tokens.polls} poll(s) (${Object.keys(tokens.body).filter((k) => k.endsWith("_token")).join(", ")})`;
+      return `the device showed a code (expires in ${code.expiresIn} s, polling every ${code.interval} s); ${s.user.username} approved it; tokens stored${result.refreshable ? " (refreshable)" : ""}`;
     });
 
-    await step("The device publishes to its own topic (MQTT and HTTP); a subscriber over WebSocket receives both", async () => {
+    await step("The device publishes to its own topic (MQTT and HTTPS); another device of the user, subscribed over WebSocket, receives both", async () => {
       const s = sandbox as Sandbox;
-      const auth = credentials(s, accessToken, signature);
-      const pid = s.user.principalId;
       const received: string[] = [];
       let gotBoth: () => void = () => undefined;
       const bothReceived = new Promise<void>((resolve) => (gotBoth = resolve));
-      const subscriber = await within(connectAsync(`${s.gateway.wsUrl}?${customAuthQuery(auth)}`, mqttOptions(`${pid}-listener`, "listener")), "WebSocket CONNECT");
-      clients.push(subscriber);
-      subscriber.on("message", (t, payload) => {
-        if (t === topic()) received.push(payload.toString("utf8"));
-        if (received.length >= 2) gotBoth();
-      });
-      const granted = await within(subscriber.subscribeAsync(topic(), { qos: 1 }), "SUBSCRIBE");
-      check(granted[0]?.qos === 1, `SUBACK granted ${granted[0]?.qos}`);
-      const device = await within(connectAsync(s.gateway.mqttUrl, mqttOptions(pid, customAuthMqttUsername(auth))), "MQTT CONNECT");
-      clients.push(device);
+      subscription = await within(
+        (listener as DeviceClient).subscribe(
+          topic(),
+          (t, payload) => {
+            if (t === topic()) received.push(payload.toString("utf8"));
+            if (received.length >= 2) gotBoth();
+          },
+          { transport: "wss" },
+        ),
+        "subscribing over WebSocket",
+      );
       const nonce = randomBytes(4).toString("hex");
-      await within(device.publishAsync(topic(), JSON.stringify({ via: "mqtt", nonce }), { qos: 1 }), "PUBLISH over MQTT");
-      const status = await within(httpPublish(s, topic(), JSON.stringify({ via: "https", nonce }), auth), "HTTP publish");
-      check(status === 200, `HTTP publish answered ${status}`);
+      await within((device as DeviceClient).publish(topic(), JSON.stringify({ via: "mqtt", nonce }), { transport: "mqtt" }), "publishing over MQTT");
+      await within((device as DeviceClient).publish(topic(), JSON.stringify({ via: "https", nonce }), { transport: "https" }), "publishing over HTTPS");
       await within(bothReceived, "the subscriber receiving both messages");
       const vias = received.map((r) => (JSON.parse(r) as { via: string; nonce: string })).filter((m) => m.nonce === nonce).map((m) => m.via).sort();
       check(vias.join() === "https,mqtt", `the subscriber received ${JSON.stringify(vias)}`);
-      return `client ${pid} published to ${topic()}; the listener received the MQTT and the HTTP message`;
+      return `${s.user.principalId}-device published to ${topic()}; ${subscription.clientId} received the MQTT and the HTTPS message`;
     });
 
     await step("Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", async () => {
@@ -228,7 +254,9 @@ export async function runDemo(options: { log?: (line: string) => void; sandbox?:
       const other = "event/someoneelse/demo";
       const status = await within(httpPublish(s, other, "{}", auth), "HTTP publish");
       check(status === 403, `publishing to ${other} answered HTTP ${status}, not 403`);
-      const subscriber = clients[0];
+      const pid = s.user.principalId;
+      const subscriber = await within(connectAsync(s.gateway.mqttUrl, mqttOptions(`${pid}-probe`, customAuthMqttUsername(auth))), "MQTT CONNECT");
+      clients.push(subscriber);
       // mqtt.js rejects a refused subscription with the SUBACK packet attached.
       const refusal = await within(
         subscriber.subscribeAsync(other, { qos: 1 }).then(
@@ -290,7 +318,10 @@ export async function runDemo(options: { log?: (line: string) => void; sandbox?:
       return `HTTP 400 expired_token (the service's clock moved ${authorization.expires_in + 1} s ahead)`;
     });
   } finally {
+    abort.abort();
+    await subscription?.close().catch(() => undefined);
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    if (tokenDirectory) await rm(tokenDirectory, { recursive: true, force: true });
     if (sandbox) {
       await sandbox.stop().catch((err: unknown) => {
         steps.push({ name: "The sandbox stops", ok: false, detail: (err as Error)?.message ?? String(err) });

@@ -135,7 +135,10 @@ export interface SandboxFile {
   accountId: string;
   cognitoUrl: string;
   username: string;
+  /** The test user's principal id at the authorizer (`principalPrefix` + the derived `sub`). */
   principalId: string;
+  /** The pool's principal prefix: a device's MQTT client id must start with `principalIdFor(sub, principalPrefix)`. */
+  principalPrefix: string;
 }
 
 function log(options: SandboxOptions, source: string, level: string, fields: object): void {
@@ -416,6 +419,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       cognitoUrl: cognito.baseUrl,
       username: user.username,
       principalId,
+      principalPrefix: settings.principalPrefix,
     };
     await writeFile(sandboxFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
     stops.push(() => rm(sandboxFile, { force: true }));

@@ -107,6 +107,7 @@ describe("a running sandbox", () => {
       cognitoUrl: sandbox.cognitoUrl,
       username: sandbox.user.username,
       principalId: sandbox.user.principalId,
+      principalPrefix: "cognito",
     });
     expect(JSON.stringify(file)).not.toContain(sandbox.user.password);
     expect(statSync(sandbox.sandboxFile).mode & 0o777).toBe(0o600);

@@ -492,18 +492,11 @@ export class DeviceClient {
     throw new IotConnectionError(`Publishing over https to ${topic} failed: HTTP ${response.status}${message ? ` (${message})` : ""}`);
   }
 
-  /** Connects with custom auth; rejects with `IotDeniedError` on CONNACK "not authorized" or an HTTP 401/403 upgrade. */
-  async connect(transport: Exclude<Transport, "https">): Promise<{ client: MqttClient; clientId: string }> {
-    const url = transport === "mqtt" ? this.endpoints.mqttUrl : this.endpoints.wsUrl;
-    if (!url) {
-      throw new DeviceClientError(
-        transport === "mqtt"
-          ? "No MQTT endpoint is configured for IoT (an AWS data endpoint host or an mqtt(s):// URL)"
-          : "No WebSocket endpoint is configured for IoT (an AWS data endpoint host or a ws(s):// URL)",
-      );
-    }
-    const credentials = await this.credentials();
-    const clientId = this.mqttClientId(credentials.token);
+  /**
+   * The mqtt.js options for a custom-auth connection: the credentials where IoT reads them for the
+   * transport, and for TLS the SNI and (MQTT over TLS) ALPN `mqtt`, which AWS IoT needs on port 443.
+   */
+  mqttOptions(transport: Exclude<Transport, "https">, url: string, credentials: CustomAuthCredentials, clientId: string): IClientOptions {
     const parsed = new URL(url);
     const secure = parsed.protocol === "mqtts:" || parsed.protocol === "ssl:" || parsed.protocol === "wss:";
     const options: IClientOptions = {
@@ -525,6 +518,22 @@ export class DeviceClient {
     } else {
       options.wsOptions = { headers: customAuthHeaders(credentials) };
     }
+    return options;
+  }
+
+  /** Connects with custom auth; rejects with `IotDeniedError` on CONNACK "not authorized" or an HTTP 401/403 upgrade. */
+  async connect(transport: Exclude<Transport, "https">): Promise<{ client: MqttClient; clientId: string }> {
+    const url = transport === "mqtt" ? this.endpoints.mqttUrl : this.endpoints.wsUrl;
+    if (!url) {
+      throw new DeviceClientError(
+        transport === "mqtt"
+          ? "No MQTT endpoint is configured for IoT (an AWS data endpoint host or an mqtt(s):// URL)"
+          : "No WebSocket endpoint is configured for IoT (an AWS data endpoint host or a ws(s):// URL)",
+      );
+    }
+    const credentials = await this.credentials();
+    const clientId = this.mqttClientId(credentials.token);
+    const options = this.mqttOptions(transport, url, credentials, clientId);
     const client = mqtt.connect(url, options);
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
@@ -566,7 +575,11 @@ export class DeviceClient {
         client.once("close", onClose);
         client.subscribe(topicFilter, { qos: options.qos ?? 1 }, (err, granted) => {
           client.off("close", onClose);
-          const refusedQos = granted?.find((g) => g.qos >= 128)?.qos;
+          // mqtt.js reports a SUBACK failure as an error carrying the SUBACK packet (its reason codes).
+          const subackCodes = (err as { packet?: { granted?: unknown } } | null)?.packet?.granted;
+          const refusedQos =
+            granted?.find((g) => g.qos >= 128)?.qos ??
+            (Array.isArray(subackCodes) ? (subackCodes as unknown[]).find((c): c is number => typeof c === "number" && c >= 128) : undefined);
           const errorCode = (err as { code?: unknown } | null)?.code;
           if (refusedQos !== undefined || typeof errorCode === "number") {
             const code = refusedQos ?? errorCode;

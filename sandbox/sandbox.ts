@@ -232,6 +232,8 @@ export function formatBanner(s: Omit<Sandbox, "banner" | "stop" | "advanceClock"
   const publishTopic = example("iot:Publish", "hello") ?? `devices/${pid}/hello`;
   const subscribeFilter = example("iot:Subscribe", "#") ?? `devices/${pid}/#`;
   const clientIds = resourcesFor(grants, "iot:Connect", pid);
+  // Two connections at once need two client ids (IoT drops the older connection of a client id).
+  const mqttClientId = (suffix: string) => clientIds.find((c) => c.endsWith("*"))?.replace(/\*$/, suffix) ?? clientIds[0] ?? pid;
   // A path under the working directory reads better as a relative one.
   const relative = path.relative(process.cwd(), s.sandboxFile);
   const file = relative.startsWith("..") || path.isAbsolute(relative) ? s.sandboxFile : relative;
@@ -256,8 +258,8 @@ export function formatBanner(s: Omit<Sandbox, "banner" | "stop" | "advanceClock"
     "Next, sign a device in (open the link it prints and sign in as the test user):",
     `  npm run device -- login --sandbox ${file}`,
     "then, with the tokens it stored, listen and publish:",
-    `  npm run device -- subscribe '${subscribeFilter}' --sandbox ${file}`,
-    `  npm run device -- publish ${publishTopic} '{"hello":"world"}' --sandbox ${file}`,
+    `  npm run device -- subscribe '${subscribeFilter}' --sandbox ${file} --mqtt-client-id ${mqttClientId("listener")}`,
+    `  npm run device -- publish ${publishTopic} '{"hello":"world"}' --sandbox ${file} --mqtt-client-id ${mqttClientId("device")}`,
     `(without the file: npm run device -- login --base-url ${s.deviceGrantUrl} --client-id ${s.clientId}, then --mqtt-url, --authorizer-name,`,
     ` --token-key-name and --signing-key for publish; see npm run device -- help)`,
     "",

@@ -78,6 +78,7 @@ describe("a running sandbox", () => {
       "npm run device -- login --sandbox ",
       `npm run device -- publish event/${sandbox.user.principalId}/hello`,
       `npm run device -- subscribe 'event/${sandbox.user.principalId}/#'`,
+      `--mqtt-client-id ${sandbox.user.principalId}\n`,
       `--client-id ${sandbox.clientId}`,
       "Ctrl-C",
     ]) {

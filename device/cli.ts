@@ -37,6 +37,8 @@ Where to connect (flags > DEVICE_* environment variables > --stack-output / --sa
   --token-file FILE       where tokens are kept (default ~/.config/iot-enterprise-auth/device-token.json)
                                                                                   DEVICE_TOKEN_FILE
   --mqtt-client-id ID     MQTT client id (default: <principal>-<random>)          DEVICE_MQTT_CLIENT_ID
+  --principal-prefix P    the authorizer's principalPrefix for this IdP, so the default client id
+                          matches the policy (the sandbox file gives it)          DEVICE_PRINCIPAL_PREFIX
   --mqtt-version 4|5      MQTT 3.1.1 (default) or 5
   --ws-credentials query|headers   where the WebSocket upgrade carries the token (default: query)
   --no-qr                 do not draw the QR code
@@ -83,6 +85,7 @@ const VALUE_FLAGS: Record<string, keyof RawSettings | "transport" | "count" | "q
   "signing-key": "signingKey",
   "token-file": "tokenFile",
   "mqtt-client-id": "mqttClientId",
+  "principal-prefix": "principalPrefix",
   "stack-output": "stackOutput",
   sandbox: "sandbox",
   transport: "transport",

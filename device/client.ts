@@ -76,9 +76,14 @@ export interface DeviceClientOptions {
   /**
    * The MQTT client id. The project's default policy allows `{principal}` and `{principal}-*`, where the
    * principal is the token's `sub` as the authorizer derives it; the default here is `{principal}-<random>`
-   * (right for an authorizer with the default `principalClaim` and no `principalPrefix`).
+   * (right for an authorizer with the default `principalClaim`, given its `principalPrefix`).
    */
   mqttClientId?: string;
+  /**
+   * The authorizer's `principalPrefix` for this IdP (the sandbox's pool uses `cognito`; its sandbox.json
+   * says so): the default MQTT client id starts with `principalIdFor(sub, principalPrefix)`.
+   */
+  principalPrefix?: string;
   /** MQTT protocol level: 4 (3.1.1, the default) or 5. */
   mqttProtocolVersion?: 4 | 5;
   /** How the WebSocket upgrade carries the credentials: the query string (as browsers must) or headers. */
@@ -428,7 +433,7 @@ export class DeviceClient {
   mqttClientId(token: string): string {
     if (this.options.mqttClientId) return this.options.mqttClientId;
     const sub = jwtClaim(token, "sub");
-    const principal = typeof sub === "string" && sub !== "" ? principalIdFor(sub) : "device";
+    const principal = typeof sub === "string" && sub !== "" ? principalIdFor(sub, this.options.principalPrefix ?? "") : "device";
     return `${principal}-${randomBytes(4).toString("hex")}`;
   }
 

@@ -33,6 +33,7 @@ export interface SettingsLayer {
   signingKeyPem?: string;
   tokenFile?: string;
   mqttClientId?: string;
+  principalPrefix?: string;
 }
 
 /** The raw, string-valued options a layer is read from (flag names in camel case). */
@@ -53,6 +54,7 @@ export interface RawSettings {
   signingKey?: string;
   tokenFile?: string;
   mqttClientId?: string;
+  principalPrefix?: string;
   /** The key in a stack's `deviceClientIds` map. */
   client?: string;
   stackOutput?: string;
@@ -75,6 +77,7 @@ export const ENVIRONMENT_VARIABLES: Record<string, keyof RawSettings> = {
   DEVICE_SIGNING_KEY: "signingKey",
   DEVICE_TOKEN_FILE: "tokenFile",
   DEVICE_MQTT_CLIENT_ID: "mqttClientId",
+  DEVICE_PRINCIPAL_PREFIX: "principalPrefix",
   DEVICE_STACK_OUTPUT: "stackOutput",
   DEVICE_SANDBOX: "sandbox",
 };
@@ -128,6 +131,7 @@ export function layerFromRaw(raw: RawSettings, label: string, cwd: string, probl
     signingKeyPem: raw.signingKey !== undefined ? readPem(raw.signingKey, cwd, problems, `${label}: the signing key`) : undefined,
     tokenFile: raw.tokenFile !== undefined ? path.resolve(cwd, raw.tokenFile) : undefined,
     mqttClientId: raw.mqttClientId,
+    principalPrefix: raw.principalPrefix,
   });
 }
 
@@ -229,6 +233,7 @@ export function layerFromSandbox(file: string, cwd: string, problems: string[]):
     ...endpointsLayer({ mqttUrl: pick("mqttUrl"), wsUrl: pick("wsUrl"), httpUrl: pick("httpUrl") }, what, problems),
     authorizerName: str(json.authorizerName),
     tokenKeyName: str(json.tokenKeyName),
+    principalPrefix: typeof json.principalPrefix === "string" ? json.principalPrefix : undefined,
     signingKeyPem: inlineKey ?? (signingKeyFile !== undefined ? readPem(path.resolve(dir, signingKeyFile), cwd, problems, `${what}'s signing key`) : undefined),
   });
 }
@@ -267,7 +272,7 @@ export function resolveSettings(
   const sources: ResolvedSettings["sources"] = {};
   const fields: (keyof SettingsLayer)[] = [
     "deviceAuthorizationEndpoint", "tokenEndpoint", "clientId", "clientSecret", "scope", "mqttUrl", "wsUrl", "httpUrl",
-    "authorizerName", "tokenKeyName", "signingKeyPem", "tokenFile", "mqttClientId",
+    "authorizerName", "tokenKeyName", "signingKeyPem", "tokenFile", "mqttClientId", "principalPrefix",
   ];
   for (const field of fields) {
     for (const [label, layer] of layers) {
@@ -314,6 +319,7 @@ export function resolveSettings(
     signingKeyPem: merged.signingKeyPem,
     tokenFile: merged.tokenFile,
     mqttClientId: merged.mqttClientId,
+    principalPrefix: merged.principalPrefix,
     mqttProtocolVersion: extra.mqttProtocolVersion,
     wsCredentials: extra.wsCredentials,
   });

@@ -253,7 +253,13 @@ export class DeviceClient {
    */
   async login(options: LoginOptions): Promise<LoginResult> {
     const { signal } = options;
-    const started = await this.postForm(this.deviceAuthorizationEndpoint, this.options.scope ? { scope: this.options.scope } : {}, signal);
+    let started: OAuthAnswer;
+    try {
+      started = await this.postForm(this.deviceAuthorizationEndpoint, this.options.scope ? { scope: this.options.scope } : {}, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new DeviceClientError(`Cannot reach the device grant service at ${this.deviceAuthorizationEndpoint}: ${networkReason(err)}`);
+    }
     if (started.status !== 200) {
       throw (
         this.clientProblem(started, this.deviceAuthorizationEndpoint) ??
@@ -294,7 +300,7 @@ export class DeviceClient {
         if (signal?.aborted) throw err;
         // RFC 8628 §3.5: back off exponentially on connection failures, up to a minute.
         backoff = Math.min(Math.max(backoff, interval) * 2, MAX_BACKOFF_SECONDS);
-        lastFailure = `the token endpoint was unreachable (${(err as Error).message})`;
+        lastFailure = `the token endpoint was unreachable (${networkReason(err)})`;
         continue;
       }
       if (answer.status === 200) {
@@ -401,7 +407,7 @@ export class DeviceClient {
     try {
       answer = await this.postForm(this.tokenEndpoint, { grant_type: "refresh_token", refresh_token: stored.refreshToken });
     } catch (err) {
-      throw new DeviceClientError(`Could not refresh the access token: the token endpoint ${this.tokenEndpoint} is unreachable (${(err as Error).message})`);
+      throw new DeviceClientError(`Could not refresh the access token: the token endpoint ${this.tokenEndpoint} is unreachable (${networkReason(err)})`);
     }
     if (answer.status !== 200) {
       if (answer.body?.error === "invalid_grant") {
@@ -480,7 +486,7 @@ export class DeviceClient {
         signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
       });
     } catch (err) {
-      throw new IotConnectionError(`Publishing over https failed: ${httpUrl} is unreachable (${(err as Error).message})`);
+      throw new IotConnectionError(`Publishing over https failed: ${httpUrl} is unreachable (${networkReason(err)})`);
     }
     const text = (await response.text()).slice(0, 500);
     if (response.ok) return;
@@ -612,6 +618,14 @@ export class DeviceClient {
       },
     };
   }
+}
+
+/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, a TLS error…). */
+function networkReason(err: unknown): string {
+  const e = err as { message?: string; name?: string; cause?: { code?: string; message?: string } };
+  if (e.name === "TimeoutError") return "no answer within 30 s";
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause ? `${e.message ?? "failed"}: ${cause}` : (e.message ?? String(err));
 }
 
 function connectError(err: Error & { code?: unknown }, transport: string, url: string): DeviceClientError {

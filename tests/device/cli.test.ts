@@ -5,6 +5,7 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, runCli, UsageError, USAGE } from "../../device/cli";
@@ -92,6 +93,16 @@ describe("arguments", () => {
     expect(run.stderr.text).toContain("--http-url or DEVICE_HTTP_URL");
     expect(run.stderr.text).not.toContain("DEVICE_MQTT_URL");
   });
+});
+
+test("an unreachable device grant service: exit 1 naming it and the reason", async () => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const run = io({ DEVICE_BASE_URL: `http://127.0.0.1:${port}`, DEVICE_CLIENT_ID: "tv" });
+  expect(await runCli(["login", "--token-file", path.join(dir, "never.json")], run)).toBe(1);
+  expect(run.stderr.text).toBe(`error: Cannot reach the device grant service at http://127.0.0.1:${port}/oauth2/device_authorization: fetch failed: ECONNREFUSED\n`);
 });
 
 describe("settings: flags > environment > file", () => {

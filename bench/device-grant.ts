@@ -9,7 +9,7 @@
  * the confirmation page, Approve, sign-in at the IdP, the callback, and the poll that gets the tokens.
  */
 import { performance } from "node:perf_hooks";
-import { ScriptedUser } from "../tests/device-grant/support/browser";
+import { ScriptedUser } from "../sandbox/scripted-user";
 import { approve, authorizeDevice, openConfirmation, PASSWORD, pollToken, startGrant } from "../tests/device-grant/support/grant";
 import { type BenchResult } from "./authorizer";
 

@@ -23,8 +23,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
 import { customAuthHeaders, customAuthMqttUsername, signToken, type CustomAuthCredentials } from "../functions/authorizer/custom-auth";
-import { ScriptedUser } from "../tests/device-grant/support/browser";
-import { approve, openConfirmation } from "../tests/device-grant/support/grant";
+import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 

@@ -37,7 +37,7 @@ import { createHandler } from "../functions/device-grant/index";
 import { startLocalServer } from "../functions/device-grant/local-server";
 import { type ServiceLogger } from "../functions/device-grant/service";
 import { TABLE_DEFINITION } from "../functions/device-grant/table";
-import { type CognitoLocal, startCognito } from "./cognito";
+import { type CognitoLocal, startCognito } from "./cognito-local";
 import { type IotGateway, startIotGateway } from "./gateway/gateway";
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
 

@@ -86,7 +86,7 @@ type AedesClient = AedesModule.Client;
 
 /**
  * aedes 1.x is an ES module. Node 20.19+ can `require()` it, but under jest `require` is jest's own loader,
- * which cannot; Node's loader (`Module._load`) works in both (see tests/device-grant/support/esm.ts).
+ * which cannot; Node's loader (`Module._load`) works in both (see sandbox/esm.ts).
  */
 function loadAedes(): typeof AedesModule {
   const load = (nodeModule as unknown as { _load(request: string, parent: unknown, isMain: boolean): unknown })._load;

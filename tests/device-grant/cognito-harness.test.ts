@@ -3,15 +3,15 @@
  * scripted user in through its hosted login form, issues tokens for an authorization code with PKCE and
  * for a refresh token, and the IoT authorizer's core accepts its access tokens. Also the ESM-only clients
  * (oauth4webapi, openid-client) loaded into this CommonJS jest run and driven against cognito-local, and
- * what cognito-local does not check (documented in support/cognito.ts), so a change in its behaviour shows.
+ * what cognito-local does not check (documented in sandbox/cognito-local.ts), so a change in its behaviour shows.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAuthorizer, principalIdFor, type LogFields, type Logger } from "../../functions/authorizer/authorizer";
 import { loadAuthorizerConfig } from "../../functions/authorizer/config";
-import { CookieJar, parseForms, ScriptedUser } from "./support/browser";
-import { type AppClient, type CognitoLocal, type CognitoUser, pkceS256, startCognito } from "./support/cognito";
-import { loadOauth4webapi, loadOpenidClient } from "./support/esm";
+import { CookieJar, parseForms, ScriptedUser } from "../../sandbox/scripted-user";
+import { type AppClient, type CognitoLocal, type CognitoUser, pkceS256, startCognito } from "../../sandbox/cognito-local";
+import { loadOauth4webapi, loadOpenidClient } from "../../sandbox/esm";
 
 const CALLBACK = "https://device.example.test/callback";
 const PASSWORD = "Correct-horse-battery-9";
@@ -267,7 +267,7 @@ describe("ESM-only clients loaded into jest", () => {
     const callback = await new ScriptedUser().signInAtCognito(url.toString(), "alice", PASSWORD);
 
     const parameters = oauth.validateAuthResponse(as, client, new URL(callback), state);
-    // client_id in the body as well: cognito-local requires it even with HTTP Basic (see support/cognito.ts).
+    // client_id in the body as well: cognito-local requires it even with HTTP Basic (see sandbox/cognito-local.ts).
     const bodyClientId = { additionalParameters: { client_id: client.client_id }, ...insecure };
     const tokens = await oauth.processAuthorizationCodeResponse(
       as,

@@ -3,7 +3,7 @@
  * concurrent actors win, however the requests interleave.
  */
 import { hashDeviceCode } from "../../functions/device-grant/codes";
-import { ScriptedUser, visibleText } from "./support/browser";
+import { ScriptedUser, visibleText } from "../../sandbox/scripted-user";
 import { approveAsUser, authorizeDevice, type GrantHarness, openConfirmation, pollToken, startGrant } from "./support/grant";
 
 jest.setTimeout(120_000);

@@ -4,8 +4,8 @@
  * malformed one (repeated parameters, two authentication methods, a secret for a public client).
  */
 import { type AuthorizationServer, type Client } from "oauth4webapi";
-import { ScriptedUser, visibleText } from "./support/browser";
-import { loadOauth4webapi, type Oauth4webapiModule } from "./support/esm";
+import { ScriptedUser, visibleText } from "../../sandbox/scripted-user";
+import { loadOauth4webapi, type Oauth4webapiModule } from "../../sandbox/esm";
 import { approveAsUser, authorizeDevice, type GrantHarness, openConfirmation, pollToken, postForm, startGrant } from "./support/grant";
 import { hashDeviceCode } from "../../functions/device-grant/codes";
 

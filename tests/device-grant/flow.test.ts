@@ -6,8 +6,8 @@
  */
 import { createAuthorizer, type LogFields, type Logger } from "../../functions/authorizer/authorizer";
 import { loadAuthorizerConfig } from "../../functions/authorizer/config";
-import { ScriptedUser, visibleText } from "./support/browser";
-import { loadOpenidClient, type OpenidClientModule } from "./support/esm";
+import { ScriptedUser, visibleText } from "../../sandbox/scripted-user";
+import { loadOpenidClient, type OpenidClientModule } from "../../sandbox/esm";
 import { approve, type GrantHarness, openConfirmation, PASSWORD, startGrant } from "./support/grant";
 
 jest.setTimeout(60_000);

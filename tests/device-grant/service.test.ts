@@ -11,7 +11,7 @@ import { createHandler, readClientSecrets } from "../../functions/device-grant/i
 import { type UpstreamIdp, type UpstreamResult } from "../../functions/device-grant/model";
 import { contentSecurityPolicy, escapeHtml, STYLE_HASH } from "../../functions/device-grant/pages";
 import { createDeviceGrantService } from "../../functions/device-grant/service";
-import { parseForms, ScriptedUser, visibleText } from "./support/browser";
+import { parseForms, ScriptedUser, visibleText } from "../../sandbox/scripted-user";
 import { approve, authorizeDevice, type GrantHarness, openConfirmation, PASSWORD, pollToken, RecordingServiceLogger, startGrant } from "./support/grant";
 
 jest.setTimeout(60_000);

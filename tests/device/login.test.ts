@@ -18,7 +18,7 @@ import {
   TokenFileError,
 } from "../../device/client";
 import { readTokenFile } from "../../device/token-file";
-import { ScriptedUser } from "../device-grant/support/browser";
+import { ScriptedUser } from "../../sandbox/scripted-user";
 import { approveAsUser, type DeviceAuthorization, type GrantHarness, openConfirmation, startGrant } from "../device-grant/support/grant";
 
 jest.setTimeout(60_000);

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { runCli } from "../../device/cli";
 import { type Sandbox, startSandbox } from "../../sandbox/sandbox";
-import { ScriptedUser } from "../device-grant/support/browser";
+import { ScriptedUser } from "../../sandbox/scripted-user";
 import { approve, openConfirmation } from "../device-grant/support/grant";
 
 jest.setTimeout(60_000);

@@ -4,7 +4,7 @@
  *
  * playwright-core 1.65 publishes both builds (`exports["."]` has `require: ./index.js` and
  * `import: ./index.mjs`), so jest's own CommonJS loader reads it with a plain import; no `nodeRequire`
- * (tests/device-grant/support/esm.ts) is needed.
+ * (sandbox/esm.ts) is needed.
  *
  * When the browser tests run, skip or fail (`browserTestMode`): a laptop without chromium skips them with
  * a message saying why; CI never does. `.ci/run` installs Debian's `chromium` when `/usr/bin/chromium` is

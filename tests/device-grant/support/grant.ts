@@ -16,9 +16,11 @@ import { createOidcUpstream } from "../../../functions/device-grant/upstream";
 import { startLocalServer, type LocalServer } from "../../../functions/device-grant/local-server";
 import { type DeviceGrantSettings } from "../../../functions/device-grant/model";
 import { type LogFields, type ServiceLogger } from "../../../functions/device-grant/service";
-import { type AppClient, type CognitoLocal, startCognito } from "./cognito";
+import { type AppClient, type CognitoLocal, startCognito } from "../../../sandbox/cognito-local";
 import { type LocalDynamo, startDynalite } from "./dynalite";
-import { ScriptedUser, type Page } from "./browser";
+import { approve, openConfirmation, ScriptedUser, type Page } from "../../../sandbox/scripted-user";
+
+export { approve, openConfirmation };
 
 export class TestClock {
   offsetMs = 0;
@@ -217,21 +219,6 @@ export function pollToken(grant: GrantHarness, deviceCode: string, client: AppCl
   return client.clientSecret === undefined
     ? postForm(`${grant.url}/oauth2/token`, { ...fields, client_id: client.clientId })
     : postForm(`${grant.url}/oauth2/token`, fields, { basic: { clientId: client.clientId, clientSecret: client.clientSecret } });
-}
-
-/** Opens `verification_uri_complete` and submits the pre-filled form: the confirmation page. */
-export async function openConfirmation(user: ScriptedUser, authorization: DeviceAuthorization): Promise<Page> {
-  const form = await user.get(authorization.verification_uri_complete);
-  if (form.status !== 200) throw new Error(`GET /device answered ${form.status}`);
-  return user.submit(form);
-}
-
-/** The user approves on the confirmation page; returns the IdP URL the service redirected to. */
-export async function approve(user: ScriptedUser, confirmation: Page): Promise<string> {
-  const answer = await user.submit(confirmation, {}, { submitter: "approve", follow: () => false });
-  const location = answer.chain.at(-1)?.location;
-  if (answer.status !== 303 || !location) throw new Error(`Approve answered ${answer.status}: ${answer.body.slice(0, 300)}`);
-  return location;
 }
 
 /** The whole user side: code form, confirmation, Approve, cognito-local login, callback. Returns the callback page. */

@@ -1,5 +1,5 @@
 /**
- * cognito-local 5.3, started in this process as the upstream IdP of the device-grant tests: a real hosted
+ * cognito-local 5.3, started in this process as the upstream IdP of the sandbox and the device-grant tests: a real hosted
  * login form, authorization codes with PKCE, a token endpoint and a JWKS, on 127.0.0.1 and a free port.
  *
  * Why not `createDefaultServer()`: it keeps its data in `./.cognito` under the working directory (shared by

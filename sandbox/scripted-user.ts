@@ -380,3 +380,20 @@ export class ScriptedUser {
     }
   }
 }
+
+// The user's side of the device grant, for the demo and the tests.
+
+/** Opens `verification_uri_complete` and submits the pre-filled form: the confirmation page. */
+export async function openConfirmation<A extends { verification_uri_complete: string }>(user: ScriptedUser, authorization: A): Promise<Page> {
+  const form = await user.get(authorization.verification_uri_complete);
+  if (form.status !== 200) throw new Error(`GET /device answered ${form.status}`);
+  return user.submit(form);
+}
+
+/** The user approves on the confirmation page; returns the IdP URL the service redirected to. */
+export async function approve(user: ScriptedUser, confirmation: Page): Promise<string> {
+  const answer = await user.submit(confirmation, {}, { submitter: "approve", follow: () => false });
+  const location = answer.chain.at(-1)?.location;
+  if (answer.status !== 303 || !location) throw new Error(`Approve answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  return location;
+}

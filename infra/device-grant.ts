@@ -15,9 +15,10 @@ import {
 } from "../functions/device-grant/config";
 import type { ClientRegistration, DeviceGrantSettings } from "../functions/device-grant/model";
 import { PARTITION_KEY, TABLE_DEFINITION, TTL_ATTRIBUTE } from "../functions/device-grant/table";
-import { functionArchive, REPO_ROOT } from "./bundle";
+import { REPO_ROOT } from "./bundle";
+import { defineBundledFunction } from "./bundled-function";
 import { LOG_RETENTION_DAYS } from "./iot-token-authorizer";
-import { deviceGrantRolePolicy, lambdaAssumeRolePolicy } from "./policies";
+import { deviceGrantRolePolicy } from "./policies";
 
 /** The function's entry, bundled while the program runs: one handler for every route (payload format 2.0). */
 export const DEVICE_GRANT_ENTRY = path.join(REPO_ROOT, "functions", "device-grant", "index.ts");
@@ -314,11 +315,6 @@ export class DeviceGrant extends pulumi.ComponentResource {
       parent,
     );
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${resourcePrefix}`, retentionInDays: checked.logRetentionDays, tags },
-      parent,
-    );
     const accessLogGroup = new aws.cloudwatch.LogGroup(
       `${name}-access-logs`,
       { name: `/aws/apigateway/${resourcePrefix}`, retentionInDays: checked.logRetentionDays, tags },
@@ -346,39 +342,6 @@ export class DeviceGrant extends pulumi.ComponentResource {
         parent,
       );
     }
-
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: `Execution role of the device grant function ${resourcePrefix}`,
-        assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()),
-        tags,
-      },
-      parent,
-    );
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: role.name,
-        policy: pulumi
-          .all([logGroup.arn, table.arn, secretsParameter?.arn, args.kmsKeyArn, region, partitionInfo.dnsSuffix])
-          .apply(([logGroupArn, tableArn, parameterArn, kmsKeyArn, regionName, dnsSuffix]) =>
-            JSON.stringify(
-              deviceGrantRolePolicy({
-                logGroupArn,
-                tableArn,
-                tableActions: [...STORE_TABLE_ACTIONS],
-                queriedIndexes: indexes.map((i) => i.IndexName as string),
-                clientSecretsParameterArn: parameterArn,
-                kmsKeyArn,
-                region: regionName,
-                dnsSuffix,
-              }),
-            ),
-          ),
-      },
-      parent,
-    );
 
     const api = new aws.apigatewayv2.Api(
       `${name}-api`,
@@ -411,23 +374,39 @@ export class DeviceGrant extends pulumi.ComponentResource {
         }),
       );
 
-    const fn = new aws.lambda.Function(
-      `${name}-function`,
+    const { fn } = defineBundledFunction(
+      name,
       {
-        name: resourcePrefix,
+        resourcePrefix,
         description: "OAuth 2.0 device authorization grant: device authorization, token, verification page, callback",
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [checked.architecture],
-        handler: "index.handler",
-        code: functionArchive(DEVICE_GRANT_ENTRY),
-        role: role.arn,
+        roleDescription: `Execution role of the device grant function ${resourcePrefix}`,
+        entry: DEVICE_GRANT_ENTRY,
+        architecture: checked.architecture,
         memorySize: checked.memorySize,
-        timeout: checked.timeoutSeconds,
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-        environment: { variables: { [DEVICE_GRANT_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) } },
+        timeoutSeconds: checked.timeoutSeconds,
+        logRetentionDays: checked.logRetentionDays,
+        environment: { [DEVICE_GRANT_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
+        policy: (logGroupArn) =>
+          pulumi
+            .all([logGroupArn, table.arn, secretsParameter?.arn, args.kmsKeyArn, region, partitionInfo.dnsSuffix])
+            .apply(([logArn, tableArn, parameterArn, kmsKeyArn, regionName, dnsSuffix]) =>
+              JSON.stringify(
+                deviceGrantRolePolicy({
+                  logGroupArn: logArn,
+                  tableArn,
+                  tableActions: [...STORE_TABLE_ACTIONS],
+                  queriedIndexes: indexes.map((i) => i.IndexName as string),
+                  clientSecretsParameterArn: parameterArn,
+                  kmsKeyArn,
+                  region: regionName,
+                  dnsSuffix,
+                }),
+              ),
+            ),
+        dependsOn: secretsParameter ? [secretsParameter] : [],
         tags,
       },
-      { parent: this, dependsOn: [logGroup, rolePolicy, ...(secretsParameter ? [secretsParameter] : [])] },
+      this,
     );
 
     const integration = new aws.apigatewayv2.Integration(

@@ -18,8 +18,9 @@ import {
   type GrantRule,
   type IssuerConfig,
 } from "../functions/authorizer/config";
-import { functionArchive, REPO_ROOT } from "./bundle";
-import { authorizerRolePolicy, lambdaAssumeRolePolicy, ssmParameterArn } from "./policies";
+import { REPO_ROOT } from "./bundle";
+import { defineBundledFunction } from "./bundled-function";
+import { authorizerRolePolicy, ssmParameterArn } from "./policies";
 
 /** The authorizer function's entry, bundled while the program runs. */
 export const AUTHORIZER_ENTRY = path.join(REPO_ROOT, "functions", "authorizer", "index.ts");
@@ -401,42 +402,6 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     });
     const secretParameterNames = settings.issuers.flatMap((i) => (i.secretParameter === undefined ? [] : [i.secretParameter]));
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${resourcePrefix}`, retentionInDays: checked.logRetentionDays, tags },
-      parent,
-    );
-
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: `Execution role of the IoT authorizer function ${resourcePrefix}`,
-        assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()),
-        tags,
-      },
-      parent,
-    );
-
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: role.name,
-        policy: pulumi
-          .all([logGroup.arn, region, accountId, partitionInfo.partition, partitionInfo.dnsSuffix])
-          .apply(([logGroupArn, regionName, account, partition, dnsSuffix]) =>
-            JSON.stringify(
-              authorizerRolePolicy({
-                logGroupArn,
-                secretParameterArns: secretParameterNames.map((n) => ssmParameterArn(n, { partition, region: regionName, accountId: account })),
-                region: regionName,
-                dnsSuffix,
-              }),
-            ),
-          ),
-      },
-      parent,
-    );
-
     // Issuers with fields known only now get their real values, and the whole configuration is checked again
     // by the function's own loader: what reaches the function is what its cold start accepts.
     const issuers = pulumi.all(
@@ -459,25 +424,35 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         }
       });
 
-    const fn = new aws.lambda.Function(
-      `${name}-function`,
+    const { fn } = defineBundledFunction(
+      name,
       {
-        name: resourcePrefix,
+        resourcePrefix,
         description: "AWS IoT custom authorizer: verifies enterprise IdP tokens and returns the device's IoT policy",
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [checked.architecture],
-        handler: "index.handler",
-        code: functionArchive(AUTHORIZER_ENTRY),
-        role: role.arn,
+        roleDescription: `Execution role of the IoT authorizer function ${resourcePrefix}`,
+        entry: AUTHORIZER_ENTRY,
+        architecture: checked.architecture,
         memorySize: checked.memorySize,
-        timeout: checked.timeoutSeconds,
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-        environment: { variables: { AUTHORIZER_CONFIG: authorizerConfig.apply((c) => JSON.stringify(c)) } },
+        timeoutSeconds: checked.timeoutSeconds,
+        logRetentionDays: checked.logRetentionDays,
+        environment: { AUTHORIZER_CONFIG: authorizerConfig.apply((c) => JSON.stringify(c)) },
+        policy: (logGroupArn) =>
+          pulumi
+            .all([logGroupArn, region, accountId, partitionInfo.partition, partitionInfo.dnsSuffix])
+            .apply(([arn, regionName, account, partition, dnsSuffix]) =>
+              JSON.stringify(
+                authorizerRolePolicy({
+                  logGroupArn: arn,
+                  secretParameterArns: secretParameterNames.map((n) => ssmParameterArn(n, { partition, region: regionName, accountId: account })),
+                  region: regionName,
+                  dnsSuffix,
+                }),
+              ),
+            ),
+        dependsOn: parameters,
         tags,
       },
-      // The log group must exist first or Lambda creates its own without retention; the policy, or the
-      // first invocations fail to log and read their secret.
-      { parent: this, dependsOn: [logGroup, rolePolicy, ...parameters] },
+      this,
     );
 
     let publicKeyPem: pulumi.Output<string | undefined> = pulumi.output(undefined);

@@ -126,11 +126,16 @@ describe("accepting tokens", () => {
 
   test("principal ids: alphanumeric claims are kept, others derived deterministically and injectively", () => {
     expect(principalIdFor("alice")).toBe("alice");
+    // A Cognito sub (a lower-case UUID) stays short and readable: u + its 32 hex digits.
     const sub = "3f2a1b2c-1111-4222-8333-444455556666";
-    const derived = principalIdFor(sub);
-    expect(derived).toMatch(/^[A-Za-z0-9]{1,128}$/);
-    expect(derived).toBe(principalIdFor(sub));
-    expect(derived.startsWith("3f2a1b2c11114222833344445555666")).toBe(true);
+    expect(principalIdFor(sub)).toBe("u3f2a1b2c111142228333444455556666");
+    expect(principalIdFor(sub, "cognito")).toBe("cognitou3f2a1b2c111142228333444455556666");
+    // A natural id of that shape, and an upper-case UUID, are derived, so neither can pass for the sub.
+    expect(principalIdFor("u3f2a1b2c111142228333444455556666")).toMatch(/^u3f2a1b2c111142228333444455556666h[0-9a-f]{64}$/);
+    expect(principalIdFor(sub.toUpperCase())).toMatch(/h[0-9a-f]{64}$/);
+    const derived = principalIdFor("alice@example.com");
+    expect(derived).toMatch(/^aliceexamplecomh[0-9a-f]{64}$/);
+    expect(derived).toBe(principalIdFor("alice@example.com"));
     // The alphanumeric residue is not the identity: these two differ only in punctuation.
     expect(principalIdFor("a.b@c")).not.toBe(principalIdFor("ab@.c"));
     // A natural id shaped like a derived one is derived too, so it cannot impersonate.

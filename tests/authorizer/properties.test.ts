@@ -61,9 +61,19 @@ test("no claim value ever yields a resource outside the principal's own tree", a
   expect(allowed).toBeGreaterThan(60);
 });
 
-test("distinct principal claims never share a principal id", () => {
+/** Claims shaped like every id form: UUIDs (both cases), their `u…` form, derived-looking tails, plain ids. */
+const idLike = fc.oneof(
+  hostile,
+  fc.uuid(),
+  fc.uuid().map((u) => u.toUpperCase()),
+  fc.uuid().map((u) => `u${u.replace(/-/g, "")}`),
+  fc.tuple(fc.stringMatching(/^[a-z0-9]{0,10}$/), fc.uuid()).map(([head, u]) => principalIdFor(`${head}#${u}`)),
+);
+
+test("distinct principal claims never share a principal id, and every id is 1-128 letters and digits", () => {
   fc.assert(
-    fc.property(hostile, hostile, fc.constantFrom("", "c", "o"), (a, b, prefix) => {
+    fc.property(idLike, idLike, fc.constantFrom("", "c", "o", "x".repeat(32)), (a, b, prefix) => {
+      expect(principalIdFor(a, prefix)).toMatch(/^[A-Za-z0-9]{1,128}$/);
       fc.pre(a !== b);
       expect(principalIdFor(a, prefix)).not.toBe(principalIdFor(b, prefix));
     }),

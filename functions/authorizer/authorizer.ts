@@ -112,11 +112,11 @@ const MAX_CLAIM_VALUE_CHARS = 128;
  * `prefix` (alphanumeric, prefix-free across issuers) keeps issuers' namespaces apart.
  */
 export function principalIdFor(value: string, prefix = ""): string {
-  if (UUID.test(value)) return `${prefix}u${value.replace(/-/g, "")}`;
   const room = IOT_LIMITS.maxPrincipalIdChars - prefix.length;
-  const natural = value.length <= room && PRINCIPAL_ID.test(value);
-  if (natural && !UUID_FORM.test(value) && !(value.length >= 65 && DERIVED_TAIL.test(value))) {
-    return prefix + value;
+  if (value.length <= room && PRINCIPAL_ID.test(value)) {
+    if (!UUID_FORM.test(value) && !(value.length >= 65 && DERIVED_TAIL.test(value))) return prefix + value;
+  } else if (UUID.test(value)) {
+    return `${prefix}u${value.replace(/-/g, "")}`;
   }
   const digest = createHash("sha256").update(value, "utf8").digest("hex");
   const readable = value.replace(/[^A-Za-z0-9]/g, "").slice(0, Math.max(0, room - 65));

@@ -69,12 +69,34 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-/** A query parameter's single value; a repeated parameter makes the credential ambiguous. */
-function queryValue(query: string, name: string): { value?: string; ambiguous: boolean } {
-  const params = new URLSearchParams(query.startsWith("?") ? query.slice(1) : query);
-  const values = params.getAll(name);
-  if (values.length > 1) return { ambiguous: true };
-  return { value: values[0], ambiguous: false };
+/** application/x-www-form-urlencoded decoding of one name or value, exactly as `URLSearchParams` does it. */
+function formDecode(text: string): string {
+  if (!/[%+]/.test(text)) return text;
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    // A malformed percent sequence: URLSearchParams keeps it as it is; let it say so.
+    return new URLSearchParams(`x=${text}`).get("x") as string;
+  }
+}
+
+/**
+ * A query parameter's single value; a repeated parameter makes the credential ambiguous. Same answer as
+ * `URLSearchParams.getAll` (a property test holds it to that), but only the wanted parameter is decoded:
+ * the signature next to the token is long and percent-encoded, and this runs on every connection.
+ */
+export function queryValue(query: string, name: string): { value?: string; ambiguous: boolean } {
+  let value: string | undefined;
+  let count = 0;
+  for (const pair of (query.startsWith("?") ? query.slice(1) : query).split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    if (formDecode(eq === -1 ? pair : pair.slice(0, eq)) !== name) continue;
+    count++;
+    value = eq === -1 ? "" : formDecode(pair.slice(eq + 1));
+  }
+  if (count > 1) return { ambiguous: true };
+  return { value, ambiguous: false };
 }
 
 /**

@@ -7,6 +7,7 @@ import { createSecretKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { createAuthorizer, principalIdFor, statementLength, verifySignature } from "../../functions/authorizer/authorizer";
 import { type KeySource } from "../../functions/authorizer/jwks";
+import { queryValue } from "../../functions/authorizer/custom-auth";
 import { cognitoClaims, config, mqttEvent, NOW_MS, openamClaims, RecordingLogger, rsaKey, SHARED_SECRET_BYTES, signHs, signRs } from "./fixtures";
 
 const key = rsaKey("key-1");
@@ -171,5 +172,20 @@ test("the policy size is computed exactly as JSON.stringify would serialise it",
       expect(statementLength(statement)).toBe(JSON.stringify(statement).length);
     }),
     { numRuns: 2000 },
+  );
+});
+
+test("the token's query parameter is read exactly as URLSearchParams reads it", () => {
+  const piece = fc.oneof(
+    fc.constantFrom("token", "tok%65n", "to+ken", "x-amz-customauthorizer-signature", "SDK", "", "%", "%zz", "%E2%82", "+", "="),
+    fc.string({ unit: fc.constantFrom("a", "t", "o", "k", "e", "n", "%", "2", "B", "+", "=", " ", "é", "&") , maxLength: 12 }),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.tuple(piece, fc.option(piece, { nil: undefined })), { maxLength: 6 }), fc.boolean(), fc.constantFrom("token", "to ken", "tok"), (pairs, leadingQuestionMark, name) => {
+      const query = (leadingQuestionMark ? "?" : "") + pairs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join("&");
+      const all = new URLSearchParams(query.startsWith("?") ? query.slice(1) : query).getAll(name);
+      expect(queryValue(query, name)).toEqual(all.length > 1 ? { ambiguous: true } : { value: all[0], ambiguous: false });
+    }),
+    { numRuns: 3000 },
   );
 });

@@ -202,6 +202,8 @@ export function layerFromStackOutput(file: string, cwd: string, clientKey: strin
   if (authorizerName) layer.authorizerName = authorizerName;
   const tokenKeyName = str(pick("tokenKeyName"));
   if (tokenKeyName) layer.tokenKeyName = tokenKeyName;
+  const principalPrefix = pick("userPoolPrincipalPrefix");
+  if (typeof principalPrefix === "string") layer.principalPrefix = principalPrefix;
   const privateKeyPem = pick("privateKeyPem");
   if (privateKeyPem === SECRET_PLACEHOLDER) layer.signingKeyPem = SECRET_PLACEHOLDER;
   else if (str(privateKeyPem)) layer.signingKeyPem = privateKeyPem as string;

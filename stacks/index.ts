@@ -31,3 +31,5 @@ export const hostedUiUrl = device?.hostedUiUrl;
 export const deviceClientIds = device?.deviceClientIds;
 /** Secret; read it with `pulumi stack output --show-secrets deviceClientSecrets`. */
 export const deviceClientSecrets = device?.deviceClientSecrets;
+/** The device client (`npm run device -- --stack-output`) derives its MQTT client id with it. */
+export const userPoolPrincipalPrefix = device?.userPoolPrincipalPrefix;

@@ -35,6 +35,8 @@ export interface DeviceGrantOutputs {
   deviceClientIds: pulumi.Output<Record<string, string>>;
   /** Confidential device client key → secret; secret. */
   deviceClientSecrets: pulumi.Output<Record<string, string>>;
+  /** Prefix of the pool's users' IoT principal ids: a device's MQTT client id starts with prefix + principal. */
+  userPoolPrincipalPrefix: pulumi.Output<string>;
 }
 
 export interface StackOutputs {
@@ -114,6 +116,7 @@ export function defineStack(source?: ConfigSource): StackOutputs {
         hostedUiUrl: device.directory.hostedUiUrl,
         deviceClientIds: device.directory.clientIds,
         deviceClientSecrets: device.directory.clientSecrets,
+        userPoolPrincipalPrefix: pulumi.output(config.deviceGrant?.principalPrefix ?? ""),
       },
     }),
   };

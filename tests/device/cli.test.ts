@@ -118,6 +118,7 @@ describe("settings: flags > environment > file", () => {
         deviceTokenEndpoint: "https://grant.example.com/oauth2/token",
         deviceClientIds: { tv: "tv-client-id" },
         deviceClientSecrets: {},
+        userPoolPrincipalPrefix: "cognito",
         privateKeyPem: keyPem,
         publicKeyPem: "-----BEGIN PUBLIC KEY-----…",
       }),
@@ -133,6 +134,7 @@ describe("settings: flags > environment > file", () => {
       clientId: "tv-client-id",
       authorizerName: "stack-authorizer",
       tokenKeyName: "token",
+      principalPrefix: "cognito",
       signingKeyPem: keyPem,
       iotEndpoint: {
         mqttUrl: "mqtts://abc123-ats.iot.eu-west-1.amazonaws.com:443",

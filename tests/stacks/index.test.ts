@@ -24,9 +24,10 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
         "authorizerArn", "authorizerName", "callbackUrl", "dataEndpoint", "deviceAuthorizationEndpoint", "deviceClientIds",
         "deviceClientSecrets", "deviceGrantDomainTarget", "deviceGrantFunctionName", "deviceGrantTableName", "deviceTokenEndpoint",
         "functionArn", "functionName", "hostedUiUrl", "metadataUrl", "privateKeyPem", "publicKeyPem", "tokenKeyName", "userPoolId",
-        "userPoolIssuer", "verificationUri",
+        "userPoolIssuer", "userPoolPrincipalPrefix", "verificationUri",
       ],
     );
+    expect(await unwrap(program.userPoolPrincipalPrefix as pulumi.Output<string>)).toBe("cognito");
     expect(await unwrap(program.verificationUri as pulumi.Output<string>)).toMatch(/^https:\/\/\w+\.execute-api\.eu-west-1\.amazonaws\.com\/device$/);
     expect(await pulumi.isSecret(program.deviceClientSecrets as pulumi.Output<unknown>)).toBe(true);
     expect(await unwrap(program.dataEndpoint)).toMatch(/-ats\.iot\.eu-west-1\.amazonaws\.com$/);

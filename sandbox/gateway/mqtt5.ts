@@ -119,15 +119,7 @@ export class Mqtt5Bridge {
           if (packet.qos === 2) this.toClient({ cmd: "pubrec", messageId: packet.messageId, reasonCode: NOT_AUTHORIZED });
           return;
         }
-        this.toBroker({
-          cmd: "publish",
-          topic,
-          payload: packet.payload,
-          qos: packet.qos,
-          retain: packet.retain,
-          dup: packet.dup,
-          ...(packet.messageId !== undefined && { messageId: packet.messageId }),
-        });
+        this.toBroker(plainPublish(packet, topic));
         return;
       }
       case "puback":
@@ -165,15 +157,7 @@ export class Mqtt5Bridge {
         this.toClient({ cmd: "connack", sessionPresent: packet.sessionPresent, reasonCode: CONNACK_REASON[packet.returnCode ?? 0] ?? 0x80 });
         return;
       case "publish":
-        this.toClient({
-          cmd: "publish",
-          topic: packet.topic,
-          payload: packet.payload,
-          qos: packet.qos,
-          retain: packet.retain,
-          dup: packet.dup,
-          ...(packet.messageId !== undefined && { messageId: packet.messageId }),
-        });
+        this.toClient(plainPublish(packet, packet.topic));
         return;
       case "puback":
       case "pubrec":
@@ -201,4 +185,17 @@ export class Mqtt5Bridge {
         return;
     }
   }
+}
+
+/** A PUBLISH carried across with only what both protocol versions share (no MQTT 5 properties). */
+function plainPublish(packet: mqttPacket.IPublishPacket, topic: string): mqttPacket.IPublishPacket {
+  return {
+    cmd: "publish",
+    topic,
+    payload: packet.payload,
+    qos: packet.qos,
+    retain: packet.retain,
+    dup: packet.dup,
+    ...(packet.messageId !== undefined && { messageId: packet.messageId }),
+  };
 }

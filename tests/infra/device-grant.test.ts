@@ -2,18 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/authorizer/config";
 import { DEFAULT_DEVICE_GRANT_SETTINGS, loadDeviceGrantConfig } from "../../functions/device-grant/config";
 import { allRegistered, captureChildren } from "../helpers/capture";
+import { bundledEntries } from "../helpers/bundle-stub";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
 
 // What the component declares is the question here; the function's bundle has its own tests.
-const mockBundledEntries: string[] = [];
-jest.mock("../../infra/bundle", () => ({
-  ...jest.requireActual("../../infra/bundle"),
-  functionArchive: (entry: string) => mockFunctionArchive(entry),
-}));
-function mockFunctionArchive(entry: string): pulumi.asset.AssetArchive {
-  mockBundledEntries.push(entry);
-  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler=async()=>({})") });
-}
+jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -107,7 +100,7 @@ describe("DeviceGrant with public clients only", () => {
       [T.domain]: 0,
       [T.mapping]: 0,
     });
-    expect(mockBundledEntries).toContain(DEVICE_GRANT_ENTRY);
+    expect(bundledEntries).toContain(DEVICE_GRANT_ENTRY);
   });
 
   it("declares the table on demand, keyed by pk, with TTL, point-in-time recovery and encryption", async () => {

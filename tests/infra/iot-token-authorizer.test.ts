@@ -2,19 +2,12 @@ import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError, DEFAULT_GRANTS, DEFAULT_SETTINGS } from "../../functions/authorizer/config";
 import { allRegistered, captureChildren, type CapturedResource } from "../helpers/capture";
+import { bundledEntries } from "../helpers/bundle-stub";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
 
 // The component's tests are about what it declares; the bundle has its own tests (bundle.test.ts), and a
 // half-edited function must not fail these.
-const mockBundledEntries: string[] = [];
-jest.mock("../../infra/bundle", () => ({
-  ...jest.requireActual("../../infra/bundle"),
-  functionArchive: (entry: string) => mockFunctionArchive(entry),
-}));
-function mockFunctionArchive(entry: string): pulumi.asset.AssetArchive {
-  mockBundledEntries.push(entry);
-  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler=async()=>({})") });
-}
+jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 
 import {
   AUTHORIZER_ENTRY,
@@ -97,7 +90,7 @@ describe("IotTokenAuthorizer with an HS256 issuer (OpenAM, seed 000)", () => {
       [T.domain]: 0,
     });
     expect(mocks.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toHaveLength(0);
-    expect(mockBundledEntries).toContain(AUTHORIZER_ENTRY);
+    expect(bundledEntries).toContain(AUTHORIZER_ENTRY);
   });
 
   it("allows the function its log group, its secret parameter and decryption through SSM, nothing else", async () => {

@@ -16,18 +16,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleFunction } from "../infra/bundle";
-import {
-  cognitoClaims,
-  HS_ISSUER,
-  JwksServer,
-  openamClaims,
-  RS_ISSUER,
-  rsaKey,
-  SHARED_SECRET,
-  SHARED_SECRET_BYTES,
-  signHs,
-  signRs,
-} from "../tests/authorizer/fixtures";
+import { JwksServer } from "../support/jwks-server";
+import { cognitoClaims, HS_ISSUER, openamClaims, RS_ISSUER, rsaKey, SHARED_SECRET, SHARED_SECRET_BYTES, signHs, signRs } from "../support/tokens";
 
 const RS_TOKENS = Number(process.env.BENCH_RS_TOKENS ?? 2_000);
 const HS_TOKENS = Number(process.env.BENCH_HS_TOKENS ?? 20_000);

@@ -1,16 +1,18 @@
 /**
  * Load on the device grant (part of `npm run bench`): many concurrent device flows, from device authorization
  * to tokens, against the real Lambda handler behind the local API Gateway adapter, on dynalite, with
- * cognito-local as the IdP (the test harness of tests/device-grant). Reports the service's requests per
+ * cognito-local as the IdP (the local chain of sandbox/device-grant-chain.ts, as the tests and the sandbox use it). Reports the service's requests per
  * second and latency (the IdP's sign-in is timed separately and left out), errors (must be zero), and the
  * DynamoDB requests per completed flow: on AWS, the number that sets the cost of a sign-in.
  *
  * Each flow is what a TV and its user do: device authorization, one pending poll, the pre-filled code form,
  * the confirmation page, Approve, sign-in at the IdP, the callback, and the poll that gets the tokens.
  */
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { ScriptedUser } from "../sandbox/scripted-user";
-import { approve, authorizeDevice, openConfirmation, PASSWORD, pollToken, startGrant } from "../tests/device-grant/support/grant";
+import { startDeviceGrantChain } from "../sandbox/device-grant-chain";
+import { approve, openConfirmation, ScriptedUser } from "../sandbox/scripted-user";
+import { authorizeDevice, pollToken } from "../support/device-flow";
 import { type BenchResult } from "./authorizer";
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 200);
@@ -22,7 +24,18 @@ function percentile(sorted: number[], p: number): number {
 
 export async function benchDeviceGrant(): Promise<BenchResult[]> {
   console.log(`== Device authorization grant: ${FLOWS} flows, ${CONCURRENCY} at a time ==`);
-  const grant = await startGrant();
+  // The service's clock runs ahead of the wall clock by what the devices have waited (see `flow`).
+  let offsetMs = 0;
+  const user = { username: "bench-user", password: `${randomBytes(12).toString("base64url")}-Aa1!`, email: "bench-user@example.com" };
+  const grant = await startDeviceGrantChain({
+    settings: { pollingIntervalSeconds: 1 },
+    clients: [{ appName: "tv", displayName: "Bench TV", type: "public", scopes: ["openid", "iot/device"] }],
+    user,
+    region: "us-east-1",
+    clock: { now: () => Date.now() + offsetMs },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
+  const [client] = grant.clients;
   let dynamoRequests = 0;
   const byOperation = new Map<string, number>();
   grant.dynamo.client.middlewareStack.add(
@@ -50,22 +63,22 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
   }
 
   async function flow(): Promise<void> {
-    const authorization = await timed(() => authorizeDevice(grant));
-    const pending = await timed(() => pollToken(grant, authorization.device_code));
+    const authorization = await timed(() => authorizeDevice(grant.url, client));
+    const pending = await timed(() => pollToken(grant.url, authorization.device_code, client));
     if (pending.body.error !== "authorization_pending") throw new Error(`first poll: ${JSON.stringify(pending.body)}`);
-    const user = new ScriptedUser();
+    const browser = new ScriptedUser();
     // openConfirmation is two requests (the pre-filled form, then its submission); count both.
-    const confirmation = await timed(() => openConfirmation(user, authorization));
+    const confirmation = await timed(() => openConfirmation(browser, authorization));
     latencies.push(latencies[latencies.length - 1]);
-    const idpUrl = await timed(() => approve(user, confirmation));
+    const idpUrl = await timed(() => approve(browser, confirmation));
     const idpStarted = performance.now();
-    const callbackUrl = await user.signInAtCognito(idpUrl, grant.username, PASSWORD);
+    const callbackUrl = await browser.signInAtCognito(idpUrl, user.username, user.password);
     idpMs += performance.now() - idpStarted;
-    const callback = await timed(() => user.get(callbackUrl));
+    const callback = await timed(() => browser.get(callbackUrl));
     if (callback.status !== 200) throw new Error(`callback answered ${callback.status}`);
     // The device waits its interval before polling again.
-    grant.clock.advance(authorization.interval);
-    const tokens = await timed(() => pollToken(grant, authorization.device_code));
+    offsetMs += authorization.interval * 1000;
+    const tokens = await timed(() => pollToken(grant.url, authorization.device_code, client));
     if (tokens.status !== 200 || typeof tokens.body.access_token !== "string") throw new Error(`final poll: ${tokens.status} ${JSON.stringify(tokens.body.error)}`);
     completed++;
   }

@@ -24,21 +24,14 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { type Server } from "node:http";
-import net, { type AddressInfo } from "node:net";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createAuthorizer, type Logger as AuthorizerLogger, principalIdFor } from "../functions/authorizer/authorizer";
-import { type GrantRule, loadAuthorizerConfig } from "../functions/authorizer/config";
-import { DEVICE_GRANT_CONFIG_ENV, parseDeviceGrantConfig } from "../functions/device-grant/config";
-import { DynamoStore } from "../functions/device-grant/dynamo-store";
-import { createHandler } from "../functions/device-grant/index";
-import { startLocalServer } from "../functions/device-grant/local-server";
-import { type ServiceLogger } from "../functions/device-grant/service";
-import { TABLE_DEFINITION } from "../functions/device-grant/table";
-import { type CognitoLocal, startCognito } from "./cognito-local";
+import { type Authorizer, createAuthorizer, type Logger as AuthorizerLogger, principalIdFor } from "../functions/authorizer/authorizer";
+import { loadAuthorizerConfig } from "../functions/authorizer/config";
+import { type DeviceGrantChain, startDeviceGrantChain } from "./device-grant-chain";
 import { type IotGateway, startIotGateway } from "./gateway/gateway";
+import { formatBanner } from "./banner";
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
 
 /** The ports `npm start` uses unless told otherwise (0 = any free port). */
@@ -168,30 +161,6 @@ function explainListenError(err: unknown, host: string, ports: SandboxPorts): un
   return Object.assign(new Error(`${e.message} (move a port with ${flags} or --port-offset)`), { code: e.code });
 }
 
-// dynalite ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require("dynalite") as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
-
-async function startDynamo(dataDir: string | undefined): Promise<{ endpoint: string; client: DynamoDBClient; stop(): Promise<void> }> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dataDir !== undefined && { path: path.join(dataDir, "dynamodb") }) });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
-  return {
-    endpoint,
-    client,
-    async stop() {
-      client.destroy();
-      server.closeAllConnections();
-      // dynalite's close() also closes its database (and its files, on disk).
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-    },
-  };
-}
-
 /** The signing key: kept in the data directory across starts (a device keeps working), new otherwise. */
 async function signingKey(directory: string): Promise<{ privatePem: string; publicPem: string; file: string }> {
   const file = path.join(directory, SIGNING_KEY_FILE);
@@ -212,60 +181,80 @@ async function signingKey(directory: string): Promise<{ privatePem: string; publ
   return { privatePem, publicPem, file };
 }
 
-/** `topic/event/{principal}/*` → `event/<principal id>/*`, for the resources of `action` in the grants. */
-export function resourcesFor(grants: GrantRule[], action: GrantRule["actions"][number], principalId: string): string[] {
-  return grants
-    .filter((g) => g.actions.includes(action))
-    .flatMap((g) => g.resources)
-    .map((r) => r.replace(/^(client|topicfilter|topic)\//, "").replaceAll("{principal}", principalId));
+/** Stops, in reverse order, what a start has started so far; every step runs even if one fails. */
+class Stops {
+  private readonly steps: (() => Promise<void>)[] = [];
+  private stopped = false;
+  push(step: () => Promise<void>): void {
+    this.steps.push(step);
+  }
+  async run(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const failures: unknown[] = [];
+    for (const step of this.steps.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  }
 }
 
-/** The start-up text: every URL, the test user, and what to run next. */
-export function formatBanner(s: Omit<Sandbox, "banner" | "stop" | "advanceClock">, persistent: boolean): string {
-  const { grants } = s.settings.authorizer;
-  const pid = s.user.principalId;
-  // A topic tree (`…/*`) makes the better example: `…/hello` to publish to, `…/#` to listen on.
-  const example = (action: GrantRule["actions"][number], tail: string) => {
-    const resources = resourcesFor(grants, action, pid);
-    return (resources.find((r) => r.endsWith("/*")) ?? resources[0])?.replace(/\*$/, tail);
+/** Refuses, before anything starts, every port that is already taken, each with the flag that moves it. */
+async function checkPortsFree(host: string, ports: SandboxPorts): Promise<void> {
+  const busy: PortInUseError["ports"] = [];
+  for (const key of Object.keys(ports) as (keyof SandboxPorts)[]) {
+    if (!(await portIsFree(host, ports[key]))) busy.push({ port: ports[key], host, ...PORT_FLAGS[key] });
+  }
+  if (busy.length > 0) throw new PortInUseError(busy);
+}
+
+/** Where the signing key and sandbox.json go: the data or files directory, or a temporary one removed at stop. */
+async function sandboxDirectory(options: SandboxOptions, stops: Stops): Promise<string> {
+  if (options.dataDir !== undefined || options.filesDir !== undefined) {
+    const directory = path.resolve((options.dataDir ?? options.filesDir) as string);
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    return directory;
+  }
+  const directory = await mkdtemp(path.join(tmpdir(), "iot-sandbox-"));
+  stops.push(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+/** The authorizer core, trusting the pool's access tokens as a stack with `deviceGrantEnabled` does. */
+function sandboxAuthorizer(options: SandboxOptions, settings: SandboxSettings, chain: DeviceGrantChain): Authorizer {
+  const logger: AuthorizerLogger = {
+    warn: (fields) => log(options, "authorizer", "warn", fields),
+    debug: (fields) => log(options, "authorizer", "debug", fields),
+    error: (fields) => log(options, "authorizer", "error", fields),
   };
-  const publishTopic = example("iot:Publish", "hello") ?? `devices/${pid}/hello`;
-  const subscribeFilter = example("iot:Subscribe", "#") ?? `devices/${pid}/#`;
-  const clientIds = resourcesFor(grants, "iot:Connect", pid);
-  // Two connections at once need two client ids (IoT drops the older connection of a client id).
-  const mqttClientId = (suffix: string) => clientIds.find((c) => c.endsWith("*"))?.replace(/\*$/, suffix) ?? clientIds[0] ?? pid;
-  // A path under the working directory reads better as a relative one.
-  const relative = path.relative(process.cwd(), s.sandboxFile);
-  const file = relative.startsWith("..") || path.isAbsolute(relative) ? s.sandboxFile : relative;
-  return [
-    "",
-    `IoT enterprise auth sandbox is running (settings: ${s.settings.source})`,
-    "",
-    `  Device grant API    ${s.deviceGrantUrl}  (users enter codes at ${s.deviceGrantUrl}/device)`,
-    `  User directory      ${s.cognitoUrl}  (cognito-local; issuer ${s.issuer})`,
-    `  DynamoDB            ${s.dynamoEndpoint}  (dynalite, ${persistent ? "on disk" : "in memory"}; table ${TABLE_NAME})`,
-    `  IoT gateway         ${s.gateway.mqttUrl}  ${s.gateway.wsUrl}  ${s.gateway.httpUrl}/topics/{topic}`,
-    "",
-    `  Device app client   ${s.clientId}  (${s.settings.deviceClient.name}, public; scopes ${s.settings.deviceClient.scopes.join(" ")})`,
-    `  Authorizer          ${s.authorizerName}  (token key "${s.tokenKeyName}"; signing key ${s.signingKeyFile})`,
-    `  Test user           ${s.user.username}  password ${s.user.password}`,
-    `  Its principal id    ${pid}`,
-    `    connect as        ${clientIds.join(", ")}`,
-    `    publish/receive   ${resourcesFor(grants, "iot:Publish", pid).join(", ")}`,
-    `    subscribe         ${resourcesFor(grants, "iot:Subscribe", pid).join(", ")}`,
-    `  Sandbox file        ${s.sandboxFile}`,
-    "",
-    "Next, sign a device in (open the link it prints and sign in as the test user):",
-    `  npm run device -- login --sandbox ${file}`,
-    "then, with the tokens it stored, listen and publish:",
-    `  npm run device -- subscribe '${subscribeFilter}' --sandbox ${file} --mqtt-client-id ${mqttClientId("listener")}`,
-    `  npm run device -- publish ${publishTopic} '{"hello":"world"}' --sandbox ${file} --mqtt-client-id ${mqttClientId("device")}`,
-    `(without the file: npm run device -- login --base-url ${s.deviceGrantUrl} --client-id ${s.clientId}, then --mqtt-url, --authorizer-name,`,
-    ` --token-key-name and --signing-key for publish; see npm run device -- help)`,
-    "",
-    "Ctrl-C stops everything.",
-    "",
-  ].join("\n");
+  const config = loadAuthorizerConfig({
+    issuers: [
+      {
+        issuer: chain.endpoints.issuer,
+        algorithms: ["RS256"],
+        jwksUri: chain.endpoints.jwksUri,
+        tokenUse: "access",
+        clientIds: [chain.clients[0].clientId],
+        principalPrefix: settings.principalPrefix,
+      },
+    ],
+    ...settings.authorizer,
+    region: settings.region,
+    accountId: SANDBOX_ACCOUNT_ID,
+  });
+  return createAuthorizer(config, { logger });
+}
+
+/** Writes `sandbox.json` (owner-only), removed again at stop: it describes a running sandbox. */
+async function writeSandboxFile(directory: string, file: SandboxFile, stops: Stops): Promise<string> {
+  const sandboxFile = path.join(directory, SANDBOX_FILE);
+  await writeFile(sandboxFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  stops.push(() => rm(sandboxFile, { force: true }));
+  return sandboxFile;
 }
 
 /** Starts everything, or stops what it started and throws (a `ConfigurationError` or `PortInUseError` says why). */
@@ -274,124 +263,36 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const settings = loadSandboxSettings(options);
   const host = options.host ?? "127.0.0.1";
   const ports: SandboxPorts = { ...DEFAULT_PORTS, ...options.ports };
-  const busy: PortInUseError["ports"] = [];
-  for (const key of Object.keys(ports) as (keyof SandboxPorts)[]) {
-    if (!(await portIsFree(host, ports[key]))) busy.push({ port: ports[key], host, ...PORT_FLAGS[key] });
-  }
-  if (busy.length > 0) throw new PortInUseError(busy);
-
-  const stops: (() => Promise<void>)[] = [];
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    const failures: unknown[] = [];
-    for (const s of stops.reverse()) {
-      try {
-        await s();
-      } catch (err) {
-        failures.push(err);
-      }
-    }
-    if (failures.length > 0) throw failures[0];
-  };
-
+  await checkPortsFree(host, ports);
+  const stops = new Stops();
+  const stop = () => stops.run();
   try {
-    let directory: string;
-    if (options.dataDir !== undefined || options.filesDir !== undefined) {
-      directory = path.resolve((options.dataDir ?? options.filesDir) as string);
-      await mkdir(directory, { recursive: true, mode: 0o700 });
-    } else {
-      directory = await mkdtemp(path.join(tmpdir(), "iot-sandbox-"));
-      stops.push(() => rm(directory, { recursive: true, force: true }));
-    }
-
-    const dynamo = await startDynamo(options.dataDir === undefined ? undefined : directory);
-    stops.push(() => dynamo.stop());
-    try {
-      await dynamo.client.send(new CreateTableCommand({ ...TABLE_DEFINITION, TableName: TABLE_NAME }));
-    } catch (err) {
-      // A data directory keeps the table from the last start.
-      if ((err as Error).name !== "ResourceInUseException") throw err;
-    }
-
-    const cognito: CognitoLocal = await startCognito();
-    stops.push(() => cognito.stop());
-    const poolId = await cognito.createUserPool("sandbox-users");
-    const endpoints = cognito.endpoints(poolId);
-
-    // The handler reads its configuration at the first request; it is complete before the server is announced.
-    const environment: NodeJS.ProcessEnv = {};
+    const directory = await sandboxDirectory(options, stops);
     let offsetMs = 0;
-    const serviceLogger: ServiceLogger = {
-      info: (fields) => log(options, "device-grant", "info", fields),
-      warn: (fields) => log(options, "device-grant", "warn", fields),
-      error: (fields) => log(options, "device-grant", "error", fields),
-    };
-    const handler = createHandler({
-      environment,
-      // Only confidential clients have secrets, and the sandbox registers a public one.
-      readParameter: () => Promise.reject(new Error("the sandbox has no SSM")),
-      store: (config) => new DynamoStore({ client: dynamo.client, tableName: config.tableName }),
+    const password = `${randomBytes(12).toString("base64url")}-Aa1`;
+    const chain = await startDeviceGrantChain({
+      settings: settings.deviceGrant,
+      clients: [{ appName: settings.deviceClient.name, displayName: settings.deviceClient.name, type: "public", scopes: settings.deviceClient.scopes }],
+      user: { username: TEST_USERNAME, password, email: `${TEST_USERNAME}@example.com` },
+      region: settings.region,
+      tableName: TABLE_NAME,
+      ...(options.dataDir !== undefined && { dataDir: directory }),
+      host,
+      port: ports.deviceGrant,
       clock: { now: () => Date.now() + offsetMs },
-      logger: serviceLogger,
-    });
-    const server = await startLocalServer(handler, { host, port: ports.deviceGrant }).catch((err: unknown) => {
+      logger: {
+        info: (fields) => log(options, "device-grant", "info", fields),
+        warn: (fields) => log(options, "device-grant", "warn", fields),
+        error: (fields) => log(options, "device-grant", "error", fields),
+      },
+    }).catch((err: unknown) => {
       throw explainListenError(err, host, ports);
     });
-    stops.push(() => server.stop());
-
-    const app = await cognito.createAppClient(poolId, {
-      name: settings.deviceClient.name,
-      callbackUrls: [`${server.url}/callback`],
-      allowedOAuthScopes: settings.deviceClient.scopes,
-    });
-    const password = `${randomBytes(12).toString("base64url")}-Aa1`;
-    const user = await cognito.createUser(poolId, TEST_USERNAME, password, { email: `${TEST_USERNAME}@example.com` });
-    environment[DEVICE_GRANT_CONFIG_ENV] = JSON.stringify({
-      settings: settings.deviceGrant,
-      clients: [{ clientId: app.clientId, name: settings.deviceClient.name, type: "public", scopes: settings.deviceClient.scopes }],
-      scopes: settings.deviceClient.scopes,
-      upstream: {
-        issuer: endpoints.issuer,
-        authorizationEndpoint: endpoints.authorizationEndpoint,
-        tokenEndpoint: endpoints.tokenEndpoint,
-        redirectUri: `${server.url}/callback`,
-      },
-      publicBaseUrl: server.url,
-      tableName: TABLE_NAME,
-      region: settings.region,
-    });
-    // The handler would only log a bad configuration; here it must stop the start-up with every problem.
-    parseDeviceGrantConfig(environment[DEVICE_GRANT_CONFIG_ENV]);
-
-    const authorizerLogger: AuthorizerLogger = {
-      warn: (fields) => log(options, "authorizer", "warn", fields),
-      debug: (fields) => log(options, "authorizer", "debug", fields),
-      error: (fields) => log(options, "authorizer", "error", fields),
-    };
-    const authorizer = createAuthorizer(
-      loadAuthorizerConfig({
-        issuers: [
-          {
-            issuer: endpoints.issuer,
-            algorithms: ["RS256"],
-            jwksUri: endpoints.jwksUri,
-            tokenUse: "access",
-            clientIds: [app.clientId],
-            principalPrefix: settings.principalPrefix,
-          },
-        ],
-        ...settings.authorizer,
-        region: settings.region,
-        accountId: SANDBOX_ACCOUNT_ID,
-      }),
-      { logger: authorizerLogger },
-    );
+    stops.push(() => chain.stop());
 
     const key = await signingKey(directory);
     const gateway = await startIotGateway({
-      authorizer,
+      authorizer: sandboxAuthorizer(options, settings, chain),
       authorizerName: AUTHORIZER_NAME,
       tokenKeyName: settings.authorizer.tokenKeyName,
       signingPublicKeyPem: key.publicPem,
@@ -407,28 +308,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     stops.push(() => gateway.stop());
 
+    const [app] = chain.clients;
+    const { user } = chain;
     const principalId = principalIdFor(user.sub, settings.principalPrefix);
-    const sandboxFile = path.join(directory, SANDBOX_FILE);
-    const file: SandboxFile = {
-      deviceGrantUrl: server.url,
-      clientId: app.clientId,
-      gateway: { mqttUrl: gateway.mqttUrl, wsUrl: gateway.wsUrl, httpUrl: gateway.httpUrl },
-      authorizerName: AUTHORIZER_NAME,
-      tokenKeyName: settings.authorizer.tokenKeyName,
-      signingKeyFile: key.file,
-      region: settings.region,
-      accountId: SANDBOX_ACCOUNT_ID,
-      cognitoUrl: cognito.baseUrl,
-      username: user.username,
-      principalId,
-      principalPrefix: settings.principalPrefix,
-    };
-    await writeFile(sandboxFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-    stops.push(() => rm(sandboxFile, { force: true }));
+    const sandboxFile = await writeSandboxFile(
+      directory,
+      {
+        deviceGrantUrl: chain.url,
+        clientId: app.clientId,
+        gateway: { mqttUrl: gateway.mqttUrl, wsUrl: gateway.wsUrl, httpUrl: gateway.httpUrl },
+        authorizerName: AUTHORIZER_NAME,
+        tokenKeyName: settings.authorizer.tokenKeyName,
+        signingKeyFile: key.file,
+        region: settings.region,
+        accountId: SANDBOX_ACCOUNT_ID,
+        cognitoUrl: chain.cognito.baseUrl,
+        username: user.username,
+        principalId,
+        principalPrefix: settings.principalPrefix,
+      },
+      stops,
+    );
 
     const parts = {
-      deviceGrantUrl: server.url,
-      cognitoUrl: cognito.baseUrl,
+      deviceGrantUrl: chain.url,
+      cognitoUrl: chain.cognito.baseUrl,
       gateway,
       authorizerName: AUTHORIZER_NAME,
       tokenKeyName: settings.authorizer.tokenKeyName,
@@ -438,13 +342,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       user: { username: user.username, password, sub: user.sub, principalId },
       region: settings.region,
       accountId: SANDBOX_ACCOUNT_ID,
-      poolId,
-      issuer: endpoints.issuer,
-      dynamoEndpoint: dynamo.endpoint,
+      poolId: chain.poolId,
+      issuer: chain.endpoints.issuer,
+      dynamoEndpoint: chain.dynamo.endpoint,
       settings,
       sandboxFile,
     };
-    const banner = formatBanner(parts, options.dataDir !== undefined);
+    const banner = formatBanner({ ...parts, tableName: TABLE_NAME }, options.dataDir !== undefined);
     if (!options.quiet) (options.output?.banner ?? ((text: string) => process.stdout.write(text)))(banner);
     return {
       ...parts,

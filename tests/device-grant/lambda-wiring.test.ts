@@ -10,7 +10,7 @@ import { createHandler } from "../../functions/device-grant/index";
 import { DynamoStore } from "../../functions/device-grant/dynamo-store";
 import { basicAuthorizationHeader } from "../../functions/device-grant/http";
 import { hashDeviceCode } from "../../functions/device-grant/codes";
-import { type LocalDynamo, startDynalite } from "./support/dynalite";
+import { type LocalDynamo, startDynalite } from "../../sandbox/dynalite";
 
 const ssm = mockClient(SSMClient);
 const PARAMETER = "/device-grant/test/client-secrets";

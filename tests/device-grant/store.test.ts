@@ -6,7 +6,7 @@ import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoStore, StoreError } from "../../functions/device-grant/dynamo-store";
 import { type DeviceRequest } from "../../functions/device-grant/model";
 import { KEY_PREFIX, RETENTION_AFTER_EXPIRY_SECONDS } from "../../functions/device-grant/table";
-import { type LocalDynamo, startDynalite } from "./support/dynalite";
+import { type LocalDynamo, startDynalite } from "../../sandbox/dynalite";
 
 const NOW = 1_700_000_000;
 

@@ -8,8 +8,8 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type DeviceClientOptions } from "./client";
 import { EndpointError, type IotEndpoints, resolveIotEndpoints } from "./endpoints";
+import { type DeviceClientOptions } from "./options";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -18,23 +18,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** One layer's settings, before merging. */
-export interface SettingsLayer {
-  deviceAuthorizationEndpoint?: string;
-  tokenEndpoint?: string;
-  clientId?: string;
-  clientSecret?: string;
-  scope?: string;
-  mqttUrl?: string;
-  wsUrl?: string;
-  httpUrl?: string;
-  authorizerName?: string;
-  tokenKeyName?: string;
-  signingKeyPem?: string;
-  tokenFile?: string;
-  mqttClientId?: string;
-  principalPrefix?: string;
-}
+/** The client options a layer can set; DeviceClientOptions documents each. */
+type LayeredOption =
+  | "deviceAuthorizationEndpoint" | "tokenEndpoint" | "clientId" | "clientSecret" | "scope"
+  | "authorizerName" | "tokenKeyName" | "signingKeyPem" | "tokenFile" | "mqttClientId" | "principalPrefix";
+
+/** One layer's settings, before merging; the IoT endpoint is split into a URL per transport so layers merge transport by transport. */
+export type SettingsLayer = Partial<Pick<DeviceClientOptions, LayeredOption>> & IotEndpoints;
 
 /** The raw, string-valued options a layer is read from (flag names in camel case). */
 export interface RawSettings {

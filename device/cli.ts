@@ -1,11 +1,15 @@
 /**
  * `npm run device -- <command>`: the device client from a terminal, against the local sandbox or a deployed
  * stack. Exit codes: 0 success, 1 failure (refused, expired, unreachable, misconfigured), 2 usage error,
- * 130 interrupted. Only `token` prints a credential, and only to stdout, for `$(…)` use.
+ * 130 interrupted. Only `token` prints a credential, and only to stdout, for `$(…)` use. This module turns
+ * the outcome of a command (cli-commands.ts) into those exit codes; cli-args.ts reads the command line.
  */
-import { DeviceClient, type DeviceClientOptions, DeviceClientError, type Transport } from "./client";
-import { ConfigError, type RawSettings, resolveSettings, type SettingsLayer } from "./config";
-import { type CodeDisplay, type DisplayOutput, showDeviceCode } from "./terminal";
+import { parseArgs, type ParsedArgs, UsageError } from "./cli-args";
+import { type CliIo, type Command, login, publish, subscribe, token } from "./cli-commands";
+import { DeviceClientError } from "./client";
+import { ConfigError } from "./config";
+
+export { type CliIo } from "./cli-commands";
 
 export const USAGE = `Usage: npm run device -- <command> [options]
 
@@ -49,135 +53,6 @@ Examples:
   pulumi stack output --json --show-secrets > stack.json && npm run device -- login --stack-output stack.json
 `;
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-export interface CliIo {
-  stdout: DisplayOutput;
-  stderr: { write(text: string): unknown };
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  /** Reads all of stdin (for `publish <topic> -`). */
-  readStdin?: () => Promise<Buffer>;
-  /** Aborted on Ctrl-C. */
-  signal?: AbortSignal;
-  /** Ports for tests (the DeviceClient's). */
-  client?: Partial<Pick<DeviceClientOptions, "fetch" | "sleep" | "now">>;
-}
-
-/** Flags that take a value, by name, and the setting they fill. */
-const VALUE_FLAGS: Record<string, keyof RawSettings | "transport" | "count" | "qos" | "mqttVersion" | "wsCredentials"> = {
-  "base-url": "baseUrl",
-  "client-id": "clientId",
-  client: "client",
-  "client-secret": "clientSecret",
-  scope: "scope",
-  "iot-endpoint": "iotEndpoint",
-  "mqtt-url": "mqttUrl",
-  "ws-url": "wsUrl",
-  "http-url": "httpUrl",
-  "authorizer-name": "authorizerName",
-  "token-key-name": "tokenKeyName",
-  "signing-key": "signingKey",
-  "token-file": "tokenFile",
-  "mqtt-client-id": "mqttClientId",
-  "principal-prefix": "principalPrefix",
-  "stack-output": "stackOutput",
-  sandbox: "sandbox",
-  transport: "transport",
-  count: "count",
-  qos: "qos",
-  "mqtt-version": "mqttVersion",
-  "ws-credentials": "wsCredentials",
-};
-const BOOLEAN_FLAGS = new Set(["help", "no-qr", "unsigned", "refresh", "retain"]);
-
-export interface ParsedArgs {
-  command: string | undefined;
-  positionals: string[];
-  values: Record<string, string>;
-  booleans: Set<string>;
-}
-
-export function parseArgs(argv: string[]): ParsedArgs {
-  const positionals: string[] = [];
-  const values: Record<string, string> = {};
-  const booleans = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (arg === "-h") {
-      booleans.add("help");
-      continue;
-    }
-    if (!arg.startsWith("--") || arg === "-") {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
-      booleans.add(name);
-    } else if (name in VALUE_FLAGS) {
-      let value: string | undefined;
-      if (eq !== -1) value = arg.slice(eq + 1);
-      else {
-        value = argv[i + 1];
-        i++;
-      }
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      if (name in values) throw new UsageError(`--${name} is given twice`);
-      values[name] = value;
-    } else {
-      throw new UsageError(`unknown option --${name}`);
-    }
-  }
-  return { command: positionals.shift(), positionals, values, booleans };
-}
-
-function settingsFlags(args: ParsedArgs): RawSettings {
-  const raw: RawSettings = {};
-  for (const [flag, value] of Object.entries(args.values)) {
-    const key = VALUE_FLAGS[flag];
-    if (key === "transport" || key === "count" || key === "qos" || key === "mqttVersion" || key === "wsCredentials") continue;
-    raw[key] = value;
-  }
-  return raw;
-}
-
-function oneOf<T extends string>(args: ParsedArgs, flag: string, allowed: readonly T[], fallback: T): T {
-  const value = args.values[flag];
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}`);
-  return value as T;
-}
-
-function expectPositionals(args: ParsedArgs, names: string[]): string[] {
-  if (args.positionals.length !== names.length) {
-    throw new UsageError(
-      names.length === 0
-        ? `${args.command} takes no arguments`
-        : `${args.command} needs ${names.map((n) => `<${n}>`).join(" ")}${args.positionals.length > names.length ? ` (got ${args.positionals.length} arguments; quote a message with spaces)` : ""}`,
-    );
-  }
-  return args.positionals;
-}
-
-function allowOnly(args: ParsedArgs, flags: string[]): void {
-  const commandFlags = ["transport", "count", "qos", "mqtt-version", "ws-credentials", "refresh", "retain", "no-qr"];
-  for (const flag of [...Object.keys(args.values), ...args.booleans]) {
-    if (commandFlags.includes(flag) && !flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${args.command}`);
-  }
-}
-
 /** Runs one command; resolves to the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let args: ParsedArgs;
@@ -192,7 +67,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return args.command === undefined && !args.booleans.has("help") ? 2 : 0;
   }
   try {
-    return await run(args, io);
+    return await commandNamed(args.command)(args, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`error: ${err.message}\n(npm run device -- help for usage)\n`);
@@ -215,103 +90,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function run(args: ParsedArgs, io: CliIo): Promise<number> {
-  const oauth: (keyof SettingsLayer)[] = ["deviceAuthorizationEndpoint", "tokenEndpoint", "clientId"];
-  const client = (required: (keyof SettingsLayer)[]): DeviceClient => {
-    const extra = {
-      mqttProtocolVersion: Number(oneOf(args, "mqtt-version", ["4", "5"], "4")) as 4 | 5,
-      wsCredentials: oneOf(args, "ws-credentials", ["query", "headers"], "query"),
-      unsigned: args.booleans.has("unsigned"),
-    };
-    const { options } = resolveSettings(settingsFlags(args), io.env, io.cwd, required, extra);
-    return new DeviceClient({ ...options, ...io.client });
-  };
+const COMMANDS = new Map<string, Command>([
+  ["login", login],
+  ["token", token],
+  ["publish", publish],
+  ["subscribe", subscribe],
+]);
 
-  switch (args.command) {
-    case "login": {
-      expectPositionals(args, []);
-      allowOnly(args, ["no-qr"]);
-      const device = client(oauth);
-      let display: CodeDisplay | undefined;
-      try {
-        const result = await device.login({
-          onCode: async (code) => {
-            display = await showDeviceCode(code, io.stdout, { qr: !args.booleans.has("no-qr"), ...(io.client?.now && { now: io.client.now }) });
-          },
-          signal: io.signal,
-        });
-        display?.stop();
-        const until = result.expiresAt !== undefined ? ` The access token is valid until ${new Date(result.expiresAt).toISOString()}` : "";
-        io.stdout.write(
-          `Logged in. Tokens saved to ${device.tokenFile} (readable only by you).${until}${result.refreshable ? "; `token` refreshes it." : "."}\n`,
-        );
-        return 0;
-      } finally {
-        display?.stop();
-      }
-    }
-    case "token": {
-      expectPositionals(args, []);
-      allowOnly(args, ["refresh"]);
-      const token = await client(oauth).token({ forceRefresh: args.booleans.has("refresh") });
-      io.stdout.write(`${token}\n`);
-      return 0;
-    }
-    case "publish": {
-      const [topic, message] = expectPositionals(args, ["topic", "message"]);
-      allowOnly(args, ["transport", "qos", "retain", "mqtt-version", "ws-credentials"]);
-      const transport = oneOf<Transport>(args, "transport", ["mqtt", "wss", "https"], "mqtt");
-      const qos = Number(oneOf(args, "qos", ["0", "1"], "1")) as 0 | 1;
-      const endpoint = transport === "mqtt" ? "mqttUrl" : transport === "wss" ? "wsUrl" : "httpUrl";
-      const device = client([...oauth, "authorizerName", endpoint]);
-      let payload: string | Buffer = message;
-      if (message === "-") {
-        if (!io.readStdin) throw new UsageError("cannot read the message from stdin here");
-        payload = await io.readStdin();
-      }
-      await device.publish(topic, payload, { transport, qos, retain: args.booleans.has("retain") });
-      io.stdout.write(`Published to ${topic} over ${transport}${qos === 1 ? " (acknowledged)" : ""}.\n`);
-      return 0;
-    }
-    case "subscribe": {
-      const [topicFilter] = expectPositionals(args, ["topicFilter"]);
-      allowOnly(args, ["transport", "count", "qos", "mqtt-version", "ws-credentials"]);
-      const transport = oneOf(args, "transport", ["mqtt", "wss"] as const, "mqtt");
-      const qos = Number(oneOf(args, "qos", ["0", "1"], "1")) as 0 | 1;
-      let count: number | undefined;
-      if (args.values.count !== undefined) {
-        count = Number(args.values.count);
-        if (!Number.isInteger(count) || count < 1) throw new UsageError("--count must be a positive whole number");
-      }
-      const device = client([...oauth, "authorizerName", transport === "mqtt" ? "mqttUrl" : "wsUrl"]);
-      let received = 0;
-      let reachedCount: () => void = () => undefined;
-      const enough = new Promise<void>((resolve) => {
-        reachedCount = resolve;
-      });
-      const subscription = await device.subscribe(
-        topicFilter,
-        (topic, payload) => {
-          if (count !== undefined && received >= count) return;
-          received++;
-          io.stdout.write(`${topic} ${payload.toString("utf8")}\n`);
-          if (count !== undefined && received >= count) reachedCount();
-        },
-        { transport, qos },
-      );
-      io.stderr.write(`Subscribed to ${topicFilter} over ${transport} as client ${subscription.clientId}${count !== undefined ? `; waiting for ${count} message(s)` : "; Ctrl-C to stop"}.\n`);
-      const interrupted = new Promise<void>((resolve) => {
-        if (io.signal?.aborted) resolve();
-        io.signal?.addEventListener("abort", () => resolve(), { once: true });
-      });
-      const outcome = await Promise.race([enough.then(() => "done" as const), interrupted.then(() => "interrupted" as const), subscription.closed]);
-      await subscription.close();
-      if (outcome instanceof Error) throw outcome;
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(args.command)} (login, token, publish, subscribe, help)`);
-  }
+function commandNamed(name: ParsedArgs["command"]): Command {
+  const command = name !== undefined ? COMMANDS.get(name) : undefined;
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (login, token, publish, subscribe, help)`);
+  return command;
 }
 
 async function readAllStdin(): Promise<Buffer> {

@@ -8,8 +8,8 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type DeviceClientOptions } from "./client";
 import { EndpointError, type IotEndpoints, resolveIotEndpoints } from "./endpoints";
+import { type DeviceClientOptions } from "./options";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -18,23 +18,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** One layer's settings, before merging. */
-export interface SettingsLayer {
-  deviceAuthorizationEndpoint?: string;
-  tokenEndpoint?: string;
-  clientId?: string;
-  clientSecret?: string;
-  scope?: string;
-  mqttUrl?: string;
-  wsUrl?: string;
-  httpUrl?: string;
-  authorizerName?: string;
-  tokenKeyName?: string;
-  signingKeyPem?: string;
-  tokenFile?: string;
-  mqttClientId?: string;
-  principalPrefix?: string;
-}
+/** The client options a layer can set; DeviceClientOptions documents each. */
+type LayeredOption =
+  | "deviceAuthorizationEndpoint" | "tokenEndpoint" | "clientId" | "clientSecret" | "scope"
+  | "authorizerName" | "tokenKeyName" | "signingKeyPem" | "tokenFile" | "mqttClientId" | "principalPrefix";
+
+/** One layer's settings, before merging; the IoT endpoint is split into a URL per transport so layers merge transport by transport. */
+export type SettingsLayer = Partial<Pick<DeviceClientOptions, LayeredOption>> & IotEndpoints;
 
 /** The raw, string-valued options a layer is read from (flag names in camel case). */
 export interface RawSettings {
@@ -258,6 +248,16 @@ export function resolveSettings(
   extra: Pick<DeviceClientOptions, "mqttProtocolVersion" | "wsCredentials"> & { unsigned?: boolean } = {},
 ): ResolvedSettings {
   const problems: string[] = [];
+  const layers = readLayers(flags, env, cwd, problems);
+  const { merged, sources } = mergeLayers(layers);
+  if (extra.unsigned) delete merged.signingKeyPem;
+  problems.push(...unusableSettings(merged, layers, require));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { options: clientOptions(merged, extra), sources };
+}
+
+/** The layers, highest first, each with its label; the file layer is a stack output or a sandbox file, not both. */
+function readLayers(flags: RawSettings, env: NodeJS.ProcessEnv, cwd: string, problems: string[]): [string, SettingsLayer][] {
   const fromEnv = rawFromEnvironment(env);
   const layers: [string, SettingsLayer][] = [
     ["flags", layerFromRaw(flags, "flags", cwd, problems)],
@@ -269,7 +269,10 @@ export function resolveSettings(
   const clientKey = flags.client ?? fromEnv.client;
   if (stackOutput !== undefined) layers.push(["stack output", layerFromStackOutput(stackOutput, cwd, clientKey, problems)]);
   else if (sandbox !== undefined) layers.push(["sandbox file", layerFromSandbox(sandbox, cwd, problems)]);
+  return layers;
+}
 
+function mergeLayers(layers: [string, SettingsLayer][]): { merged: SettingsLayer; sources: ResolvedSettings["sources"] } {
   const merged: SettingsLayer = {};
   const sources: ResolvedSettings["sources"] = {};
   const fields: (keyof SettingsLayer)[] = [
@@ -285,8 +288,12 @@ export function resolveSettings(
       }
     }
   }
-  if (extra.unsigned) delete merged.signingKeyPem;
+  return { merged, sources };
+}
 
+/** What keeps the merged settings from working: required fields missing (saying how to set each), secrets hidden. */
+function unusableSettings(merged: SettingsLayer, layers: [string, SettingsLayer][], require: (keyof SettingsLayer)[]): string[] {
+  const problems: string[] = [];
   const hint = layers.map(([, l]) => layerHints.get(l)).find((h) => h !== undefined);
   const howToSet: Record<string, string> = {
     deviceAuthorizationEndpoint: "the device grant's base URL (--base-url or DEVICE_BASE_URL)",
@@ -306,10 +313,12 @@ export function resolveSettings(
   if (merged.signingKeyPem === SECRET_PLACEHOLDER) {
     problems.push("the stack output hides the token-signing private key: run `pulumi stack output --json --show-secrets > FILE`, give --signing-key FILE, or --unsigned when the authorizer has signing disabled");
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  return problems;
+}
 
+function clientOptions(merged: SettingsLayer, extra: Pick<DeviceClientOptions, "mqttProtocolVersion" | "wsCredentials">): DeviceClientOptions {
   const iotEndpoint: IotEndpoints = compact({ mqttUrl: merged.mqttUrl, wsUrl: merged.wsUrl, httpUrl: merged.httpUrl });
-  const options: DeviceClientOptions = compact({
+  return compact({
     deviceAuthorizationEndpoint: merged.deviceAuthorizationEndpoint,
     tokenEndpoint: merged.tokenEndpoint,
     clientId: merged.clientId as string,
@@ -325,5 +334,4 @@ export function resolveSettings(
     mqttProtocolVersion: extra.mqttProtocolVersion,
     wsCredentials: extra.wsCredentials,
   });
-  return { options, sources };
 }

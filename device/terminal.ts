@@ -5,7 +5,7 @@
  * control characters.
  */
 import QRCode from "qrcode";
-import { type DeviceCode } from "./client";
+import { type DeviceCode } from "./device-flow";
 
 export interface CodeDisplay {
   /** Ends the countdown (clears its line on a terminal). */

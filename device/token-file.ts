@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { TokenFileError } from "./errors";
 
@@ -25,6 +26,12 @@ export interface StoredTokens {
   expiresAt?: number;
   /** Epoch milliseconds of the token response. */
   obtainedAt: number;
+}
+
+/** The per-user config directory (XDG), where command-line tools keep a user's credentials. */
+export function defaultTokenFile(): string {
+  const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
+  return path.join(base, "iot-enterprise-auth", "device-token.json");
 }
 
 const CHECK_MODES = process.platform !== "win32";

@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleepFor } from "node:timers/promises";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { principalIdFor } from "../functions/authorizer/authorizer";
+import { principalIdFor } from "../functions/authorizer/principal";
 import { type CustomAuthCredentials, customAuthHeaders, customAuthMqttUsername, customAuthQuery, signToken } from "../functions/authorizer/custom-auth";
 import { basicAuthorizationHeader } from "../functions/device-grant/http";
 import { httpPublishUrl, type IotEndpoints, resolveIotEndpoints } from "./endpoints";

@@ -6,7 +6,7 @@ import http from "node:http";
 import { type AddressInfo, type Socket } from "node:net";
 import jwt from "jsonwebtoken";
 import { type AuthorizerConfig, loadAuthorizerConfig } from "../../functions/authorizer/config";
-import { type LogFields, type Logger } from "../../functions/authorizer/authorizer";
+import { type LogFields, type Logger } from "../../functions/authorizer/logging";
 
 export interface RsaKey {
   kid: string;

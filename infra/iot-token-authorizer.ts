@@ -8,12 +8,11 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
+import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
 import {
   checkAuthorizerSettings,
   ConfigurationError,
   loadAuthorizerConfig,
-  decodeSharedSecret,
-  type Algorithm,
   type AuthorizerConfig,
   type GrantRule,
   type IssuerConfig,

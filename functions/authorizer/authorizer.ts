@@ -11,7 +11,8 @@
  * in `principal.ts`, the policy in `policy.ts`; this module keeps their order and the claim checks.
  */
 import { type KeyObject } from "node:crypto";
-import { type AuthorizerConfig, ConfigurationError, decodeSharedSecret, IOT_LIMITS, type IssuerConfig, isHmacAlgorithm } from "./config";
+import { decodeSharedSecret, isHmacAlgorithm } from "./algorithms";
+import { type AuthorizerConfig, ConfigurationError, IOT_LIMITS, type IssuerConfig } from "./config";
 import { findToken, type TokenLocation } from "./custom-auth";
 import { type Check, Denial } from "./errors";
 import { type KeySource, JwksKeySource } from "./jwks";

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type IClientOptions, type MqttClient } from "mqtt";
-import { principalIdFor } from "../functions/authorizer/authorizer";
+import { principalIdFor } from "../functions/authorizer/principal";
 import { type CustomAuthCredentials, signToken } from "../functions/authorizer/custom-auth";
 import { AccessTokens, type TokenOptions } from "./access-tokens";
 import { login, type LoginOptions, type LoginResult } from "./device-flow";

@@ -2,18 +2,21 @@
  * `IotTokenAuthorizer`: an AWS IoT Core custom authorizer that lets devices connect with access tokens from
  * an enterprise identity provider (OpenAM/ForgeRock with HS256 shared secrets, Cognito or any OIDC provider
  * with RS256 and a JWKS), as seeds 000-002 describe.
+ *
+ * Over 400 lines as one concept: the component's arguments (documented where they are declared), the checks
+ * that refuse bad ones before any child is declared, and the children they shape. The stack program and the
+ * tests take all three from here.
  */
 import { createPublicKey } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
+import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
 import {
   checkAuthorizerSettings,
   ConfigurationError,
   loadAuthorizerConfig,
-  decodeSharedSecret,
-  type Algorithm,
   type AuthorizerConfig,
   type GrantRule,
   type IssuerConfig,
@@ -226,37 +229,7 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
     );
   }
 
-  // The function's own checks, with each component-stored secret replaced by the parameter that will hold it.
-  const sharedSecrets = new Map<number, pulumi.Input<string>>();
-  const deferred: CheckedArgs["deferred"] = new Map();
-  const issuers = Array.isArray(a.issuers)
-    ? a.issuers.map((issuer, i) => {
-        if (typeof issuer !== "object" || issuer === null) return issuer;
-        const { sharedSecret, ...given } = issuer;
-        const rest: Record<string, unknown> = { ...given };
-        for (const field of DEFERRABLE_FIELDS) {
-          const value = given[field];
-          if (value === undefined || isPlain(field, value)) continue;
-          deferred.set(i, { ...deferred.get(i), [field]: value });
-          rest[field] = standIn(field, i);
-        }
-        const label = typeof rest.issuer === "string" && rest.issuer ? `issuer ${rest.issuer}` : `issuers[${i}]`;
-        if ("secret" in rest) {
-          problems.push(`${label}: an inline secret would end up in the function's environment; pass sharedSecret instead`);
-        }
-        if (sharedSecret === undefined) return rest;
-        if (given.secretParameter !== undefined) {
-          problems.push(`${label}: set sharedSecret or secretParameter, not both`);
-          return rest;
-        }
-        sharedSecrets.set(i, sharedSecret);
-        if (typeof sharedSecret === "string") {
-          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(given.algorithms) ? given.algorithms : [], label);
-          if (decoded.problem) problems.push(decoded.problem);
-        }
-        return { ...rest, secretParameter: sharedSecretParameterName(resourcePrefix, i) };
-      })
-    : a.issuers;
+  const { issuers, sharedSecrets, deferred } = issuersForFunction(a.issuers, resourcePrefix, problems);
   const checked = checkAuthorizerSettings({
     issuers,
     grants: a.grants,
@@ -268,7 +241,63 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
   });
   problems.push(...checked.problems);
 
-  const signing = a.signing ?? {};
+  const signing = checkSigningArgs(a.signing ?? {}, problems);
+  if (a.enableCachingForHttp !== undefined && typeof a.enableCachingForHttp !== "boolean") {
+    problems.push(`enableCachingForHttp must be true or false`);
+  }
+  const fn = checkFunctionArgs(a.lambda ?? {}, problems);
+  checkDomainArgs(a.domainConfiguration, problems);
+
+  if (problems.length > 0) throw new ConfigurationError(problems, `IotTokenAuthorizer "${name}" arguments`);
+  return { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn };
+}
+
+/**
+ * The issuers as the function's own checks should see them: each component-stored secret replaced by the
+ * parameter that will hold it, and each field known only at deployment by a stand-in.
+ */
+function issuersForFunction(
+  given: IotTokenAuthorizerIssuer[] | undefined,
+  resourcePrefix: string,
+  problems: string[],
+): { issuers: unknown; sharedSecrets: CheckedArgs["sharedSecrets"]; deferred: CheckedArgs["deferred"] } {
+  const sharedSecrets = new Map<number, pulumi.Input<string>>();
+  const deferred: CheckedArgs["deferred"] = new Map();
+  const issuers = Array.isArray(given)
+    ? given.map((issuer, i) => {
+        if (typeof issuer !== "object" || issuer === null) return issuer;
+        const { sharedSecret, ...fields } = issuer;
+        const rest: Record<string, unknown> = { ...fields };
+        for (const field of DEFERRABLE_FIELDS) {
+          const value = fields[field];
+          if (value === undefined || isPlain(field, value)) continue;
+          deferred.set(i, { ...deferred.get(i), [field]: value });
+          rest[field] = standIn(field, i);
+        }
+        const label = typeof rest.issuer === "string" && rest.issuer ? `issuer ${rest.issuer}` : `issuers[${i}]`;
+        if ("secret" in rest) {
+          problems.push(`${label}: an inline secret would end up in the function's environment; pass sharedSecret instead`);
+        }
+        if (sharedSecret === undefined) return rest;
+        if (fields.secretParameter !== undefined) {
+          problems.push(`${label}: set sharedSecret or secretParameter, not both`);
+          return rest;
+        }
+        sharedSecrets.set(i, sharedSecret);
+        if (typeof sharedSecret === "string") {
+          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(fields.algorithms) ? fields.algorithms : [], label);
+          if (decoded.problem) problems.push(decoded.problem);
+        }
+        return { ...rest, secretParameter: sharedSecretParameterName(resourcePrefix, i) };
+      })
+    : given;
+  return { issuers, sharedSecrets, deferred };
+}
+
+function checkSigningArgs(
+  signing: IotTokenAuthorizerSigningArgs,
+  problems: string[],
+): Pick<CheckedArgs, "signingEnabled" | "rsaBits" | "signingKeyName"> {
   const signingEnabled = signing.enabled ?? COMPONENT_DEFAULTS.signingEnabled;
   if (typeof signingEnabled !== "boolean") problems.push(`signing.enabled must be true or false`);
   const rsaBits = signing.rsaBits ?? COMPONENT_DEFAULTS.rsaBits;
@@ -296,11 +325,13 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
   if (typeof signingKeyName !== "string" || !KEY_NAME.test(signingKeyName)) {
     problems.push(`signing.keyName must be 1-128 letters, digits, : _ or -; got ${JSON.stringify(signingKeyName)}`);
   }
-  if (a.enableCachingForHttp !== undefined && typeof a.enableCachingForHttp !== "boolean") {
-    problems.push(`enableCachingForHttp must be true or false`);
-  }
+  return { signingEnabled, rsaBits, signingKeyName };
+}
 
-  const fn = a.lambda ?? {};
+function checkFunctionArgs(
+  fn: IotTokenAuthorizerFunctionArgs,
+  problems: string[],
+): Pick<CheckedArgs, "memorySize" | "timeoutSeconds" | "logRetentionDays" | "architecture"> {
   const memorySize = fn.memorySize ?? COMPONENT_DEFAULTS.memorySize;
   if (!isInteger(memorySize, 128, 10_240)) problems.push(`lambda.memorySize must be an integer from 128 to 10240 MB; got ${JSON.stringify(memorySize)}`);
   const timeoutSeconds = fn.timeoutSeconds ?? COMPONENT_DEFAULTS.timeoutSeconds;
@@ -315,31 +346,17 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
   if (architecture !== "arm64" && architecture !== "x86_64") {
     problems.push(`lambda.architecture must be arm64 or x86_64; got ${JSON.stringify(architecture)}`);
   }
+  return { memorySize, timeoutSeconds, logRetentionDays, architecture };
+}
 
-  const domain = a.domainConfiguration;
-  if (domain !== undefined) {
-    if (typeof domain.name !== "string" || !DOMAIN_CONFIGURATION_NAME.test(domain.name) || domain.name.startsWith("iot:")) {
-      problems.push(`domainConfiguration.name must be 1-128 letters, digits, _ . or - (names starting iot: are AWS's); got ${JSON.stringify(domain.name)}`);
-    }
-    if (domain.domainName !== undefined && (domain.serverCertificateArns ?? []).length === 0) {
-      problems.push(`domainConfiguration.domainName ${domain.domainName} needs serverCertificateArns (an ACM certificate for it)`);
-    }
+function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, problems: string[]): void {
+  if (domain === undefined) return;
+  if (typeof domain.name !== "string" || !DOMAIN_CONFIGURATION_NAME.test(domain.name) || domain.name.startsWith("iot:")) {
+    problems.push(`domainConfiguration.name must be 1-128 letters, digits, _ . or - (names starting iot: are AWS's); got ${JSON.stringify(domain.name)}`);
   }
-
-  if (problems.length > 0) throw new ConfigurationError(problems, `IotTokenAuthorizer "${name}" arguments`);
-  return {
-    resourcePrefix,
-    settings: checked.settings,
-    sharedSecrets,
-    deferred,
-    signingEnabled,
-    rsaBits,
-    signingKeyName,
-    memorySize,
-    timeoutSeconds,
-    logRetentionDays,
-    architecture,
-  };
+  if (domain.domainName !== undefined && (domain.serverCertificateArns ?? []).length === 0) {
+    problems.push(`domainConfiguration.domainName ${domain.domainName} needs serverCertificateArns (an ACM certificate for it)`);
+  }
 }
 
 /**
@@ -375,15 +392,41 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
   constructor(name: string, args: IotTokenAuthorizerArgs, opts?: pulumi.ComponentResourceOptions) {
     const checked = checkIotTokenAuthorizerArgs(name, args, pulumi.getStack());
     super("iot-enterprise-auth:iot:TokenAuthorizer", name, {}, opts);
-    const { resourcePrefix, settings, signingEnabled } = checked;
-    const tags = args.tags;
     const parent = { parent: this };
-
     const region = aws.getRegionOutput({}, parent).region;
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const partitionInfo = aws.getPartitionOutput({}, parent);
+    const account: AccountContext = { region, accountId, partition: partitionInfo.partition, dnsSuffix: partitionInfo.dnsSuffix };
 
-    const parameters = [...checked.sharedSecrets].map(([index, sharedSecret]) => {
+    const parameters = this.sharedSecretParameters(name, checked, args.tags);
+    const fn = this.authorizerFunction(name, checked, account, parameters, args.tags);
+    const { publicKeyPem, privateKeyPem } = this.signingKey(name, args, checked);
+    const authorizer = this.iotAuthorizer(name, args, checked, fn, publicKeyPem, accountId);
+
+    this.authorizerName = authorizer.name;
+    this.authorizerArn = authorizer.arn;
+    this.tokenKeyName = pulumi.output(checked.settings.tokenKeyName);
+    this.publicKeyPem = publicKeyPem;
+    this.privateKeyPem = privateKeyPem;
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.dataEndpoint = aws.iot.getEndpointOutput({ endpointType: "iot:Data-ATS" }, parent).endpointAddress;
+    this.registerOutputs({
+      authorizerName: this.authorizerName,
+      authorizerArn: this.authorizerArn,
+      tokenKeyName: this.tokenKeyName,
+      publicKeyPem: this.publicKeyPem,
+      privateKeyPem: this.privateKeyPem,
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      dataEndpoint: this.dataEndpoint,
+    });
+  }
+
+  /** One SecureString parameter per issuer whose shared secret the component stores. */
+  private sharedSecretParameters(name: string, checked: CheckedArgs, tags: IotTokenAuthorizerArgs["tags"]): aws.ssm.Parameter[] {
+    const { resourcePrefix, settings } = checked;
+    return [...checked.sharedSecrets].map(([index, sharedSecret]) => {
       const issuer = settings.issuers.find((i) => i.secretParameter === sharedSecretParameterName(resourcePrefix, index));
       const algorithms = issuer?.algorithms ?? [];
       const label = issuer ? `issuer ${issuer.issuer}` : `issuers[${index}]`;
@@ -397,33 +440,22 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
           description: `Base64 HMAC shared secret of ${label}, read by the IoT authorizer ${resourcePrefix}`,
           tags,
         },
-        parent,
+        { parent: this },
       );
     });
+  }
+
+  /** The function, its configuration in its environment, and a role allowed its log group and secret parameters. */
+  private authorizerFunction(
+    name: string,
+    checked: CheckedArgs,
+    account: AccountContext,
+    parameters: aws.ssm.Parameter[],
+    tags: IotTokenAuthorizerArgs["tags"],
+  ): aws.lambda.Function {
+    const { resourcePrefix, settings } = checked;
     const secretParameterNames = settings.issuers.flatMap((i) => (i.secretParameter === undefined ? [] : [i.secretParameter]));
-
-    // Issuers with fields known only now get their real values, and the whole configuration is checked again
-    // by the function's own loader: what reaches the function is what its cold start accepts.
-    const issuers = pulumi.all(
-      settings.issuers.map((issuer, index) => {
-        const fields = checked.deferred.get(index);
-        if (fields === undefined) return pulumi.output(issuer);
-        return pulumi.all(fields).apply((values) => ({ ...issuer, ...values }) as IssuerConfig);
-      }),
-    );
-    const authorizerConfig = pulumi
-      .all([region, accountId, partitionInfo.partition, issuers])
-      .apply(([regionName, account, partition, resolved]): AuthorizerConfig => {
-        try {
-          return loadAuthorizerConfig({ ...settings, issuers: resolved, region: regionName, accountId: account, partition });
-        } catch (err) {
-          if (err instanceof ConfigurationError) {
-            throw new ConfigurationError(err.problems, `IotTokenAuthorizer "${name}" configuration once its issuers are known`);
-          }
-          throw err;
-        }
-      });
-
+    const authorizerConfig = authorizerConfigOutput(name, checked, account);
     const { fn } = defineBundledFunction(
       name,
       {
@@ -438,12 +470,12 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         environment: { AUTHORIZER_CONFIG: authorizerConfig.apply((c) => JSON.stringify(c)) },
         policy: (logGroupArn) =>
           pulumi
-            .all([logGroupArn, region, accountId, partitionInfo.partition, partitionInfo.dnsSuffix])
-            .apply(([arn, regionName, account, partition, dnsSuffix]) =>
+            .all([logGroupArn, account.region, account.accountId, account.partition, account.dnsSuffix])
+            .apply(([arn, regionName, accountId, partition, dnsSuffix]) =>
               JSON.stringify(
                 authorizerRolePolicy({
                   logGroupArn: arn,
-                  secretParameterArns: secretParameterNames.map((n) => ssmParameterArn(n, { partition, region: regionName, accountId: account })),
+                  secretParameterArns: secretParameterNames.map((n) => ssmParameterArn(n, { partition, region: regionName, accountId })),
                   region: regionName,
                   dnsSuffix,
                 }),
@@ -454,19 +486,34 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
       },
       this,
     );
+    return fn;
+  }
 
-    let publicKeyPem: pulumi.Output<string | undefined> = pulumi.output(undefined);
-    let privateKeyPem: pulumi.Output<string | undefined> = pulumi.output(undefined);
-    if (signingEnabled) {
-      if (args.signing?.publicKeyPem !== undefined) {
-        publicKeyPem = pulumi.output(args.signing.publicKeyPem);
-      } else {
-        const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "RSA", rsaBits: checked.rsaBits }, parent);
-        publicKeyPem = key.publicKeyPem;
-        privateKeyPem = pulumi.secret(key.privateKeyPem);
-      }
+  /** The public key IoT checks token signatures with: the caller's own, or a generated pair's (private key secret). */
+  private signingKey(
+    name: string,
+    args: IotTokenAuthorizerArgs,
+    checked: CheckedArgs,
+  ): { publicKeyPem: pulumi.Output<string | undefined>; privateKeyPem: pulumi.Output<string | undefined> } {
+    if (!checked.signingEnabled) return { publicKeyPem: pulumi.output(undefined), privateKeyPem: pulumi.output(undefined) };
+    if (args.signing?.publicKeyPem !== undefined) {
+      return { publicKeyPem: pulumi.output(args.signing.publicKeyPem), privateKeyPem: pulumi.output(undefined) };
     }
+    const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "RSA", rsaBits: checked.rsaBits }, { parent: this });
+    return { publicKeyPem: key.publicKeyPem, privateKeyPem: pulumi.secret(key.privateKeyPem) };
+  }
 
+  /** The IoT authorizer, IoT's permission to invoke the function for it alone, and the optional domain configuration. */
+  private iotAuthorizer(
+    name: string,
+    args: IotTokenAuthorizerArgs,
+    checked: CheckedArgs,
+    fn: aws.lambda.Function,
+    publicKeyPem: pulumi.Output<string | undefined>,
+    accountId: pulumi.Output<string>,
+  ): aws.iot.Authorizer {
+    const { resourcePrefix, settings, signingEnabled } = checked;
+    const tags = args.tags;
     const authorizer = new aws.iot.Authorizer(
       `${name}-authorizer`,
       {
@@ -494,7 +541,7 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         sourceArn: authorizer.arn,
         sourceAccount: accountId,
       },
-      parent,
+      { parent: this },
     );
 
     const domain = args.domainConfiguration;
@@ -516,24 +563,42 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         { parent: this, dependsOn: [permission] },
       );
     }
-
-    this.authorizerName = authorizer.name;
-    this.authorizerArn = authorizer.arn;
-    this.tokenKeyName = pulumi.output(settings.tokenKeyName);
-    this.publicKeyPem = publicKeyPem;
-    this.privateKeyPem = privateKeyPem;
-    this.functionName = fn.name;
-    this.functionArn = fn.arn;
-    this.dataEndpoint = aws.iot.getEndpointOutput({ endpointType: "iot:Data-ATS" }, parent).endpointAddress;
-    this.registerOutputs({
-      authorizerName: this.authorizerName,
-      authorizerArn: this.authorizerArn,
-      tokenKeyName: this.tokenKeyName,
-      publicKeyPem: this.publicKeyPem,
-      privateKeyPem: this.privateKeyPem,
-      functionName: this.functionName,
-      functionArn: this.functionArn,
-      dataEndpoint: this.dataEndpoint,
-    });
+    return authorizer;
   }
+}
+
+/** Where the stack is deployed, as the function's configuration and its role's policy need it. */
+interface AccountContext {
+  region: pulumi.Output<string>;
+  accountId: pulumi.Output<string>;
+  partition: pulumi.Output<string>;
+  dnsSuffix: pulumi.Output<string>;
+}
+
+/**
+ * The function's configuration once every issuer field is known: those known only now get their real values,
+ * and the whole configuration is checked again by the function's own loader, so what reaches the function is
+ * what its cold start accepts.
+ */
+function authorizerConfigOutput(name: string, checked: CheckedArgs, account: AccountContext): pulumi.Output<AuthorizerConfig> {
+  const { settings } = checked;
+  const issuers = pulumi.all(
+    settings.issuers.map((issuer, index) => {
+      const fields = checked.deferred.get(index);
+      if (fields === undefined) return pulumi.output(issuer);
+      return pulumi.all(fields).apply((values) => ({ ...issuer, ...values }) as IssuerConfig);
+    }),
+  );
+  return pulumi
+    .all([account.region, account.accountId, account.partition, issuers])
+    .apply(([regionName, accountId, partition, resolved]): AuthorizerConfig => {
+      try {
+        return loadAuthorizerConfig({ ...settings, issuers: resolved, region: regionName, accountId, partition });
+      } catch (err) {
+        if (err instanceof ConfigurationError) {
+          throw new ConfigurationError(err.problems, `IotTokenAuthorizer "${name}" configuration once its issuers are known`);
+        }
+        throw err;
+      }
+    });
 }

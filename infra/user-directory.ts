@@ -3,6 +3,8 @@
  * its hosted UI, the IoT scopes, and one app client per kind of device. The device grant service
  * (`DeviceGrant`) sends the user's browser to this pool's authorization endpoint and exchanges the code with the
  * device's own client, so the tokens a device receives are this pool's, and the IoT authorizer trusts them.
+ *
+ * Over 400 lines as one concept, like `IotTokenAuthorizer`: the arguments, their checks, and the children they shape.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -130,9 +132,27 @@ export function userDirectoryProblems(
 ): { checked: CheckedUserDirectoryArgs; problems: string[] } {
   const problems: string[] = [];
   const a = (args ?? {}) as Partial<UserDirectoryArgs>;
-  const d = USER_DIRECTORY_DEFAULTS;
 
-  const domain = a.domain ?? {};
+  const domain = checkDomain(a.domain ?? {}, name, stack, problems);
+  const { resourceServerIdentifier, scopes, resourceScopes } = checkResourceServer(a, problems);
+  const clients = checkClients(a.clients, resourceScopes, problems);
+  checkCallbackUrls(a.callbackUrls, problems);
+  const pool = checkPoolSettings(a, problems);
+  const lifetimes = checkTokenLifetimes(a, problems);
+
+  return {
+    problems,
+    checked: { ...domain, resourceServerIdentifier, scopes, clients, ...pool, ...lifetimes },
+  };
+}
+
+/** The hosted UI's one domain: a Cognito prefix (derived from the name and stack by default), or the caller's own. */
+function checkDomain(
+  domain: UserDirectoryDomainArgs,
+  name: string,
+  stack: string,
+  problems: string[],
+): Pick<CheckedUserDirectoryArgs, "domainPrefix" | "customDomain"> {
   let domainPrefix: string | undefined;
   let customDomain: string | undefined;
   if (domain.customDomain !== undefined) {
@@ -149,12 +169,19 @@ export function userDirectoryProblems(
       );
     }
   }
+  return { domainPrefix, customDomain };
+}
 
-  const resourceServerIdentifier = a.resourceServerIdentifier ?? d.resourceServerIdentifier;
+/** The resource server and its IoT scopes; `resourceScopes` are their full names (`iot/device`), as clients request them. */
+function checkResourceServer(
+  a: Partial<UserDirectoryArgs>,
+  problems: string[],
+): { resourceServerIdentifier: string; scopes: UserDirectoryScope[]; resourceScopes: string[] } {
+  const resourceServerIdentifier = a.resourceServerIdentifier ?? USER_DIRECTORY_DEFAULTS.resourceServerIdentifier;
   if (typeof resourceServerIdentifier !== "string" || !IDENTIFIER.test(resourceServerIdentifier)) {
     problems.push(`resourceServerIdentifier must be 1-256 printable characters without " or \\; got ${JSON.stringify(resourceServerIdentifier)}`);
   }
-  const scopes = a.scopes ?? d.scopes.map((s) => ({ ...s }));
+  const scopes = a.scopes ?? USER_DIRECTORY_DEFAULTS.scopes.map((s) => ({ ...s }));
   if (!Array.isArray(scopes) || scopes.length === 0) {
     problems.push(`scopes must list at least one IoT scope`);
   } else {
@@ -171,48 +198,66 @@ export function userDirectoryProblems(
     }
   }
   const resourceScopes = (Array.isArray(scopes) ? scopes : []).map((s) => `${resourceServerIdentifier}/${s?.name}`);
-  const knownScopes = new Set([...STANDARD_SCOPES, ...resourceScopes]);
+  return { resourceServerIdentifier, scopes: Array.isArray(scopes) ? scopes : [], resourceScopes };
+}
 
+/** The app clients: unique keys, and scopes that are known and include an IoT scope. */
+function checkClients(
+  given: UserDirectoryClient[] | undefined,
+  resourceScopes: string[],
+  problems: string[],
+): CheckedUserDirectoryArgs["clients"] {
+  const knownScopes = new Set([...STANDARD_SCOPES, ...resourceScopes]);
   const clients: CheckedUserDirectoryArgs["clients"] = [];
-  if (!Array.isArray(a.clients) || a.clients.length === 0) {
+  if (!Array.isArray(given) || given.length === 0) {
     problems.push(`clients must list at least one device app client`);
-  } else {
-    const keys = new Set<string>();
-    for (const [i, client] of a.clients.entries()) {
-      const label = typeof client?.key === "string" && client.key ? `client ${client.key}` : `clients[${i}]`;
-      if (typeof client?.key !== "string" || !CLIENT_KEY.test(client.key)) {
-        problems.push(`${label}: key must be 1-64 letters, digits, _ or -`);
-      } else if (keys.has(client.key)) {
-        problems.push(`${label} is listed more than once`);
-      } else keys.add(client.key);
-      if (typeof client?.name !== "string" || client.name.length === 0 || client.name.length > 128) {
-        problems.push(`${label}: name must be 1-128 characters`);
-      }
-      const type = client?.type ?? "public";
-      if (type !== "public" && type !== "confidential") problems.push(`${label}: type must be public or confidential; got ${JSON.stringify(type)}`);
-      const clientScopes = client?.scopes ?? ["openid", ...resourceScopes];
-      if (!Array.isArray(clientScopes) || clientScopes.length === 0) {
-        problems.push(`${label}: scopes must list at least one scope`);
-      } else {
-        const unknown = clientScopes.filter((s) => !knownScopes.has(s));
-        if (unknown.length > 0) {
-          problems.push(`${label}: unknown scope(s) ${unknown.join(", ")}; known: ${[...knownScopes].join(", ")}`);
-        }
-        if (!clientScopes.some((s) => resourceScopes.includes(s))) {
-          problems.push(`${label}: scopes must include an IoT scope (${resourceScopes.join(", ")}), or its tokens open nothing`);
-        }
-      }
-      clients.push({ key: client?.key, name: client?.name, type, scopes: Array.isArray(clientScopes) ? [...clientScopes] : [] });
-    }
+    return clients;
   }
-  if (!Array.isArray(a.callbackUrls) || a.callbackUrls.length === 0) problems.push(`callbackUrls must list the device grant's /callback URL`);
-  for (const url of Array.isArray(a.callbackUrls) ? a.callbackUrls : []) {
+  const keys = new Set<string>();
+  for (const [i, client] of given.entries()) {
+    const label = typeof client?.key === "string" && client.key ? `client ${client.key}` : `clients[${i}]`;
+    if (typeof client?.key !== "string" || !CLIENT_KEY.test(client.key)) {
+      problems.push(`${label}: key must be 1-64 letters, digits, _ or -`);
+    } else if (keys.has(client.key)) {
+      problems.push(`${label} is listed more than once`);
+    } else keys.add(client.key);
+    if (typeof client?.name !== "string" || client.name.length === 0 || client.name.length > 128) {
+      problems.push(`${label}: name must be 1-128 characters`);
+    }
+    const type = client?.type ?? "public";
+    if (type !== "public" && type !== "confidential") problems.push(`${label}: type must be public or confidential; got ${JSON.stringify(type)}`);
+    const clientScopes = client?.scopes ?? ["openid", ...resourceScopes];
+    if (!Array.isArray(clientScopes) || clientScopes.length === 0) {
+      problems.push(`${label}: scopes must list at least one scope`);
+    } else {
+      const unknown = clientScopes.filter((s) => !knownScopes.has(s));
+      if (unknown.length > 0) {
+        problems.push(`${label}: unknown scope(s) ${unknown.join(", ")}; known: ${[...knownScopes].join(", ")}`);
+      }
+      if (!clientScopes.some((s) => resourceScopes.includes(s))) {
+        problems.push(`${label}: scopes must include an IoT scope (${resourceScopes.join(", ")}), or its tokens open nothing`);
+      }
+    }
+    clients.push({ key: client?.key, name: client?.name, type, scopes: Array.isArray(clientScopes) ? [...clientScopes] : [] });
+  }
+  return clients;
+}
+
+function checkCallbackUrls(callbackUrls: UserDirectoryArgs["callbackUrls"] | undefined, problems: string[]): void {
+  if (!Array.isArray(callbackUrls) || callbackUrls.length === 0) problems.push(`callbackUrls must list the device grant's /callback URL`);
+  for (const url of Array.isArray(callbackUrls) ? callbackUrls : []) {
     // Outputs are checked by Cognito itself; a literal one can be checked now.
     if (typeof url === "string" && !/^https:\/\//.test(url) && !/^http:\/\/localhost[:/]/.test(url)) {
       problems.push(`callback URL ${url} must use https (Cognito allows http for localhost only)`);
     }
   }
+}
 
+function checkPoolSettings(
+  a: Partial<UserDirectoryArgs>,
+  problems: string[],
+): Pick<CheckedUserDirectoryArgs, "mfa" | "deletionProtection" | "advancedSecurity" | "minimumPasswordLength"> {
+  const d = USER_DIRECTORY_DEFAULTS;
   const mfa = a.mfa ?? d.mfa;
   if (!MFA_MODES.includes(mfa)) problems.push(`mfa must be OFF, OPTIONAL or ON; got ${JSON.stringify(mfa)}`);
   const deletionProtection = a.deletionProtection ?? d.deletionProtection;
@@ -225,6 +270,15 @@ export function userDirectoryProblems(
   if (!isInteger(minimumPasswordLength, 12, 99)) {
     problems.push(`minimumPasswordLength must be an integer from 12 to 99; got ${JSON.stringify(minimumPasswordLength)}`);
   }
+  return { mfa, deletionProtection, advancedSecurity, minimumPasswordLength };
+}
+
+/** Token lifetimes, each in Cognito's range; a refresh token must outlive the tokens it renews. */
+function checkTokenLifetimes(
+  a: Partial<UserDirectoryArgs>,
+  problems: string[],
+): Pick<CheckedUserDirectoryArgs, "accessTokenValidityMinutes" | "idTokenValidityMinutes" | "refreshTokenValidityDays"> {
+  const d = USER_DIRECTORY_DEFAULTS;
   const accessTokenValidityMinutes = a.accessTokenValidityMinutes ?? d.accessTokenValidityMinutes;
   if (!isInteger(accessTokenValidityMinutes, 5, 1440)) {
     problems.push(`accessTokenValidityMinutes must be an integer from 5 to 1440; got ${JSON.stringify(accessTokenValidityMinutes)}`);
@@ -239,24 +293,7 @@ export function userDirectoryProblems(
   } else if (refreshTokenValidityDays * 1440 <= Math.max(accessTokenValidityMinutes, idTokenValidityMinutes)) {
     problems.push(`refreshTokenValidityDays must outlast the access and ID tokens`);
   }
-
-  return {
-    problems,
-    checked: {
-      domainPrefix,
-      customDomain,
-      resourceServerIdentifier,
-      scopes: Array.isArray(scopes) ? scopes : [],
-      clients,
-      mfa,
-      deletionProtection,
-      advancedSecurity,
-      minimumPasswordLength,
-      accessTokenValidityMinutes,
-      idTokenValidityMinutes,
-      refreshTokenValidityDays,
-    },
-  };
+  return { accessTokenValidityMinutes, idTokenValidityMinutes, refreshTokenValidityDays };
 }
 
 /**
@@ -294,37 +331,9 @@ export class UserDirectory extends pulumi.ComponentResource {
     const checked = checkUserDirectoryArgs(name, args, pulumi.getStack());
     super("iot-enterprise-auth:cognito:UserDirectory", name, {}, opts);
     const parent = { parent: this };
-    const tags = args.tags;
     const region = aws.getRegionOutput({}, parent).region;
 
-    const pool = new aws.cognito.UserPool(
-      `${name}-pool`,
-      {
-        name: `${name}-${pulumi.getStack()}`,
-        usernameAttributes: ["email"],
-        autoVerifiedAttributes: ["email"],
-        usernameConfiguration: { caseSensitive: false },
-        passwordPolicy: {
-          minimumLength: checked.minimumPasswordLength,
-          requireLowercase: true,
-          requireUppercase: true,
-          requireNumbers: true,
-          requireSymbols: true,
-          temporaryPasswordValidityDays: 3,
-        },
-        mfaConfiguration: checked.mfa,
-        // Cognito refuses a software token block with MFA off.
-        softwareTokenMfaConfiguration: checked.mfa === "OFF" ? undefined : { enabled: true },
-        accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
-        // By default users are invited by an administrator; open sign-up is a decision to make explicitly.
-        adminCreateUserConfig: { allowAdminCreateUserOnly: !(args.allowSelfSignUp ?? false) },
-        deletionProtection: checked.deletionProtection ? "ACTIVE" : "INACTIVE",
-        userPoolAddOns: checked.advancedSecurity === "OFF" ? undefined : { advancedSecurityMode: checked.advancedSecurity },
-        tags,
-      },
-      parent,
-    );
-
+    const pool = this.userPool(name, args, checked);
     const domain = new aws.cognito.UserPoolDomain(
       `${name}-domain`,
       checked.customDomain !== undefined
@@ -332,7 +341,6 @@ export class UserDirectory extends pulumi.ComponentResource {
         : { userPoolId: pool.id, domain: checked.domainPrefix as string },
       parent,
     );
-
     const resourceServer = new aws.cognito.ResourceServer(
       `${name}-resource-server`,
       {
@@ -343,33 +351,7 @@ export class UserDirectory extends pulumi.ComponentResource {
       },
       parent,
     );
-
-    const clients = checked.clients.map(
-      (client) =>
-        new aws.cognito.UserPoolClient(
-          `${name}-client-${client.key}`,
-          {
-            name: client.name,
-            userPoolId: pool.id,
-            generateSecret: client.type === "confidential",
-            allowedOauthFlowsUserPoolClient: true,
-            allowedOauthFlows: ["code"],
-            allowedOauthScopes: client.scopes,
-            callbackUrls: args.callbackUrls,
-            supportedIdentityProviders: ["COGNITO"],
-            // The hosted UI needs no direct auth flow; refreshing does.
-            explicitAuthFlows: ["ALLOW_REFRESH_TOKEN_AUTH"],
-            preventUserExistenceErrors: "ENABLED",
-            enableTokenRevocation: true,
-            accessTokenValidity: checked.accessTokenValidityMinutes,
-            idTokenValidity: checked.idTokenValidityMinutes,
-            refreshTokenValidity: checked.refreshTokenValidityDays,
-            tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
-          },
-          // The client's scopes exist once the resource server does.
-          { parent: this, dependsOn: [resourceServer] },
-        ),
-    );
+    const clients = this.appClients(name, args, checked, pool, resourceServer);
 
     const hostedUiUrl =
       checked.customDomain !== undefined
@@ -406,5 +388,71 @@ export class UserDirectory extends pulumi.ComponentResource {
       clientSecrets: this.clientSecrets,
       cloudfrontDistribution: this.cloudfrontDistribution,
     });
+  }
+
+  private userPool(name: string, args: UserDirectoryArgs, checked: CheckedUserDirectoryArgs): aws.cognito.UserPool {
+    return new aws.cognito.UserPool(
+      `${name}-pool`,
+      {
+        name: `${name}-${pulumi.getStack()}`,
+        usernameAttributes: ["email"],
+        autoVerifiedAttributes: ["email"],
+        usernameConfiguration: { caseSensitive: false },
+        passwordPolicy: {
+          minimumLength: checked.minimumPasswordLength,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireNumbers: true,
+          requireSymbols: true,
+          temporaryPasswordValidityDays: 3,
+        },
+        mfaConfiguration: checked.mfa,
+        // Cognito refuses a software token block with MFA off.
+        softwareTokenMfaConfiguration: checked.mfa === "OFF" ? undefined : { enabled: true },
+        accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
+        // By default users are invited by an administrator; open sign-up is a decision to make explicitly.
+        adminCreateUserConfig: { allowAdminCreateUserOnly: !(args.allowSelfSignUp ?? false) },
+        deletionProtection: checked.deletionProtection ? "ACTIVE" : "INACTIVE",
+        userPoolAddOns: checked.advancedSecurity === "OFF" ? undefined : { advancedSecurityMode: checked.advancedSecurity },
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+  }
+
+  /** One app client per kind of device, in `checked.clients` order. */
+  private appClients(
+    name: string,
+    args: UserDirectoryArgs,
+    checked: CheckedUserDirectoryArgs,
+    pool: aws.cognito.UserPool,
+    resourceServer: aws.cognito.ResourceServer,
+  ): aws.cognito.UserPoolClient[] {
+    return checked.clients.map(
+      (client) =>
+        new aws.cognito.UserPoolClient(
+          `${name}-client-${client.key}`,
+          {
+            name: client.name,
+            userPoolId: pool.id,
+            generateSecret: client.type === "confidential",
+            allowedOauthFlowsUserPoolClient: true,
+            allowedOauthFlows: ["code"],
+            allowedOauthScopes: client.scopes,
+            callbackUrls: args.callbackUrls,
+            supportedIdentityProviders: ["COGNITO"],
+            // The hosted UI needs no direct auth flow; refreshing does.
+            explicitAuthFlows: ["ALLOW_REFRESH_TOKEN_AUTH"],
+            preventUserExistenceErrors: "ENABLED",
+            enableTokenRevocation: true,
+            accessTokenValidity: checked.accessTokenValidityMinutes,
+            idTokenValidity: checked.idTokenValidityMinutes,
+            refreshTokenValidity: checked.refreshTokenValidityDays,
+            tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
+          },
+          // The client's scopes exist once the resource server does.
+          { parent: this, dependsOn: [resourceServer] },
+        ),
+    );
   }
 }

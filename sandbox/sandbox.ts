@@ -27,8 +27,10 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Authorizer, createAuthorizer, type Logger as AuthorizerLogger, principalIdFor } from "../functions/authorizer/authorizer";
+import { createAuthorizer, type Authorizer } from "../functions/authorizer/authorizer";
 import { loadAuthorizerConfig } from "../functions/authorizer/config";
+import { type Logger as AuthorizerLogger } from "../functions/authorizer/logging";
+import { principalIdFor } from "../functions/authorizer/principal";
 import { type DeviceGrantChain, startDeviceGrantChain } from "./device-grant-chain";
 import { type IotGateway, startIotGateway } from "./gateway/gateway";
 import { formatBanner } from "./banner";

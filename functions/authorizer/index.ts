@@ -5,7 +5,8 @@
  * key is not cached yet. A configuration or SSM problem denies every request, logged once per cold start
  * with every problem, and the next invocation tries again (SSM may only have been throttled).
  */
-import { type Authorizer, type AuthorizerResponse, consoleLogger, createAuthorizer, deniedResponse, type Logger } from "./authorizer";
+import { type Authorizer, type AuthorizerResponse, createAuthorizer, deniedResponse } from "./authorizer";
+import { consoleLogger, type Logger } from "./logging";
 import { type AuthorizerConfig, ConfigurationError, parseAuthorizerConfig } from "./config";
 import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 

@@ -1,4 +1,5 @@
-import { createAuthorizer, principalIdFor, type AuthorizerResponse } from "../../functions/authorizer/authorizer";
+import { createAuthorizer, type AuthorizerResponse } from "../../functions/authorizer/authorizer";
+import { principalIdFor } from "../../functions/authorizer/principal";
 import { JwksKeySource } from "../../functions/authorizer/jwks";
 import { customAuthMqttUsername, signToken } from "../../functions/authorizer/custom-auth";
 import {

@@ -4,7 +4,7 @@
  * (support/), and re-exported here so a test imports its fixtures from one place.
  */
 import { type AuthorizerConfig, loadAuthorizerConfig } from "../../functions/authorizer/config";
-import { type LogFields, type Logger } from "../../functions/authorizer/authorizer";
+import { type LogFields, type Logger } from "../../functions/authorizer/logging";
 import { HS_ISSUER, RS_ISSUER, SHARED_SECRET } from "../../support/tokens";
 
 export * from "../../support/jwks-server";

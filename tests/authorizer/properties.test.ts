@@ -5,7 +5,10 @@
 import fc from "fast-check";
 import { createSecretKey } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { createAuthorizer, principalIdFor, statementLength, verifySignature } from "../../functions/authorizer/authorizer";
+import { createAuthorizer } from "../../functions/authorizer/authorizer";
+import { statementLength } from "../../functions/authorizer/policy";
+import { principalIdFor } from "../../functions/authorizer/principal";
+import { verifySignature } from "../../functions/authorizer/token";
 import { type KeySource } from "../../functions/authorizer/jwks";
 import { queryValue } from "../../functions/authorizer/custom-auth";
 import { cognitoClaims, config, mqttEvent, NOW_MS, openamClaims, RecordingLogger, rsaKey, SHARED_SECRET_BYTES, signHs, signRs } from "./fixtures";

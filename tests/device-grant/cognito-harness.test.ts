@@ -7,7 +7,9 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAuthorizer, principalIdFor, type LogFields, type Logger } from "../../functions/authorizer/authorizer";
+import { createAuthorizer } from "../../functions/authorizer/authorizer";
+import { type LogFields, type Logger } from "../../functions/authorizer/logging";
+import { principalIdFor } from "../../functions/authorizer/principal";
 import { loadAuthorizerConfig } from "../../functions/authorizer/config";
 import { CookieJar, parseForms, ScriptedUser } from "../../sandbox/scripted-user";
 import { type AppClient, type CognitoLocal, type CognitoUser, pkceS256, startCognito } from "../../sandbox/cognito-local";

@@ -4,7 +4,8 @@
  * confirmation, Approve, cognito-local's hosted login, the callback), and the IoT authorizer's core as the
  * judge of the access token the device receives. Then the device refreshes through the service.
  */
-import { createAuthorizer, type LogFields, type Logger } from "../../functions/authorizer/authorizer";
+import { createAuthorizer } from "../../functions/authorizer/authorizer";
+import { type LogFields, type Logger } from "../../functions/authorizer/logging";
 import { loadAuthorizerConfig } from "../../functions/authorizer/config";
 import { ScriptedUser, visibleText } from "../../sandbox/scripted-user";
 import { loadOpenidClient, type OpenidClientModule } from "../../sandbox/esm";

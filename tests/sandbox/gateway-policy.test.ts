@@ -2,7 +2,7 @@
  * The gateway's IoT policy evaluation against a table of cases: wildcards, policy variables, Deny over
  * Allow, topic vs topic filter ARNs, action wildcards, case sensitivity and several documents.
  */
-import { type PolicyDocument as AuthorizerPolicyDocument } from "../../functions/authorizer/authorizer";
+import { type PolicyDocument as AuthorizerPolicyDocument } from "../../functions/authorizer/policy";
 import { evaluatePolicies, iotArn, type IotPolicyAction, type PolicyDocument, type PolicyStatement } from "../../sandbox/gateway/policy";
 
 const P = "arn:aws:iot:eu-west-1:123456789012:";

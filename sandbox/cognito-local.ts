@@ -178,12 +178,11 @@ const NO_KMS = {
 } as unknown as CryptoService;
 
 /**
- * Starts cognito-local on 127.0.0.1 and a free port, with its data in a new temporary directory.
- * Call `stop()` in `afterAll`.
+ * cognito-local's services and Express application, wired as `createDefaultServer()` would but with its data
+ * in `dataDirectory`, a silent logger and no trigger Lambda (see the file comment). The issuer
+ * (`config.TokenConfig.IssuerDomain`) is a placeholder until the caller knows the port.
  */
-export async function startCognito(): Promise<CognitoLocal> {
-  const dataRoot = await mkdtemp(path.join(tmpdir(), "cognito-local-"));
-  const dataDirectory = path.join(dataRoot, "db");
+async function cognitoApplication(dataDirectory: string): Promise<{ application: http.RequestListener; config: Config }> {
   const {
     createServer, Router, DefaultConfig, DateClock, MessagesService, TriggersService, CognitoServiceFactoryImpl, StormDBDataStoreFactory,
     ConsoleMessageSender, MessageDeliveryService, otp, JwtTokenGenerator, UserPoolServiceFactoryImpl,
@@ -212,38 +211,40 @@ export async function startCognito(): Promise<CognitoLocal> {
     config,
     messages: new MessagesService(triggers, new MessageDeliveryService(new ConsoleMessageSender())),
     otp,
-    // Holds `config.TokenConfig` by reference and reads `IssuerDomain` at every signing: set below once
-    // the port is known.
+    // Holds `config.TokenConfig` by reference and reads `IssuerDomain` at every signing: the caller sets it
+    // once the port is known.
     tokenGenerator: new JwtTokenGenerator(clock, triggers, config.TokenConfig),
     triggers,
   };
   const application = createServer(Router(services), logger, config.ServerConfig, services).application as http.RequestListener;
+  return { application, config };
+}
 
-  let baseUrl = "";
+/** cognito-local behind the harness's own answer to the discovery path (see `discoveryDocument`). */
+function harnessServer(application: http.RequestListener, baseUrl: () => string): http.Server {
   const discoveryPath = /^\/([^/?#]+)\/\.well-known\/openid-configuration(?:\?.*)?$/;
-  const server = http.createServer((req, res) => {
+  return http.createServer((req, res) => {
     const match = req.method === "GET" ? discoveryPath.exec(req.url ?? "") : null;
     if (match) {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(discoveryDocument(baseUrl, decodeURIComponent(match[1]))));
+      res.end(JSON.stringify(discoveryDocument(baseUrl(), decodeURIComponent(match[1]))));
       return;
     }
     application(req, res);
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
-  } catch (err) {
-    await rm(dataRoot, { recursive: true, force: true });
-    throw err;
-  }
-  const { port } = server.address() as AddressInfo;
-  baseUrl = `http://127.0.0.1:${port}`;
-  config.TokenConfig.IssuerDomain = baseUrl;
+}
 
-  async function call<T>(operation: string, body: Record<string, unknown>): Promise<T> {
+/** Listens on 127.0.0.1 and a free port; returns the port. */
+async function listenOnFreePort(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+function apiCaller(baseUrl: string): CognitoLocal["call"] {
+  return async <T>(operation: string, body: Record<string, unknown>): Promise<T> => {
     const response = await fetch(`${baseUrl}/`, {
       method: "POST",
       headers: {
@@ -257,64 +258,93 @@ export async function startCognito(): Promise<CognitoLocal> {
       throw new Error(`cognito-local ${operation} answered HTTP ${response.status}: ${text.slice(0, 500)}`);
     }
     return JSON.parse(text) as T;
-  }
+  };
+}
 
-  const endpoints = (poolId: string): CognitoEndpoints => ({
+function poolEndpoints(baseUrl: string, poolId: string): CognitoEndpoints {
+  return {
     issuer: `${baseUrl}/${poolId}`,
     jwksUri: `${baseUrl}/${poolId}/.well-known/jwks.json`,
     authorizationEndpoint: `${baseUrl}/oauth2/authorize`,
     tokenEndpoint: `${baseUrl}/oauth2/token`,
     discoveryUrl: `${baseUrl}/${poolId}/.well-known/openid-configuration`,
+  };
+}
+
+async function createAppClient(call: CognitoLocal["call"], poolId: string, options: AppClientOptions): Promise<AppClient> {
+  const { UserPoolClient } = await call<{ UserPoolClient: { ClientId: string; ClientSecret?: string } }>("CreateUserPoolClient", {
+    UserPoolId: poolId,
+    ClientName: options.name,
+    GenerateSecret: options.generateSecret ?? false,
+    CallbackURLs: options.callbackUrls,
+    AllowedOAuthFlows: options.allowedOAuthFlows ?? ["code"],
+    AllowedOAuthFlowsUserPoolClient: true,
+    AllowedOAuthScopes: options.allowedOAuthScopes ?? ["openid"],
+    SupportedIdentityProviders: ["COGNITO"],
+    ...(options.accessTokenValidityMinutes !== undefined && {
+      AccessTokenValidity: options.accessTokenValidityMinutes,
+      TokenValidityUnits: { AccessToken: "minutes" },
+    }),
   });
+  return { clientId: UserPoolClient.ClientId, ...(UserPoolClient.ClientSecret && { clientSecret: UserPoolClient.ClientSecret }) };
+}
+
+async function createUser(call: CognitoLocal["call"], poolId: string, username: string, password: string, attributes: Record<string, string>): Promise<CognitoUser> {
+  const { User } = await call<{ User: { Username: string; Attributes: { Name: string; Value: string }[] } }>("AdminCreateUser", {
+    UserPoolId: poolId,
+    Username: username,
+    MessageAction: "SUPPRESS",
+    UserAttributes: Object.entries(attributes).map(([Name, Value]) => ({ Name, Value })),
+  });
+  await call("AdminSetUserPassword", { UserPoolId: poolId, Username: username, Password: password, Permanent: true });
+  const sub = User.Attributes.find((a) => a.Name === "sub")?.Value;
+  if (!sub) throw new Error("cognito-local created a user without sub");
+  return { username: User.Username, sub };
+}
+
+async function tokenRequest(baseUrl: string, client: AppClient, parameters: Record<string, string>): Promise<TokenEndpointAnswer> {
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+  if (client.clientSecret !== undefined) headers.authorization = basicAuthorization(client.clientId, client.clientSecret);
+  const response = await fetch(`${baseUrl}/oauth2/token`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams({ client_id: client.clientId, ...parameters }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/**
+ * Starts cognito-local on 127.0.0.1 and a free port, with its data in a new temporary directory.
+ * Call `stop()` in `afterAll`.
+ */
+export async function startCognito(): Promise<CognitoLocal> {
+  const dataRoot = await mkdtemp(path.join(tmpdir(), "cognito-local-"));
+  const { application, config } = await cognitoApplication(path.join(dataRoot, "db"));
+  let baseUrl = "";
+  const server = harnessServer(application, () => baseUrl);
+  let port: number;
+  try {
+    port = await listenOnFreePort(server);
+  } catch (err) {
+    await rm(dataRoot, { recursive: true, force: true });
+    throw err;
+  }
+  baseUrl = `http://127.0.0.1:${port}`;
+  config.TokenConfig.IssuerDomain = baseUrl;
+  const call = apiCaller(baseUrl);
 
   let stopped = false;
   return {
     baseUrl,
     call,
-    endpoints,
+    endpoints: (poolId) => poolEndpoints(baseUrl, poolId),
     async createUserPool(name) {
       const { UserPool } = await call<{ UserPool: { Id: string } }>("CreateUserPool", { PoolName: name });
       return UserPool.Id;
     },
-    async createAppClient(poolId, options) {
-      const { UserPoolClient } = await call<{ UserPoolClient: { ClientId: string; ClientSecret?: string } }>("CreateUserPoolClient", {
-        UserPoolId: poolId,
-        ClientName: options.name,
-        GenerateSecret: options.generateSecret ?? false,
-        CallbackURLs: options.callbackUrls,
-        AllowedOAuthFlows: options.allowedOAuthFlows ?? ["code"],
-        AllowedOAuthFlowsUserPoolClient: true,
-        AllowedOAuthScopes: options.allowedOAuthScopes ?? ["openid"],
-        SupportedIdentityProviders: ["COGNITO"],
-        ...(options.accessTokenValidityMinutes !== undefined && {
-          AccessTokenValidity: options.accessTokenValidityMinutes,
-          TokenValidityUnits: { AccessToken: "minutes" },
-        }),
-      });
-      return { clientId: UserPoolClient.ClientId, ...(UserPoolClient.ClientSecret && { clientSecret: UserPoolClient.ClientSecret }) };
-    },
-    async createUser(poolId, username, password, attributes = {}) {
-      const { User } = await call<{ User: { Username: string; Attributes: { Name: string; Value: string }[] } }>("AdminCreateUser", {
-        UserPoolId: poolId,
-        Username: username,
-        MessageAction: "SUPPRESS",
-        UserAttributes: Object.entries(attributes).map(([Name, Value]) => ({ Name, Value })),
-      });
-      await call("AdminSetUserPassword", { UserPoolId: poolId, Username: username, Password: password, Permanent: true });
-      const sub = User.Attributes.find((a) => a.Name === "sub")?.Value;
-      if (!sub) throw new Error("cognito-local created a user without sub");
-      return { username: User.Username, sub };
-    },
-    async tokenRequest(client, parameters) {
-      const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
-      if (client.clientSecret !== undefined) headers.authorization = basicAuthorization(client.clientId, client.clientSecret);
-      const response = await fetch(`${baseUrl}/oauth2/token`, {
-        method: "POST",
-        headers,
-        body: new URLSearchParams({ client_id: client.clientId, ...parameters }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    },
+    createAppClient: (poolId, options) => createAppClient(call, poolId, options),
+    createUser: (poolId, username, password, attributes = {}) => createUser(call, poolId, username, password, attributes),
+    tokenRequest: (client, parameters) => tokenRequest(baseUrl, client, parameters),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -135,198 +135,243 @@ async function httpPublish(sandbox: Sandbox, topic: string, payload: string, aut
   return response.status;
 }
 
+/**
+ * What the steps share: what one step sets up, later ones use, and `endStory` releases. A step runs only
+ * when every earlier one held, so it may rely on what they set.
+ */
+interface Story {
+  /** Passed on to `startSandbox`, over the demo's own settings and free ports. */
+  sandboxOverrides?: SandboxOptions;
+  abort: AbortController;
+  sandbox?: Sandbox;
+  tokenDirectory?: string;
+  /** Two devices of one user: the one that signs in and publishes, and one that listens. */
+  device?: DeviceClient;
+  listener?: DeviceClient;
+  subscription?: Subscription;
+  /** Raw MQTT clients the refusal steps open. */
+  clients: MqttClient[];
+  accessToken: string;
+  signature: string;
+}
+
+function sandboxOf(story: Story): Sandbox {
+  return story.sandbox as Sandbox;
+}
+
+function ownTopic(sandbox: Sandbox): string {
+  return `event/${sandbox.user.principalId}/demo`;
+}
+
+async function startTheSandbox(story: Story): Promise<string> {
+  const sandbox = await startSandbox({
+    settings: DEMO_SETTINGS,
+    ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 },
+    quiet: true,
+    ...story.sandboxOverrides,
+  });
+  story.sandbox = sandbox;
+  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
+}
+
+async function signInTheDevice(story: Story): Promise<string> {
+  const s = sandboxOf(story);
+  story.tokenDirectory = await mkdtemp(path.join(tmpdir(), "demo-device-"));
+  const deviceOptions = {
+    baseUrl: s.deviceGrantUrl,
+    clientId: s.clientId,
+    scope: "openid iot/device",
+    iotEndpoint: { mqttUrl: s.gateway.mqttUrl, wsUrl: s.gateway.wsUrl, httpUrl: s.gateway.httpUrl },
+    authorizerName: s.authorizerName,
+    tokenKeyName: s.tokenKeyName,
+    signingKeyPem: s.signingPrivateKeyPem,
+    tokenFile: path.join(story.tokenDirectory, "tokens.json"),
+  };
+  // Two devices of one user, sharing the tokens: IoT allows `{principal}-*` client ids.
+  const device = new DeviceClient({ ...deviceOptions, mqttClientId: `${s.user.principalId}-device` });
+  story.device = device;
+  story.listener = new DeviceClient({ ...deviceOptions, mqttClientId: `${s.user.principalId}-listener` });
+
+  let showCode: (code: DeviceCode) => void = () => undefined;
+  const shown = new Promise<DeviceCode>((resolve) => (showCode = resolve));
+  const loggingIn = device.login({ onCode: (code) => showCode(code), signal: story.abort.signal });
+  loggingIn.catch(() => undefined);
+  const code = await within(
+    Promise.race([shown, loggingIn.then(() => Promise.reject(new StepFailed("the login ended before showing a code")))]),
+    "the device showing a code",
+  );
+  check(code.verificationUriComplete !== undefined, "no verification_uri_complete");
+  const user = new ScriptedUser();
+  const codePage = await within(user.get(code.verificationUriComplete), "the verification page");
+  check(codePage.status === 200, `the verification page answered HTTP ${codePage.status}`);
+  // The link fills the code in; the user confirms it (nothing is approved by following a link).
+  const confirmation = await within(user.submit(codePage), "confirming the code");
+  check(confirmation.body.includes(s.settings.deviceClient.name), "the confirmation page does not name the device");
+  const idpUrl = await within(approve(user, confirmation), "Approve");
+  const callbackUrl = await within(user.signInAtCognito(idpUrl, s.user.username, s.user.password), "signing in at the IdP");
+  const done = await within(user.get(callbackUrl), "the callback");
+  check(done.status === 200, `the callback answered HTTP ${done.status}`);
+  const result = await within(loggingIn, "the device's polling");
+  story.accessToken = await device.token();
+  story.signature = signToken(story.accessToken, s.signingPrivateKeyPem);
+  return `the device showed a code (expires in ${code.expiresIn} s, polling every ${code.interval} s); ${s.user.username} approved it; tokens stored${result.refreshable ? " (refreshable)" : ""}`;
+}
+
+async function publishToOwnTopic(story: Story): Promise<string> {
+  const s = sandboxOf(story);
+  const topic = ownTopic(s);
+  const received: string[] = [];
+  let gotBoth: () => void = () => undefined;
+  const bothReceived = new Promise<void>((resolve) => (gotBoth = resolve));
+  const subscription = await within(
+    (story.listener as DeviceClient).subscribe(
+      topic,
+      (t, payload) => {
+        if (t === topic) received.push(payload.toString("utf8"));
+        if (received.length >= 2) gotBoth();
+      },
+      { transport: "wss" },
+    ),
+    "subscribing over WebSocket",
+  );
+  story.subscription = subscription;
+  const device = story.device as DeviceClient;
+  const nonce = randomBytes(4).toString("hex");
+  await within(device.publish(topic, JSON.stringify({ via: "mqtt", nonce }), { transport: "mqtt" }), "publishing over MQTT");
+  await within(device.publish(topic, JSON.stringify({ via: "https", nonce }), { transport: "https" }), "publishing over HTTPS");
+  await within(bothReceived, "the subscriber receiving both messages");
+  const vias = received.map((r) => (JSON.parse(r) as { via: string; nonce: string })).filter((m) => m.nonce === nonce).map((m) => m.via).sort();
+  check(vias.join() === "https,mqtt", `the subscriber received ${JSON.stringify(vias)}`);
+  return `${s.user.principalId}-device published to ${topic}; ${subscription.clientId} received the MQTT and the HTTPS message`;
+}
+
+async function refuseAnotherUsersTopic(story: Story): Promise<string> {
+  const s = sandboxOf(story);
+  const auth = credentials(s, story.accessToken, story.signature);
+  const other = "event/someoneelse/demo";
+  const status = await within(httpPublish(s, other, "{}", auth), "HTTP publish");
+  check(status === 403, `publishing to ${other} answered HTTP ${status}, not 403`);
+  const pid = s.user.principalId;
+  const subscriber = await within(connectAsync(s.gateway.mqttUrl, mqttOptions(`${pid}-probe`, customAuthMqttUsername(auth))), "MQTT CONNECT");
+  story.clients.push(subscriber);
+  // mqtt.js rejects a refused subscription with the SUBACK packet attached.
+  const refusal = await within(
+    subscriber.subscribeAsync(other, { qos: 1 }).then(
+      () => "granted",
+      (err: { packet?: { granted?: number[] }; message?: string }) => (err.packet?.granted ? `SUBACK ${err.packet.granted.join(",")}` : `error: ${err.message}`),
+    ),
+    "SUBSCRIBE",
+  );
+  check(refusal === "SUBACK 128", `subscribing to ${other}: ${refusal}, not SUBACK 128`);
+  return `${other}: publish HTTP 403, subscribe SUBACK 128`;
+}
+
+async function refuseBadSignatures(story: Story): Promise<string> {
+  const s = sandboxOf(story);
+  const topic = ownTopic(s);
+  const invocations = s.gateway.authorizerInvocations();
+  const rejections = s.gateway.signatureRejections();
+  const unsigned = await within(httpPublish(s, topic, "{}", credentials(s, story.accessToken, undefined)), "unsigned HTTP publish");
+  check(unsigned !== 200, "an unsigned token was accepted");
+  const wrongKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  const forged = credentials(s, story.accessToken, signToken(story.accessToken, wrongKey));
+  const wrong = await within(httpPublish(s, topic, "{}", forged), "wrongly signed HTTP publish");
+  check(wrong !== 200, "a token signed with the wrong key was accepted over HTTP");
+  const mqttRefused = await within(
+    connectAsync(s.gateway.mqttUrl, mqttOptions(`${s.user.principalId}-forged`, customAuthMqttUsername(forged))).then(
+      (client) => {
+        story.clients.push(client);
+        return false;
+      },
+      () => true,
+    ),
+    "MQTT CONNECT with a wrong signature",
+  );
+  check(mqttRefused, "a token signed with the wrong key was accepted over MQTT");
+  const calls = s.gateway.authorizerInvocations() - invocations;
+  const rejected = s.gateway.signatureRejections() - rejections;
+  check(calls === 0, `the authorizer was called ${calls} time(s)`);
+  check(rejected === 3, `the gateway counted ${rejected} signature rejection(s), not 3`);
+  return `HTTP ${unsigned} (unsigned), HTTP ${wrong} and a refused MQTT CONNECT (wrong key); authorizer calls +0, signature rejections +3`;
+}
+
+async function denyRequest(story: Story): Promise<string> {
+  const s = sandboxOf(story);
+  const authorization = await within(authorizeDevice(s), "device authorization");
+  const user = new ScriptedUser();
+  const confirmation = await within(openConfirmation(user, authorization), "the verification page");
+  const denied = await within(user.submit(confirmation, {}, { submitter: "deny" }), "Deny");
+  check(denied.status === 200, `Deny answered HTTP ${denied.status}`);
+  const answer = await within(pollToken(s, authorization), "polling");
+  check(answer.status === 400 && answer.body.error === "access_denied", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
+  return "HTTP 400 access_denied";
+}
+
+async function letCodeExpire(story: Story): Promise<string> {
+  const s = sandboxOf(story);
+  const authorization = await within(authorizeDevice(s), "device authorization");
+  s.advanceClock(authorization.expires_in + 1);
+  const answer = await within(pollToken(s, authorization), "polling");
+  check(answer.status === 400 && answer.body.error === "expired_token", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
+  return `HTTP 400 expired_token (the service's clock moved ${authorization.expires_in + 1} s ahead)`;
+}
+
+/** The story's steps in order, each with the name it is reported under. */
+const STEPS: { name: string; run: (story: Story) => Promise<string> }[] = [
+  { name: "The sandbox starts", run: startTheSandbox },
+  { name: "The device signs in: device flow, a user approves at the IdP, the device's polling gets tokens", run: signInTheDevice },
+  {
+    name: "The device publishes to its own topic (MQTT and HTTPS); another device of the user, subscribed over WebSocket, receives both",
+    run: publishToOwnTopic,
+  },
+  { name: "Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", run: refuseAnotherUsersTopic },
+  { name: "Unsigned and wrongly signed tokens never reach the authorizer", run: refuseBadSignatures },
+  { name: "A request the user denies ends in access_denied", run: denyRequest },
+  { name: "A code nobody approves ends in expired_token", run: letCodeExpire },
+];
+
+/** Releases what the steps set up, whatever happened; a sandbox that fails to stop is a failed step. */
+async function endStory(story: Story, steps: DemoStep[], log: (line: string) => void): Promise<void> {
+  story.abort.abort();
+  await story.subscription?.close().catch(() => undefined);
+  await Promise.all(story.clients.map((c) => c.endAsync(true).catch(() => undefined)));
+  if (story.tokenDirectory) await rm(story.tokenDirectory, { recursive: true, force: true });
+  if (story.sandbox) {
+    await story.sandbox.stop().catch((err: unknown) => {
+      steps.push({ name: "The sandbox stops", ok: false, detail: (err as Error)?.message ?? String(err) });
+      log(`[FAIL] The sandbox stops: ${(err as Error)?.message ?? String(err)}`);
+    });
+  }
+}
+
+/** Runs one step, unless an earlier one failed; never throws. */
+async function runStep(name: string, run: () => Promise<string>, skip: boolean, log: (line: string) => void): Promise<DemoStep> {
+  if (skip) {
+    log(`[skip] ${name}`);
+    return { name, ok: false, detail: "skipped: an earlier step failed" };
+  }
+  try {
+    const detail = await run();
+    log(`[ ok ] ${name}: ${detail}`);
+    return { name, ok: true, detail };
+  } catch (err) {
+    const detail = err instanceof StepFailed ? err.message : `${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`;
+    log(`[FAIL] ${name}: ${detail}`);
+    return { name, ok: false, detail };
+  }
+}
+
 /** Runs the story; never throws (a failure is a failed step). `log` gets one line per step. */
 export async function runDemo(options: { log?: (line: string) => void; sandbox?: SandboxOptions } = {}): Promise<DemoResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const story: Story = { sandboxOverrides: options.sandbox, abort: new AbortController(), clients: [], accessToken: "", signature: "" };
   const steps: DemoStep[] = [];
-  const clients: MqttClient[] = [];
-  let sandbox: Sandbox | undefined;
-  let failed = false;
-
-  async function step(name: string, run: () => Promise<string>): Promise<void> {
-    if (failed) {
-      steps.push({ name, ok: false, detail: "skipped: an earlier step failed" });
-      log(`[skip] ${name}`);
-      return;
-    }
-    try {
-      const detail = await run();
-      steps.push({ name, ok: true, detail });
-      log(`[ ok ] ${name}: ${detail}`);
-    } catch (err) {
-      failed = true;
-      const detail = err instanceof StepFailed ? err.message : `${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`;
-      steps.push({ name, ok: false, detail });
-      log(`[FAIL] ${name}: ${detail}`);
-    }
-  }
-
-  const abort = new AbortController();
-  let tokenDirectory: string | undefined;
-  let device: DeviceClient | undefined;
-  let listener: DeviceClient | undefined;
-  let subscription: Subscription | undefined;
-  let accessToken = "";
-  let signature = "";
-  const topic = () => `event/${sandbox?.user.principalId}/demo`;
   try {
-    await step("The sandbox starts", async () => {
-      sandbox = await startSandbox({
-        settings: DEMO_SETTINGS,
-        ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 },
-        quiet: true,
-        ...options.sandbox,
-      });
-      return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
-    });
-
-    await step("The device signs in: device flow, a user approves at the IdP, the device's polling gets tokens", async () => {
-      const s = sandbox as Sandbox;
-      tokenDirectory = await mkdtemp(path.join(tmpdir(), "demo-device-"));
-      const deviceOptions = {
-        baseUrl: s.deviceGrantUrl,
-        clientId: s.clientId,
-        scope: "openid iot/device",
-        iotEndpoint: { mqttUrl: s.gateway.mqttUrl, wsUrl: s.gateway.wsUrl, httpUrl: s.gateway.httpUrl },
-        authorizerName: s.authorizerName,
-        tokenKeyName: s.tokenKeyName,
-        signingKeyPem: s.signingPrivateKeyPem,
-        tokenFile: path.join(tokenDirectory, "tokens.json"),
-      };
-      // Two devices of one user, sharing the tokens: IoT allows `{principal}-*` client ids.
-      device = new DeviceClient({ ...deviceOptions, mqttClientId: `${s.user.principalId}-device` });
-      listener = new DeviceClient({ ...deviceOptions, mqttClientId: `${s.user.principalId}-listener` });
-
-      let showCode: (code: DeviceCode) => void = () => undefined;
-      const shown = new Promise<DeviceCode>((resolve) => (showCode = resolve));
-      const loggingIn = device.login({ onCode: (code) => showCode(code), signal: abort.signal });
-      loggingIn.catch(() => undefined);
-      const code = await within(
-        Promise.race([shown, loggingIn.then(() => Promise.reject(new StepFailed("the login ended before showing a code")))]),
-        "the device showing a code",
-      );
-      check(code.verificationUriComplete !== undefined, "no verification_uri_complete");
-      const user = new ScriptedUser();
-      const codePage = await within(user.get(code.verificationUriComplete), "the verification page");
-      check(codePage.status === 200, `the verification page answered HTTP ${codePage.status}`);
-      // The link fills the code in; the user confirms it (nothing is approved by following a link).
-      const confirmation = await within(user.submit(codePage), "confirming the code");
-      check(confirmation.body.includes(s.settings.deviceClient.name), "the confirmation page does not name the device");
-      const idpUrl = await within(approve(user, confirmation), "Approve");
-      const callbackUrl = await within(user.signInAtCognito(idpUrl, s.user.username, s.user.password), "signing in at the IdP");
-      const done = await within(user.get(callbackUrl), "the callback");
-      check(done.status === 200, `the callback answered HTTP ${done.status}`);
-      const result = await within(loggingIn, "the device's polling");
-      accessToken = await device.token();
-      signature = signToken(accessToken, s.signingPrivateKeyPem);
-      return `the device showed a code (expires in ${code.expiresIn} s, polling every ${code.interval} s); ${s.user.username} approved it; tokens stored${result.refreshable ? " (refreshable)" : ""}`;
-    });
-
-    await step("The device publishes to its own topic (MQTT and HTTPS); another device of the user, subscribed over WebSocket, receives both", async () => {
-      const s = sandbox as Sandbox;
-      const received: string[] = [];
-      let gotBoth: () => void = () => undefined;
-      const bothReceived = new Promise<void>((resolve) => (gotBoth = resolve));
-      subscription = await within(
-        (listener as DeviceClient).subscribe(
-          topic(),
-          (t, payload) => {
-            if (t === topic()) received.push(payload.toString("utf8"));
-            if (received.length >= 2) gotBoth();
-          },
-          { transport: "wss" },
-        ),
-        "subscribing over WebSocket",
-      );
-      const nonce = randomBytes(4).toString("hex");
-      await within((device as DeviceClient).publish(topic(), JSON.stringify({ via: "mqtt", nonce }), { transport: "mqtt" }), "publishing over MQTT");
-      await within((device as DeviceClient).publish(topic(), JSON.stringify({ via: "https", nonce }), { transport: "https" }), "publishing over HTTPS");
-      await within(bothReceived, "the subscriber receiving both messages");
-      const vias = received.map((r) => (JSON.parse(r) as { via: string; nonce: string })).filter((m) => m.nonce === nonce).map((m) => m.via).sort();
-      check(vias.join() === "https,mqtt", `the subscriber received ${JSON.stringify(vias)}`);
-      return `${s.user.principalId}-device published to ${topic()}; ${subscription.clientId} received the MQTT and the HTTPS message`;
-    });
-
-    await step("Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", async () => {
-      const s = sandbox as Sandbox;
-      const auth = credentials(s, accessToken, signature);
-      const other = "event/someoneelse/demo";
-      const status = await within(httpPublish(s, other, "{}", auth), "HTTP publish");
-      check(status === 403, `publishing to ${other} answered HTTP ${status}, not 403`);
-      const pid = s.user.principalId;
-      const subscriber = await within(connectAsync(s.gateway.mqttUrl, mqttOptions(`${pid}-probe`, customAuthMqttUsername(auth))), "MQTT CONNECT");
-      clients.push(subscriber);
-      // mqtt.js rejects a refused subscription with the SUBACK packet attached.
-      const refusal = await within(
-        subscriber.subscribeAsync(other, { qos: 1 }).then(
-          () => "granted",
-          (err: { packet?: { granted?: number[] }; message?: string }) => (err.packet?.granted ? `SUBACK ${err.packet.granted.join(",")}` : `error: ${err.message}`),
-        ),
-        "SUBSCRIBE",
-      );
-      check(refusal === "SUBACK 128", `subscribing to ${other}: ${refusal}, not SUBACK 128`);
-      return `${other}: publish HTTP 403, subscribe SUBACK 128`;
-    });
-
-    await step("Unsigned and wrongly signed tokens never reach the authorizer", async () => {
-      const s = sandbox as Sandbox;
-      const invocations = s.gateway.authorizerInvocations();
-      const rejections = s.gateway.signatureRejections();
-      const unsigned = await within(httpPublish(s, topic(), "{}", credentials(s, accessToken, undefined)), "unsigned HTTP publish");
-      check(unsigned !== 200, "an unsigned token was accepted");
-      const wrongKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-      const forged = credentials(s, accessToken, signToken(accessToken, wrongKey));
-      const wrong = await within(httpPublish(s, topic(), "{}", forged), "wrongly signed HTTP publish");
-      check(wrong !== 200, "a token signed with the wrong key was accepted over HTTP");
-      const mqttRefused = await within(
-        connectAsync(s.gateway.mqttUrl, mqttOptions(`${s.user.principalId}-forged`, customAuthMqttUsername(forged))).then(
-          (client) => {
-            clients.push(client);
-            return false;
-          },
-          () => true,
-        ),
-        "MQTT CONNECT with a wrong signature",
-      );
-      check(mqttRefused, "a token signed with the wrong key was accepted over MQTT");
-      const calls = s.gateway.authorizerInvocations() - invocations;
-      const rejected = s.gateway.signatureRejections() - rejections;
-      check(calls === 0, `the authorizer was called ${calls} time(s)`);
-      check(rejected === 3, `the gateway counted ${rejected} signature rejection(s), not 3`);
-      return `HTTP ${unsigned} (unsigned), HTTP ${wrong} and a refused MQTT CONNECT (wrong key); authorizer calls +0, signature rejections +3`;
-    });
-
-    await step("A request the user denies ends in access_denied", async () => {
-      const s = sandbox as Sandbox;
-      const authorization = await within(authorizeDevice(s), "device authorization");
-      const user = new ScriptedUser();
-      const confirmation = await within(openConfirmation(user, authorization), "the verification page");
-      const denied = await within(user.submit(confirmation, {}, { submitter: "deny" }), "Deny");
-      check(denied.status === 200, `Deny answered HTTP ${denied.status}`);
-      const answer = await within(pollToken(s, authorization), "polling");
-      check(answer.status === 400 && answer.body.error === "access_denied", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
-      return "HTTP 400 access_denied";
-    });
-
-    await step("A code nobody approves ends in expired_token", async () => {
-      const s = sandbox as Sandbox;
-      const authorization = await within(authorizeDevice(s), "device authorization");
-      s.advanceClock(authorization.expires_in + 1);
-      const answer = await within(pollToken(s, authorization), "polling");
-      check(answer.status === 400 && answer.body.error === "expired_token", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
-      return `HTTP 400 expired_token (the service's clock moved ${authorization.expires_in + 1} s ahead)`;
-    });
-  } finally {
-    abort.abort();
-    await subscription?.close().catch(() => undefined);
-    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    if (tokenDirectory) await rm(tokenDirectory, { recursive: true, force: true });
-    if (sandbox) {
-      await sandbox.stop().catch((err: unknown) => {
-        steps.push({ name: "The sandbox stops", ok: false, detail: (err as Error)?.message ?? String(err) });
-        log(`[FAIL] The sandbox stops: ${(err as Error)?.message ?? String(err)}`);
-      });
+    for (const { name, run } of STEPS) {
+      steps.push(await runStep(name, () => run(story), steps.some((s) => !s.ok), log));
     }
+  } finally {
+    await endStory(story, steps, log);
   }
   const ok = steps.length > 0 && steps.every((s) => s.ok);
   log(ok ? `The story holds: ${steps.length} steps passed.` : `The story does not hold: ${steps.filter((s) => !s.ok).length} of ${steps.length} steps failed.`);

@@ -1,0 +1,43 @@
+/**
+ * One MQTT connection as the gateway tracks it, from the accepted socket to its close: where it came from,
+ * who it turned out to be (its session), and the timers that end or renew that session.
+ */
+import type * as AedesModule from "aedes";
+import { type Session } from "./authorizer-response";
+import { type HttpData } from "./credentials";
+import { type Mqtt5Bridge } from "./mqtt5";
+
+export interface Connection {
+  id: string;
+  transport: "mqtt" | "wss";
+  serverName: string;
+  /** The WebSocket upgrade request; absent over TCP. */
+  http?: HttpData;
+  clientId?: string;
+  session?: Session;
+  /** The event of the connection's first authorizer call, sent again at each refresh. */
+  event?: Record<string, unknown>;
+  client?: AedesModule.Client;
+  /** Present for an MQTT 5 client, whose packets are translated for aedes. */
+  bridge?: Mqtt5Bridge;
+  refreshTimer?: NodeJS.Timeout;
+  disconnectTimer?: NodeJS.Timeout;
+  /** When the connection must end at the latest; a refresh can bring it forward, never push it back. */
+  disconnectAt?: number;
+  closed: boolean;
+}
+
+export function clearTimers(conn: Connection): void {
+  clearTimeout(conn.refreshTimer);
+  clearTimeout(conn.disconnectTimer);
+  conn.refreshTimer = undefined;
+  conn.disconnectTimer = undefined;
+}
+
+/** Ends the connection from the gateway's side; an MQTT 5 client is told why (`reasonCode`) first. */
+export function forceDisconnect(conn: Connection, reasonCode: number): void {
+  clearTimers(conn);
+  if (conn.closed) return;
+  conn.bridge?.disconnect(reasonCode);
+  conn.client?.close();
+}

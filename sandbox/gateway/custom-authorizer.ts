@@ -1,0 +1,96 @@
+/**
+ * IoT Core's side of a custom authorizer, from credentials to a decision:
+ *
+ * 1. refuses a missing or unknown authorizer name (and a credential given twice);
+ * 2. with token signing on, verifies the RSA-SHA256 signature (standard base64) over the exact token with
+ *    the authorizer's public key and refuses a bad one WITHOUT invoking the authorizer;
+ * 3. builds IoT's authorizer event and calls the authorizer (5 s budget by default, as IoT allows); refuses
+ *    when it fails, times out, or gives an answer `checkResponse` rejects.
+ *
+ * It counts authorizer calls and signature rejections, so that tests can see the authorizer was spared.
+ */
+import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { type AuthorizerResponse } from "../../functions/authorizer/authorizer";
+import { checkResponse, type Decision } from "./authorizer-response";
+import { type Credentials } from "./credentials";
+
+/** IoT's reading of a signature: standard base64, padded. A copy of functions/authorizer/config.ts's. */
+const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export type Authorizer = (event: unknown) => Promise<AuthorizerResponse>;
+
+export interface CustomAuthorizerOptions {
+  authorizer: Authorizer;
+  /** The name clients must send in `x-amz-customauthorizer-name`. */
+  authorizerName: string;
+  /** The token signing public key (PEM); absent means signing is disabled. */
+  signingPublicKeyPem?: string;
+  timeoutMs: number;
+}
+
+/** A decision, and on success the event to send again at each refresh. */
+export type Authentication = Decision & { event?: Record<string, unknown> };
+
+export class CustomAuthorizer {
+  private readonly signingKey: KeyObject | undefined;
+  private calls = 0;
+  private signatureFailures = 0;
+
+  constructor(private readonly options: CustomAuthorizerOptions) {
+    this.signingKey = options.signingPublicKeyPem !== undefined ? createPublicKey(options.signingPublicKeyPem) : undefined;
+  }
+
+  /** How many times the authorizer has been invoked (connections, HTTP requests and refreshes). */
+  invocations(): number {
+    return this.calls;
+  }
+
+  /** How many requests were refused because the token signature did not verify (authorizer not invoked). */
+  signatureRejections(): number {
+    return this.signatureFailures;
+  }
+
+  /** The credentials in, a decision out; the authorizer only runs for a well-signed token. */
+  async authenticate(credentials: Credentials, event: Record<string, unknown>): Promise<Authentication> {
+    if (credentials.repeated !== undefined) return { ok: false, reason: "credential-repeated" };
+    if (credentials.authorizerName === undefined) return { ok: false, reason: "authorizer-name-missing" };
+    if (credentials.authorizerName !== this.options.authorizerName) return { ok: false, reason: "authorizer-name-unknown" };
+    let signatureVerified = false;
+    if (this.signingKey !== undefined) {
+      if (credentials.token === undefined) return { ok: false, reason: "token-missing" };
+      if (credentials.signature === undefined) {
+        this.signatureFailures++;
+        return { ok: false, reason: "signature-missing" };
+      }
+      const signature = credentials.signature;
+      const valid =
+        STANDARD_BASE64.test(signature) &&
+        verify("sha256", Buffer.from(credentials.token, "utf8"), this.signingKey, Buffer.from(signature, "base64"));
+      if (!valid) {
+        this.signatureFailures++;
+        return { ok: false, reason: "signature-invalid" };
+      }
+      signatureVerified = true;
+    }
+    const fullEvent = { ...(credentials.token !== undefined && { token: credentials.token }), signatureVerified, ...event };
+    const decision = await this.invoke(fullEvent);
+    return { ...decision, event: fullEvent };
+  }
+
+  /** Calls the authorizer with a complete event: the first call's, or the same one again at a refresh. */
+  async invoke(event: Record<string, unknown>): Promise<Decision> {
+    this.calls++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("the authorizer did not answer in time")), this.options.timeoutMs);
+        timer.unref();
+      });
+      return checkResponse(await Promise.race([this.options.authorizer(event), timeout]));
+    } catch {
+      return { ok: false, reason: "authorizer-failed" };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

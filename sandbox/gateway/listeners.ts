@@ -1,0 +1,122 @@
+/**
+ * The gateway's three listeners, as IoT Core's endpoint offers them: MQTT over TCP, MQTT over WebSocket at
+ * IoT's path `/mqtt`, and the HTTP publish endpoint. Both MQTT listeners hand each new stream to the
+ * broker with a fresh `Connection`; closing them ends every open connection at once.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from "node:http";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { type Duplex } from "node:stream";
+import { createWebSocketStream, WebSocketServer } from "ws";
+import { type Connection } from "./connection";
+import { httpData, serverName } from "./credentials";
+
+export interface ListenerOptions {
+  host: string;
+  /** Takes a new MQTT stream (TCP or WebSocket) and the connection it opens. */
+  accept(stream: Duplex, conn: Connection): void;
+  handleHttp: RequestListener;
+}
+
+/** Ports; 0 picks a free one. */
+export interface ListenerPorts {
+  mqtt: number;
+  ws: number;
+  http: number;
+}
+
+export interface ListenerUrls {
+  mqttUrl: string;
+  wsUrl: string;
+  httpUrl: string;
+}
+
+function listen(server: NetServer | HttpServer, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === "EADDRINUSE"
+          ? Object.assign(new Error(`The IoT gateway's ${what} port ${host}:${port} is in use; choose another port or stop what holds it`), { code: err.code })
+          : err,
+      );
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.removeListener("error", onError);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
+
+function closeServer(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export class Listeners {
+  private readonly sockets = new Set<Socket>();
+  private readonly mqttServer: NetServer;
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly wsServer: HttpServer;
+  private readonly httpServer: HttpServer;
+
+  constructor(private readonly options: ListenerOptions) {
+    const { host, accept } = options;
+    this.mqttServer = createNetServer((socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      accept(socket, { id: randomUUID(), transport: "mqtt", serverName: host, closed: false });
+    });
+    this.wsServer = createHttpServer((_req, res) => {
+      res.writeHead(426, { "content-type": "text/plain" }).end("Use a WebSocket (MQTT) connection to /mqtt\n");
+    });
+    this.wsServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.httpServer = createHttpServer(options.handleHttp);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    if (url.pathname !== "/mqtt") {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.options.accept(createWebSocketStream(ws), {
+        id: randomUUID(),
+        transport: "wss",
+        serverName: serverName(req, this.options.host),
+        http: httpData(req, url),
+        closed: false,
+      });
+    });
+  }
+
+  /** Listens on each port in turn; on failure the caller must still `close()`. */
+  async listen(ports: ListenerPorts): Promise<ListenerUrls> {
+    const host = this.options.host;
+    const mqttPort = await listen(this.mqttServer, ports.mqtt, host, "MQTT");
+    const wsPort = await listen(this.wsServer, ports.ws, host, "MQTT over WebSocket");
+    const httpPort = await listen(this.httpServer, ports.http, host, "HTTP publish");
+    return {
+      mqttUrl: `mqtt://${urlHost(host)}:${mqttPort}`,
+      wsUrl: `ws://${urlHost(host)}:${wsPort}/mqtt`,
+      httpUrl: `http://${urlHost(host)}:${httpPort}`,
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    for (const socket of this.sockets) socket.destroy();
+    this.wsServer.closeAllConnections();
+    this.httpServer.closeAllConnections();
+    await Promise.all([this.mqttServer, this.wsServer, this.httpServer].map(closeServer));
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

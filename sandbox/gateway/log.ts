@@ -1,0 +1,52 @@
+/**
+ * The gateway's log: one JSON object per refusal or forced disconnect, so that a test or a developer can
+ * see why IoT would have said no. Every line is built here from the fields below and nothing else, which
+ * is how a line never carries a token, signature, username or password.
+ */
+
+export type Transport = "mqtt" | "wss" | "https";
+
+/** Why a request was refused: the `reason` of the log line. */
+export type Refusal =
+  | "authorizer-name-missing"
+  | "authorizer-name-unknown"
+  | "credential-repeated"
+  | "signature-missing"
+  | "token-missing"
+  | "signature-invalid"
+  | "not-authenticated"
+  | "authorizer-failed"
+  | "invalid-authorizer-response"
+  | "policy-denied";
+
+export type LogWriter = (line: Record<string, unknown>) => void;
+
+/** JSON lines on stderr: the default when the gateway is given no logger. */
+export const stderrLogWriter: LogWriter = (line) => process.stderr.write(`${JSON.stringify(line)}\n`);
+
+interface ConnectionFields {
+  transport: Transport;
+  connectionId?: string;
+  clientId?: string;
+  principalId?: string;
+}
+
+export interface RefusalFields extends ConnectionFields {
+  stage: "connect" | "refresh" | "publish" | "subscribe" | "receive";
+  reason: Refusal;
+  topic?: string;
+}
+
+export class GatewayLog {
+  constructor(private readonly write: LogWriter) {}
+
+  refused(fields: RefusalFields): void {
+    this.write({ component: "iot-gateway", outcome: "refused", ...fields });
+  }
+
+  /** A connection closed because the authorizer's `disconnectAfterInSeconds` ran out. */
+  disconnected(fields: ConnectionFields): void {
+    const { transport, connectionId, clientId, principalId } = fields;
+    this.write({ component: "iot-gateway", outcome: "disconnected", reason: "disconnectAfterInSeconds", transport, connectionId, clientId, principalId });
+  }
+}

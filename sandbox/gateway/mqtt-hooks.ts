@@ -1,0 +1,122 @@
+/**
+ * IoT Core's policy enforcement on an MQTT connection, as aedes hooks (and, for MQTT 5, the bridge's
+ * publish check): authenticate at CONNECT through the custom authorizer, then check every PUBLISH,
+ * subscription and delivered message against the session's policies (permissions.ts).
+ *
+ * What each protocol sees on refusal: MQTT 3.1.1 CONNACK return code 5 and MQTT 5 reason 0x87 at connect;
+ * SUBACK 128 (3.1.1) or 0x87 (5) per refused filter; a refused PUBLISH disconnects an MQTT 3.1.1 client
+ * (as IoT does: 3.1.1 has no way to say no) and gets PUBACK 0x87 (QoS 1) or is dropped (QoS 0) on MQTT 5;
+ * a message the subscriber may not receive is silently dropped. Every refusal is logged (log.ts).
+ */
+import type * as AedesModule from "aedes";
+import { type Connection } from "./connection";
+import { fromHttp, fromUsername } from "./credentials";
+import { type CustomAuthorizer } from "./custom-authorizer";
+import { type GatewayLog } from "./log";
+import { type Mqtt5BridgeHooks } from "./mqtt5";
+import { type Permissions } from "./permissions";
+import { type SessionTimers } from "./session-timers";
+
+type AedesClient = AedesModule.Client;
+type PolicyHooks = Required<Pick<AedesModule.AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">>;
+
+export interface PolicyEnforcement {
+  /** The connection an aedes client was accepted on (the connection registry, mqtt-broker.ts). */
+  connectionOf(client: AedesClient): Connection | undefined;
+  tokenKeyName: string;
+  authorizer: CustomAuthorizer;
+  permissions: Permissions;
+  timers: SessionTimers;
+  log: GatewayLog;
+}
+
+const notAuthorized = (message: string) => Object.assign(new Error(message), { returnCode: 5 as const });
+
+/** IoT's authorizer event for an MQTT CONNECT (the gateway adds the token and `signatureVerified`). */
+function connectEvent(conn: Connection, clientId: string, username: string | undefined, password: Buffer | undefined): Record<string, unknown> {
+  return {
+    protocols: conn.transport === "wss" ? ["tls", "http", "mqtt"] : ["tls", "mqtt"],
+    protocolData: {
+      tls: { serverName: conn.serverName },
+      ...(conn.http && { http: conn.http }),
+      mqtt: {
+        ...(username !== undefined && { username }),
+        ...(password !== undefined && { password: Buffer.from(password).toString("base64") }),
+        clientId,
+      },
+    },
+    connectionMetadata: { id: conn.id },
+  };
+}
+
+/** Authenticates a CONNECT and, when it is allowed to connect, starts the connection's session. */
+async function connect(enforcement: PolicyEnforcement, conn: Connection, client: AedesClient, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+  const { tokenKeyName, log } = enforcement;
+  const credentials = conn.transport === "wss" && conn.http ? fromHttp(conn.http, tokenKeyName) : fromUsername(username, tokenKeyName);
+  const decision = await enforcement.authorizer.authenticate(credentials, connectEvent(conn, client.id, username, password));
+  const base = { transport: conn.transport, stage: "connect" as const, connectionId: conn.id, clientId: conn.clientId };
+  if (!decision.ok) {
+    log.refused({ ...base, reason: decision.reason, principalId: decision.principalId });
+    return false;
+  }
+  if (!enforcement.permissions.mayConnect(decision.session, client.id)) {
+    log.refused({ ...base, reason: "policy-denied", principalId: decision.session.principalId });
+    return false;
+  }
+  conn.session = decision.session;
+  conn.event = decision.event;
+  if (!conn.closed) enforcement.timers.schedule(conn, decision);
+  return true;
+}
+
+export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
+  const { connectionOf, permissions, log } = enforcement;
+  return {
+    authenticate: (client, username, password, done) => {
+      const conn = connectionOf(client);
+      if (conn === undefined) return done(notAuthorized("unknown connection"), false);
+      conn.clientId = client.id;
+      void connect(enforcement, conn, client, username, password).then((allowed) => {
+        if (allowed) done(null, true);
+        else done(notAuthorized("not authorized"), false);
+      });
+    },
+    authorizePublish: (client, packet, callback) => {
+      if (client === null) return callback(null); // the gateway's own publishes (HTTP) are checked already
+      const conn = connectionOf(client);
+      const topic = packet.topic;
+      if (conn !== undefined && permissions.mayPublish(conn.session, topic, packet.retain, conn.clientId)) return callback(null);
+      log.refused({ transport: conn?.transport ?? "mqtt", stage: "publish", reason: "policy-denied", connectionId: conn?.id, clientId: conn?.clientId, principalId: conn?.session?.principalId, topic });
+      // MQTT 3.1.1 cannot refuse a PUBLISH: IoT Core, like aedes on this error, closes the connection.
+      callback(new Error("not authorized to publish"));
+    },
+    authorizeSubscribe: (client, subscription, callback) => {
+      const conn = connectionOf(client);
+      if (conn !== undefined && permissions.maySubscribe(conn.session, subscription.topic, conn.clientId)) {
+        return callback(null, subscription);
+      }
+      log.refused({ transport: conn?.transport ?? "mqtt", stage: "subscribe", reason: "policy-denied", connectionId: conn?.id, clientId: conn?.clientId, principalId: conn?.session?.principalId, topic: subscription.topic });
+      callback(null, null); // SUBACK 128 (0x87 on MQTT 5) for this filter; the others go on
+    },
+    authorizeForward: (client, packet) => {
+      const conn = connectionOf(client);
+      if (conn !== undefined && permissions.mayReceive(conn.session, packet.topic, conn.clientId)) return packet;
+      if (!packet.topic.startsWith("$SYS/")) {
+        log.refused({ transport: conn?.transport ?? "mqtt", stage: "receive", reason: "policy-denied", connectionId: conn?.id, clientId: conn?.clientId, principalId: conn?.session?.principalId, topic: packet.topic });
+      }
+      return null;
+    },
+  };
+}
+
+/** The MQTT 5 bridge's publish check: MQTT 5 can refuse a PUBLISH with a reason code instead of disconnecting. */
+export function bridgeHooks(enforcement: Pick<PolicyEnforcement, "permissions" | "log">, conn: Connection): Mqtt5BridgeHooks {
+  return {
+    mayPublish: (topic, retain) => {
+      if (conn.session === undefined) return undefined;
+      return enforcement.permissions.mayPublish(conn.session, topic, retain, conn.clientId);
+    },
+    onPublishRefused: (topic) =>
+      enforcement.log.refused({ transport: conn.transport, stage: "publish", reason: "policy-denied", connectionId: conn.id, clientId: conn.clientId, principalId: conn.session?.principalId, topic }),
+  };
+}

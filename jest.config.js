@@ -8,4 +8,7 @@ module.exports = {
   transform: { "^.+\\.ts$": ["ts-jest", {}] },
   // Pulumi's runtime keeps global state (mocks, config, the resource monitor): one file, one module registry.
   resetModules: false,
+  // No test measures time: a slow or busy machine (CI has two cores) must not turn a correct test into a failure.
+  // Jest's default of 5 s per test is a time limit in disguise; this one only stops a test that hangs.
+  testTimeout: 120_000,
 };

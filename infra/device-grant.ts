@@ -6,14 +6,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigurationError } from "../functions/authorizer/config";
-import {
-  checkClients,
-  checkDeviceGrantSettings,
-  DEVICE_GRANT_CONFIG_ENV,
-  loadDeviceGrantConfig,
-  type DeviceGrantConfig,
-} from "../functions/device-grant/config";
+import { DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, type DeviceGrantConfig } from "../functions/device-grant/config";
 import type { ClientRegistration, DeviceGrantSettings } from "../functions/device-grant/model";
+import { checkClients, checkDeviceGrantSettings } from "../functions/device-grant/settings";
 import { PARTITION_KEY, TABLE_DEFINITION, TTL_ATTRIBUTE } from "../functions/device-grant/table";
 import { REPO_ROOT } from "./bundle";
 import { defineBundledFunction } from "./bundled-function";

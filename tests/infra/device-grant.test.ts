@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/authorizer/config";
-import { DEFAULT_DEVICE_GRANT_SETTINGS, loadDeviceGrantConfig } from "../../functions/device-grant/config";
+import { loadDeviceGrantConfig } from "../../functions/device-grant/config";
+import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/settings";
 import { allRegistered, captureChildren } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";

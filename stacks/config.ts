@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError, DEFAULT_SETTINGS } from "../functions/authorizer/config";
-import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/config";
+import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/settings";
 import type { DeviceGrantSettings } from "../functions/device-grant/model";
-import { DEVICE_GRANT_COMPONENT_DEFAULTS, deviceGrantProblems, type DeviceGrantArgs } from "../infra/device-grant";
+import { DEVICE_GRANT_COMPONENT_DEFAULTS, deviceGrantProblems, type DeviceGrantArgs } from "../infra/device-grant-args";
 import {
   USER_DIRECTORY_DEFAULTS,
   userDirectoryProblems,

@@ -2,8 +2,9 @@
  * Device and user codes: seed 003's format language, uniform generation from a CSPRNG, the entropy a
  * format gives, and the user-code normalisation RFC 8628 §6.1 asks for (case-insensitive, dashes and
  * spaces ignored). Pure functions; randomness comes in through the `RandomSource` port so tests can seed it.
+ * Also the constant-time comparison the endpoints apply to whatever secret a caller presents.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type RandomSource } from "./model";
 
 /**
@@ -123,6 +124,16 @@ export function formatUserCode(code: string, mask: string): string {
 /** What the store keeps instead of the device code itself: its SHA-256, lower-case hex. */
 export function hashDeviceCode(code: string): string {
   return createHash("sha256").update(code, "utf8").digest("hex");
+}
+
+/**
+ * Compares a presented secret (a client secret, a CSRF token) with the expected one in constant time:
+ * both are hashed first, so the comparison is of equal lengths and leaks neither length nor content.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const da = createHash("sha256").update(a, "utf8").digest();
+  const db = createHash("sha256").update(b, "utf8").digest();
+  return timingSafeEqual(da, db);
 }
 
 /** The production randomness: node's CSPRNG. */

@@ -10,10 +10,11 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { fromApiGatewayEvent, type ApiGatewayV2Result, toApiGatewayResult } from "./apigw";
 import { ConfigurationError, DEVICE_GRANT_CONFIG_ENV, type DeviceGrantConfig, parseDeviceGrantConfig } from "./config";
 import { DynamoStore } from "./dynamo-store";
+import { consoleServiceLogger, type ServiceLogger } from "./errors";
 import { jsonResponse } from "./http";
 import { type Clock, type RandomSource, type Store, type UpstreamIdp } from "./model";
 import { PAGES, pageResponse } from "./pages";
-import { consoleServiceLogger, createDeviceGrantService, type DeviceGrantService, type ServiceLogger } from "./service";
+import { createDeviceGrantService, type DeviceGrantService } from "./service";
 import { createOidcUpstream } from "./upstream";
 import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 

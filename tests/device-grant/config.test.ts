@@ -3,16 +3,8 @@
  * messages a stack author reads when a code is too weak.
  */
 import { ConfigurationError as AuthorizerConfigurationError } from "../../functions/authorizer/config";
-import {
-  ConfigurationError,
-  DEFAULT_DEVICE_GRANT_SETTINGS,
-  DEVICE_GRANT_CONFIG_ENV,
-  checkClients,
-  checkDeviceGrantSettings,
-  defaultUserCodeMask,
-  loadDeviceGrantConfig,
-  parseDeviceGrantConfig,
-} from "../../functions/device-grant/config";
+import { ConfigurationError, DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, parseDeviceGrantConfig } from "../../functions/device-grant/config";
+import { DEFAULT_DEVICE_GRANT_SETTINGS, checkClients, checkDeviceGrantSettings, defaultUserCodeMask } from "../../functions/device-grant/settings";
 
 describe("checkDeviceGrantSettings", () => {
   it("fills in seed 003's defaults, with consonant user codes", () => {

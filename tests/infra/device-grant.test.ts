@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/authorizer/config";
-import { DEFAULT_DEVICE_GRANT_SETTINGS, loadDeviceGrantConfig } from "../../functions/device-grant/config";
+import { loadDeviceGrantConfig } from "../../functions/device-grant/config";
+import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/settings";
 import { allRegistered, captureChildren } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
@@ -11,13 +12,8 @@ jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../infra/bundle";
-import {
-  ACCESS_LOG_FORMAT,
-  STORE_TABLE_ACTIONS,
-  DEVICE_GRANT_ENTRY,
-  DeviceGrant,
-  type DeviceGrantArgs,
-} from "../../infra/device-grant";
+import { ACCESS_LOG_FORMAT, STORE_TABLE_ACTIONS, DEVICE_GRANT_ENTRY, DeviceGrant } from "../../infra/device-grant";
+import { type DeviceGrantArgs } from "../../infra/device-grant-args";
 import { deviceGrantRolePolicy } from "../../infra/policies";
 
 const ACCOUNT = "123456789012";

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_ROOT } from "../../infra/bundle";
-import { checkDeviceGrantArgs } from "../../infra/device-grant";
+import { checkDeviceGrantArgs } from "../../infra/device-grant-args";
 import { checkIotTokenAuthorizerArgs, COMPONENT_DEFAULTS } from "../../infra/iot-token-authorizer";
 import { checkUserDirectoryArgs } from "../../infra/user-directory";
 import {

@@ -1,0 +1,44 @@
+/**
+ * What the device grant tells the caller when a request fails, and what it tells the operator: the OAuth
+ * error answer of the JSON endpoints (RFC 6749 §5.2, RFC 8628 §3.5), the logger port, and the one filter
+ * that keeps attacker-supplied names printable and short wherever they are echoed. Log lines carry event
+ * names, client ids and outcomes: never a code, token, secret, header or cookie.
+ */
+import { type HttpResponse, jsonResponse } from "./http";
+
+/** An OAuth error: a value, not a throw, so every endpoint returns its refusals like its answers. */
+export class OAuthError {
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+    readonly headers: Record<string, string> = {},
+  ) {}
+  response(): HttpResponse {
+    return jsonResponse(this.status, { error: this.error, error_description: this.description }, { headers: this.headers });
+  }
+}
+
+export interface LogFields {
+  [field: string]: string | number | boolean | undefined;
+}
+/** Log lines carry event names, client ids and outcomes: never a code, token, secret, header or cookie. */
+export interface ServiceLogger {
+  info(fields: LogFields): void;
+  warn(fields: LogFields): void;
+  error(fields: LogFields): void;
+}
+
+/* eslint-disable no-console -- the Lambda's log sink */
+export const consoleServiceLogger: ServiceLogger = {
+  info: (fields) => console.info(fields),
+  warn: (fields) => console.warn(fields),
+  error: (fields) => console.error(fields),
+};
+/* eslint-enable no-console */
+
+/** Attacker-supplied names in logs and error descriptions: printable ASCII only, short. */
+export function safeName(value: string): string {
+  const cleaned = value.replace(/[^\x20-\x7e]/g, "?").replace(/["\\]/g, "?");
+  return cleaned.length > 64 ? `${cleaned.slice(0, 64)}…` : cleaned;
+}

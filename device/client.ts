@@ -32,7 +32,8 @@ import { jwtClaim, type StoredTokens } from "./token-file";
 
 export * from "./errors";
 export { REFRESH_MARGIN_SECONDS } from "./access-tokens";
-export { DEFAULT_INTERVAL_SECONDS, DEVICE_CODE_GRANT, type DeviceCode, type LoginOptions, type LoginResult, SLOW_DOWN_STEP_SECONDS } from "./device-flow";
+export { type DeviceCode, type LoginOptions, type LoginResult } from "./device-flow";
+export { DEFAULT_POLLING_INTERVAL_SECONDS, DEVICE_CODE_GRANT, SLOW_DOWN_STEP_SECONDS } from "../functions/shared/oauth";
 export { type IotEndpoints } from "./endpoints";
 export { type Transport } from "./iot-connect";
 export { type PublishOptions, type SubscribeOptions, type Subscription } from "./iot-messages";

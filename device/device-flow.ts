@@ -11,12 +11,8 @@ import { clientProblem, describeAnswer, type OAuthAnswer, postForm, readTokenRes
 import { type ClientContext } from "./options";
 import { toStoredTokens } from "./access-tokens";
 import { writeTokenFile } from "./token-file";
+import { DEFAULT_POLLING_INTERVAL_SECONDS, DEVICE_CODE_GRANT, SLOW_DOWN_STEP_SECONDS } from "../functions/shared/oauth";
 
-export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
-/** RFC 8628 §3.2: the interval a client uses when the server names none. */
-export const DEFAULT_INTERVAL_SECONDS = 5;
-/** RFC 8628 §3.5: `slow_down` adds 5 seconds to this and every later interval. */
-export const SLOW_DOWN_STEP_SECONDS = 5;
 /** Longest wait between polls after network errors (exponential back-off, RFC 8628 §3.5). */
 const MAX_BACKOFF_SECONDS = 60;
 
@@ -92,7 +88,7 @@ async function requestDeviceCode(context: ClientContext, signal: AbortSignal | u
     ...(typeof b.verification_uri_complete === "string" && { verificationUriComplete: b.verification_uri_complete }),
     expiresIn,
     expiresAt: context.now() + expiresIn * 1000,
-    interval: typeof b.interval === "number" && b.interval > 0 ? b.interval : DEFAULT_INTERVAL_SECONDS,
+    interval: typeof b.interval === "number" && b.interval > 0 ? b.interval : DEFAULT_POLLING_INTERVAL_SECONDS,
   };
   return { deviceCode: b.device_code as string, code };
 }

@@ -3,7 +3,7 @@
  * POST with the client's authentication, and the readings of an answer that both the device flow and the
  * refresh need: the error in words, a refused client, a token response checked before it is stored.
  */
-import { basicAuthorizationHeader } from "../functions/device-grant/http";
+import { basicAuthorizationHeader } from "../functions/shared/oauth";
 import { LoginError, ProtocolError } from "./errors";
 import { HTTP_TIMEOUT_MS } from "./http";
 import { type ClientContext } from "./options";

@@ -3,11 +3,93 @@
  * or Lambda creates one without), an execution role only Lambda can assume, exactly one inline policy, and
  * the function itself (Node.js 22, bundled from this repository at program time, JSON logs), which waits for
  * the log group, the policy and whatever else it reads at cold start.
+ *
+ * The arguments every component takes for its function are checked here too (`lambda.memorySize`,
+ * `lambda.timeoutSeconds`, `lambda.architecture`, `logRetentionDays`, `resourcePrefix`), so they mean the same
+ * and are refused with the same words in every component.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { isIntegerInRange } from "../functions/shared/checks";
+import { type Problem, problem, problemAt } from "../functions/shared/problems";
 import { functionArchive } from "./bundle";
 import { lambdaAssumeRolePolicy } from "./policies";
+
+export type Architecture = "arm64" | "x86_64";
+
+/** The retention periods CloudWatch Logs accepts (`0`, never expire, is deliberately not offered). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** A component's `lambda` argument: the function's size, timeout and instruction set. */
+export interface FunctionArgs {
+  /** Memory in MB (128 to 10,240). */
+  memorySize?: number;
+  /** Timeout in seconds; each component says its own maximum. */
+  timeoutSeconds?: number;
+  /** Instruction set (default `arm64`). */
+  architecture?: Architecture;
+}
+
+export interface CheckedFunctionArgs {
+  memorySize: number;
+  timeoutSeconds: number;
+  architecture: Architecture;
+}
+
+/**
+ * Checks a component's `lambda` argument against its defaults and its timeout ceiling (`why` says where the
+ * ceiling comes from, e.g. IoT's 5 s budget), adding a problem per bad value; the defaults stand in for those.
+ */
+export function checkFunctionArgs(
+  given: FunctionArgs | undefined,
+  defaults: CheckedFunctionArgs,
+  timeout: { max: number; why?: string },
+  problems: Problem[],
+): CheckedFunctionArgs {
+  const fn = given ?? {};
+  const memorySize = fn.memorySize ?? defaults.memorySize;
+  if (!isIntegerInRange(memorySize, 128, 10_240)) {
+    problems.push(problemAt("lambda.memorySize", `must be an integer from 128 to 10240 MB; got ${JSON.stringify(memorySize)}`));
+  }
+  const timeoutSeconds = fn.timeoutSeconds ?? defaults.timeoutSeconds;
+  if (!isIntegerInRange(timeoutSeconds, 1, timeout.max)) {
+    problems.push(
+      problemAt("lambda.timeoutSeconds", `must be an integer from 1 to ${timeout.max}${timeout.why ? `: ${timeout.why}` : ""}; got ${JSON.stringify(timeoutSeconds)}`),
+    );
+  }
+  const architecture = fn.architecture ?? defaults.architecture;
+  if (architecture !== "arm64" && architecture !== "x86_64") {
+    problems.push(problemAt("lambda.architecture", `must be arm64 or x86_64; got ${JSON.stringify(architecture)}`));
+  }
+  return { memorySize, timeoutSeconds, architecture };
+}
+
+/** A log retention CloudWatch accepts, or a problem naming the allowed ones. */
+export function checkLogRetentionDays(value: number, problems: Problem[]): number {
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
+    problems.push(problemAt("logRetentionDays", `must be one of ${LOG_RETENTION_DAYS.join(", ")}; got ${JSON.stringify(value)}`));
+  }
+  return value;
+}
+
+const RESOURCE_PREFIX = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The physical-name prefix of a component's children: the one given, or `<component name>-<stack>`. `names` says
+ * what it names, for the message (e.g. "the function and the table").
+ */
+export function checkResourcePrefix(name: string, given: string | undefined, stack: string, names: string, problems: Problem[]): string {
+  const resourcePrefix = given ?? `${name}-${stack}`.replace(/\./g, "-");
+  if (!RESOURCE_PREFIX.test(resourcePrefix)) {
+    const derived = given === undefined ? " (derived from the component name and stack)" : "";
+    problems.push(
+      problem("resourcePrefix", (n) => `${n("resourcePrefix")} ${JSON.stringify(resourcePrefix)}${derived} must be 1-64 letters, digits, - or _ (it names ${names})`),
+    );
+  }
+  return resourcePrefix;
+}
 
 export interface BundledFunctionArgs {
   /** Physical name of the function; its log group is `/aws/lambda/<resourcePrefix>`. */
@@ -17,7 +99,7 @@ export interface BundledFunctionArgs {
   roleDescription: string;
   /** The function's entry, bundled with esbuild (`infra/bundle.ts`). */
   entry: string;
-  architecture: "arm64" | "x86_64";
+  architecture: Architecture;
   memorySize: number;
   timeoutSeconds: number;
   logRetentionDays: number;

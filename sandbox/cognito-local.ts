@@ -64,6 +64,7 @@ import type * as OtpModule from "cognito-local/lib/services/otp";
 import type * as TokenGeneratorModule from "cognito-local/lib/services/tokenGenerator";
 import type * as UserPoolServiceModule from "cognito-local/lib/services/userPoolService";
 import type { Logger } from "pino";
+import { basicAuthorizationHeader } from "../functions/shared/oauth";
 import { nodeRequire } from "./esm";
 
 /** The OIDC endpoints of one pool as cognito-local serves them. */
@@ -126,12 +127,6 @@ export interface CognitoLocal {
   tokenRequest(client: AppClient, parameters: Record<string, string>): Promise<TokenEndpointAnswer>;
   /** Stops the server, closes its connections and removes its data directory. */
   stop(): Promise<void>;
-}
-
-/** `Authorization` value for `client_secret_basic` (RFC 6749 §2.3.1). */
-export function basicAuthorization(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, "+");
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString("base64")}`;
 }
 
 /** A PKCE pair (RFC 7636, S256): 32 random bytes as the verifier. */
@@ -304,7 +299,7 @@ async function createUser(call: CognitoLocal["call"], poolId: string, username: 
 
 async function tokenRequest(baseUrl: string, client: AppClient, parameters: Record<string, string>): Promise<TokenEndpointAnswer> {
   const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
-  if (client.clientSecret !== undefined) headers.authorization = basicAuthorization(client.clientId, client.clientSecret);
+  if (client.clientSecret !== undefined) headers.authorization = basicAuthorizationHeader(client.clientId, client.clientSecret);
   const response = await fetch(`${baseUrl}/oauth2/token`, {
     method: "POST",
     headers,

@@ -5,7 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import path from "node:path";
-import { ConfigurationError, REPO_ROOT } from "./settings";
+import { REPO_ROOT } from "./settings";
+import { ConfigurationError } from "../functions/shared/problems";
 import { DEFAULT_PORTS, PORT_FLAGS, PortInUseError, type SandboxOptions, type SandboxPorts, startSandbox } from "./sandbox";
 
 const USAGE = `Usage: npm start -- [options]

@@ -15,10 +15,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { load } from "js-yaml";
 import { checkAuthorizerSettings, type GrantRule } from "../functions/authorizer/config";
-import { ConfigurationError, DEFAULT_DEVICE_GRANT_SETTINGS, checkClients, checkDeviceGrantSettings } from "../functions/device-grant/config";
+import { principalPrefixProblem } from "../functions/authorizer/issuer-checks";
+import { checkDeviceGrantSettings, DEFAULT_DEVICE_GRANT_SETTINGS, inspectClients } from "../functions/device-grant/settings";
+import { isObject, REGION } from "../functions/shared/checks";
+import { ConfigurationError, renderProblems } from "../functions/shared/problems";
 import { type DeviceGrantSettings } from "../functions/device-grant/model";
 
-export { ConfigurationError };
 
 /** The Pulumi project's configuration namespace. */
 export const STACK_CONFIG_PREFIX = "iot-enterprise-auth:";
@@ -59,10 +61,6 @@ export interface SandboxSettings {
   ignored: string[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * Checks stack-style settings (keys without the project prefix) and fills in defaults. With `strict`, a key
  * the sandbox does not know is a problem; otherwise it is returned in `ignored`.
@@ -81,19 +79,28 @@ export function checkSandboxSettings(raw: Record<string, unknown>, source: strin
   problems.push(...deviceGrant.problems);
 
   const region = raw.region ?? SANDBOX_DEFAULTS.region;
-  if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) problems.push(`region must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`);
+  if (typeof region !== "string" || !REGION.test(region)) problems.push(`region must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`);
 
   // The authorizer's own check, with a stand-in for the pool that only exists once the sandbox runs (as
   // stacks/config.ts does with the pool a stack has yet to declare).
   const principalPrefix = raw.userPoolPrincipalPrefix ?? SANDBOX_DEFAULTS.principalPrefix;
+  const prefixProblem = principalPrefixProblem(principalPrefix);
+  if (prefixProblem !== undefined) problems.push(`userPoolPrincipalPrefix ${prefixProblem}`);
   const standIn = "http://127.0.0.1/sandbox-user-pool";
   const authorizer = checkAuthorizerSettings({
     issuers: [
-      { issuer: standIn, algorithms: ["RS256"], jwksUri: `${standIn}/.well-known/jwks.json`, tokenUse: "access", clientIds: ["sandbox"], principalPrefix },
+      {
+        issuer: standIn,
+        algorithms: ["RS256"],
+        jwksUri: `${standIn}/.well-known/jwks.json`,
+        tokenUse: "access",
+        clientIds: ["sandbox"],
+        principalPrefix: prefixProblem === undefined ? principalPrefix : SANDBOX_DEFAULTS.principalPrefix,
+      },
     ],
     ...Object.fromEntries(AUTHORIZER_KEYS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
   });
-  problems.push(...authorizer.problems.map((p) => p.replace(`issuer ${standIn}: principalPrefix`, "userPoolPrincipalPrefix")));
+  problems.push(...authorizer.problems);
 
   let deviceClient: { name: string; scopes: string[] } = { ...SANDBOX_DEFAULTS.deviceClient, scopes: [...SANDBOX_DEFAULTS.deviceClient.scopes] };
   if (raw.deviceClients !== undefined) {
@@ -105,8 +112,9 @@ export function checkSandboxSettings(raw: Record<string, unknown>, source: strin
       if (entry === undefined) {
         problems.push("deviceClients has no public client: the sandbox registers the first public one as its device client");
       } else {
-        const checked = checkClients([{ clientId: "sandbox", name: entry.name, type: "public", scopes: entry.scopes }]);
-        problems.push(...checked.problems.map((p) => p.replace(/^client sandbox/, `deviceClients (${JSON.stringify(entry.key ?? entry.name)})`)));
+        const checked = inspectClients([{ clientId: "sandbox", name: entry.name, type: "public", scopes: entry.scopes }]);
+        const entryName = `deviceClients (${JSON.stringify(entry.key ?? entry.name)})`;
+        problems.push(...renderProblems(checked.problems, (path, usual) => (path === "clients[0]" ? entryName : (usual ?? path))));
         if (checked.clients.length === 1) deviceClient = { name: checked.clients[0].name, scopes: checked.clients[0].scopes };
       }
     }

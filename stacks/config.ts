@@ -1,29 +1,32 @@
 /**
- * The stack configuration of the `iot-enterprise-auth` program: every setting, its type, default and
- * meaning in one table (`Pulumi.yaml` declares the same, and a test keeps the two equal), and the reader
- * that turns a stack's configuration into `IotTokenAuthorizer` arguments or one error listing every problem.
+ * The reader of the `iot-enterprise-auth` program's stack configuration: it turns a stack's settings
+ * (stacks/settings.ts lists them all) into the components' arguments, or one `ConfigurationError` listing every
+ * problem, each named by the stack setting to fix. The components' own checks find the problems; their paths are
+ * renamed to stack settings through `STACK_SETTING_NAMES`, so no message's wording is a contract.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError, DEFAULT_SETTINGS } from "../functions/authorizer/config";
-import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/settings";
 import type { DeviceGrantSettings } from "../functions/device-grant/model";
-import { DEVICE_GRANT_COMPONENT_DEFAULTS, deviceGrantProblems, type DeviceGrantArgs } from "../infra/device-grant-args";
+import { ConfigurationError, type Namer, type Problem, usualNames } from "../functions/shared/problems";
+import { deviceGrantProblems, type DeviceGrantArgs } from "../infra/device-grant-args";
 import {
-  USER_DIRECTORY_DEFAULTS,
+  IOT_TOKEN_AUTHORIZER_DEFAULTS,
+  iotTokenAuthorizerProblems,
+  type IotTokenAuthorizerArgs,
+  type IotTokenAuthorizerIssuer,
+  type RsaKeySize,
+} from "../infra/iot-token-authorizer-args";
+import { STAND_IN_SECRET, standInClientId, standInIssuer, standInJwksUri, standInUrl } from "../infra/stand-ins";
+import {
   userDirectoryProblems,
   type MfaMode,
   type UserDirectoryArgs,
   type UserDirectoryClient,
   type UserDirectoryDomainArgs,
   type UserDirectoryScope,
-} from "../infra/user-directory";
-import {
-  checkIotTokenAuthorizerArgs,
-  COMPONENT_DEFAULTS,
-  type IotTokenAuthorizerArgs,
-  type IotTokenAuthorizerIssuer,
-  type RsaKeySize,
-} from "../infra/iot-token-authorizer";
+} from "../infra/user-directory-args";
+import { SCALAR_SETTINGS, STACK_SETTING_NAMES } from "./settings";
+
+export { SCALAR_SETTINGS, SECRET_SETTINGS, STRUCTURED_SETTINGS } from "./settings";
 
 export const PROJECT = "iot-enterprise-auth";
 /** The component's name in this program; with the stack it names the function and authorizer (`iot-auth-dev`). */
@@ -36,193 +39,14 @@ export const DEVICE_GRANT_NAME = "device-grant";
  * Stand-ins for what the user pool only knows once it exists: the stack's configuration is checked (its issuers
  * listed, prefixes compared) with these before anything is declared; the program then hands the authorizer the
  * pool's real issuer, JWKS URI and client ids as outputs, which the component checks again once they are known.
- * The `.invalid` domain (RFC 2606) means a stand-in that somehow stayed trusts nothing.
  */
-export const PENDING_USER_POOL_ISSUER = "https://cognito-idp.user-pool.invalid/declared-by-this-stack";
-export const PENDING_USER_POOL_JWKS_URI = `${PENDING_USER_POOL_ISSUER}/.well-known/jwks.json`;
+export const PENDING_USER_POOL_ISSUER = standInIssuer("user-pool");
+export const PENDING_USER_POOL_JWKS_URI = standInJwksUri("user-pool");
 export function pendingClientId(key: string): string {
-  return `pending-${key}`;
+  return standInClientId(key);
 }
-
-interface ScalarSetting {
-  type: "string" | "integer" | "boolean";
-  default: string | number | boolean;
-  description: string;
-}
-
-/** The scalar settings, as `Pulumi.yaml` declares them. */
-export const SCALAR_SETTINGS = {
-  tokenKeyName: {
-    type: "string",
-    default: DEFAULT_SETTINGS.tokenKeyName,
-    description: "Name of the header, query parameter or MQTT username parameter that carries the token.",
-  },
-  refreshAfterSeconds: {
-    type: "integer",
-    default: DEFAULT_SETTINGS.refreshAfterSeconds,
-    description: "Seconds before IoT re-checks a live connection's token (300 to 86400).",
-  },
-  disconnectAfterSeconds: {
-    type: "integer",
-    default: DEFAULT_SETTINGS.disconnectAfterSeconds,
-    description: "Longest a connection may stay open, in seconds (300 to 86400; never past the token's expiry).",
-  },
-  clockToleranceSeconds: {
-    type: "integer",
-    default: DEFAULT_SETTINGS.clockToleranceSeconds,
-    description: "Clock skew tolerated on exp, nbf and iat, in seconds (0 to 300).",
-  },
-  maxTokenBytes: {
-    type: "integer",
-    default: DEFAULT_SETTINGS.maxTokenBytes,
-    description: "Tokens longer than this many bytes are refused before parsing (256 to 65536).",
-  },
-  signingEnabled: {
-    type: "boolean",
-    default: COMPONENT_DEFAULTS.signingEnabled,
-    description: "Whether IoT checks the token's RSA signature before invoking the function (changing it replaces the authorizer).",
-  },
-  signingKeyBits: {
-    type: "integer",
-    default: COMPONENT_DEFAULTS.rsaBits,
-    description: "Size of the generated token-signing RSA key: 2048, 3072 or 4096.",
-  },
-  enableCachingForHttp: {
-    type: "boolean",
-    default: COMPONENT_DEFAULTS.enableCachingForHttp,
-    description: "Let IoT cache the function's answer on persistent HTTP connections.",
-  },
-  logRetentionDays: {
-    type: "integer",
-    default: COMPONENT_DEFAULTS.logRetentionDays,
-    description: "Retention of the functions' and access logs' log groups in days (a CloudWatch Logs value such as 7, 30, 90, 365).",
-  },
-  functionMemoryMb: {
-    type: "integer",
-    default: COMPONENT_DEFAULTS.memorySize,
-    description: "Memory of the authorizer function in MB (128 to 10240).",
-  },
-  functionTimeoutSeconds: {
-    type: "integer",
-    default: COMPONENT_DEFAULTS.timeoutSeconds,
-    description: "Timeout of the authorizer function in seconds (1 to 4: IoT waits 5 s in all).",
-  },
-  deviceGrantEnabled: {
-    type: "boolean",
-    default: false,
-    description: "Deploy the OAuth 2.0 device grant: a Cognito user pool, the device grant API, and trust in the pool's access tokens.",
-  },
-  codeExpirySeconds: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.codeExpirySeconds,
-    description: "Device grant: lifetime of a device code and its user code, in seconds (60 to 86400).",
-  },
-  deviceCodeFormat: {
-    type: "string",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.deviceCodeFormat,
-    description: "Device grant: characters of the device code (# digits, a/A letters, b/B consonants, ! specials).",
-  },
-  deviceCodeLength: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.deviceCodeLength,
-    description: "Device grant: length of the device code (at least 128 bits of entropy unless allowWeakCodes).",
-  },
-  userCodeFormat: {
-    type: "string",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.userCodeFormat,
-    description: "Device grant: characters of the user code, one case only (B = 20 uppercase consonants).",
-  },
-  userCodeLength: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.userCodeLength,
-    description: "Device grant: length of the user code (at least 30 bits of entropy unless allowWeakCodes).",
-  },
-  userCodeMask: {
-    type: "string",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.userCodeMask,
-    description: "Device grant: how the user code is shown, one # per character (change it with userCodeLength).",
-  },
-  pollingIntervalSeconds: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.pollingIntervalSeconds,
-    description: "Device grant: minimum seconds between a device's polls (1 to 60).",
-  },
-  resultTokenSet: {
-    type: "string",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.resultTokenSet.join("+"),
-    description: "Device grant: tokens the device receives, ACCESS required, joined by + (ACCESS, ID, REFRESH).",
-  },
-  maxFailedEntriesPerIp: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.maxFailedEntriesPerIp,
-    description: "Device grant: wrong user codes one IP may enter per attemptWindowSeconds.",
-  },
-  maxFailedAttemptsPerCode: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.maxFailedAttemptsPerCode,
-    description: "Device grant: failed attempts against one user code before it is locked.",
-  },
-  attemptWindowSeconds: {
-    type: "integer",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.attemptWindowSeconds,
-    description: "Device grant: length of the rate-limit window, in seconds (60 to 86400).",
-  },
-  allowWeakCodes: {
-    type: "boolean",
-    default: DEFAULT_DEVICE_GRANT_SETTINGS.allowWeakCodes,
-    description: "Device grant: accept codes below the entropy minimums (never for production).",
-  },
-  userPoolMfa: {
-    type: "string",
-    default: USER_DIRECTORY_DEFAULTS.mfa,
-    description: "Device grant: multi-factor authentication with an authenticator app: OFF, OPTIONAL or ON.",
-  },
-  userPoolDeletionProtection: {
-    type: "boolean",
-    default: USER_DIRECTORY_DEFAULTS.deletionProtection,
-    description: "Device grant: refuse to delete the user pool (and its users) until this is turned off.",
-  },
-  userPoolPrincipalPrefix: {
-    type: "string",
-    default: "cognito",
-    description: "Device grant: principal id prefix of the user pool's users at the authorizer (letters and digits).",
-  },
-  apiThrottlingBurstLimit: {
-    type: "integer",
-    default: DEVICE_GRANT_COMPONENT_DEFAULTS.throttlingBurstLimit,
-    description: "Device grant: burst of requests the API accepts before throttling (1 to 5000).",
-  },
-  apiThrottlingRateLimit: {
-    type: "integer",
-    default: DEVICE_GRANT_COMPONENT_DEFAULTS.throttlingRateLimit,
-    description: "Device grant: steady requests per second the API accepts (1 to 10000).",
-  },
-} as const satisfies Record<string, ScalarSetting>;
-
-/**
- * Settings that are lists of objects. Pulumi's project schema types only strings, integers, booleans and
- * arrays of those, so `Pulumi.yaml` documents these in comments instead of declaring them.
- */
-export const STRUCTURED_SETTINGS = ["issuers", "grants", "deviceClients", "deviceScopes", "userPoolDomain", "deviceGrantDomain"] as const;
-
-/**
- * The HMAC shared secret (base64, as OpenAM shows it), read by issuers that set `"sharedSecret": true`.
- * Set it with `pulumi config set --secret sharedSecret …`. Optional, so not declared in `Pulumi.yaml`
- * (a declared setting without a default is required of every stack).
- */
-export const SECRET_SETTINGS = ["sharedSecret"] as const;
-
-/** Where the component reports a problem with a setting, and the stack setting to name instead. */
-const COMPONENT_PATH_TO_SETTING: Record<string, keyof typeof SCALAR_SETTINGS> = {
-  "signing.enabled": "signingEnabled",
-  "signing.rsaBits": "signingKeyBits",
-  "lambda.memorySize": "functionMemoryMb",
-  "lambda.timeoutSeconds": "functionTimeoutSeconds",
-  "lambda.logRetentionDays": "logRetentionDays",
-};
-
-/** Long enough for any HMAC algorithm; only ever checked, never deployed. */
-const STAND_IN_SECRET = Buffer.alloc(64).toString("base64");
+/** What a problem about the user pool's stand-in issuer calls it: the setting that decides its namespace. */
+const USER_POOL_NAME = "the device grant's user pool (userPoolPrincipalPrefix)";
 
 /** The part of `pulumi.Config` the reader uses; tests pass a recording one. */
 export interface ConfigSource {
@@ -232,33 +56,66 @@ export interface ConfigSource {
 /** An issuer as a stack configures it: an `IssuerConfig`, where HMAC issuers say `"sharedSecret": true`. */
 type StackIssuer = Omit<IotTokenAuthorizerIssuer, "sharedSecret"> & { sharedSecret?: unknown };
 
-function readInteger(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS, problems: string[]): number | undefined {
+/** A namer that calls a component's paths by their stack settings (a listed path also renames the paths below it). */
+function stackNamer(table: Readonly<Record<string, string>>, extra: Readonly<Record<string, string>> = {}): Namer {
+  const names: Record<string, string> = { ...table, ...extra };
+  return (path, usual) => {
+    if (Object.hasOwn(names, path)) return names[path];
+    const prefix = Object.keys(names)
+      .filter((k) => path.startsWith(`${k}.`) || path.startsWith(`${k}[`))
+      .sort((x, y) => y.length - x.length)[0];
+    return prefix === undefined ? (usual ?? path) : names[prefix] + path.slice(prefix.length);
+  };
+}
+
+/** The problems found so far, as sentences, and which stack settings they are about. */
+class StackProblems {
+  readonly sentences: string[] = [];
+  private readonly settings = new Set<string>();
+
+  /** A problem of the stack's own reading, about `setting`. */
+  add(setting: string, text: string): void {
+    this.settings.add(setting);
+    this.sentences.push(text);
+  }
+
+  /** A component's problems, named with `name`, less those `skip` says are reported already. */
+  addFrom(problems: readonly Problem[], name: Namer, skip: (problem: Problem) => boolean = () => false): void {
+    for (const p of problems) if (!skip(p)) this.sentences.push(p.describe(name));
+  }
+
+  reported(setting: string): boolean {
+    return this.settings.has(setting);
+  }
+}
+
+function readInteger(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS, problems: StackProblems): number | undefined {
   const raw = source.get(key);
   if (raw === undefined) return undefined;
   if (!/^-?\d+$/.test(raw.trim())) {
-    problems.push(`${key} must be an integer; got ${JSON.stringify(raw)}`);
+    problems.add(key, `${key} must be an integer; got ${JSON.stringify(raw)}`);
     return undefined;
   }
   return Number(raw);
 }
 
-function readBoolean(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS, problems: string[]): boolean | undefined {
+function readBoolean(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS, problems: StackProblems): boolean | undefined {
   const raw = source.get(key);
   if (raw === undefined) return undefined;
   if (raw !== "true" && raw !== "false") {
-    problems.push(`${key} must be true or false; got ${JSON.stringify(raw)}`);
+    problems.add(key, `${key} must be true or false; got ${JSON.stringify(raw)}`);
     return undefined;
   }
   return raw === "true";
 }
 
-function readJson(source: ConfigSource, key: string, problems: string[]): unknown {
+function readJson(source: ConfigSource, key: string, problems: StackProblems): unknown {
   const raw = source.get(key);
   if (raw === undefined) return undefined;
   try {
     return JSON.parse(raw);
   } catch {
-    problems.push(`${key} must be a list of objects (set it in the stack file or with pulumi config set --path)`);
+    problems.add(key, `${key} must be a list of objects (set it in the stack file or with pulumi config set --path)`);
     return undefined;
   }
 }
@@ -283,74 +140,59 @@ export interface StackConfig {
   deviceGrant?: DeviceGrantStackConfig;
 }
 
-/** Where the device grant's components report a problem, and the stack setting to name instead. */
-const DEVICE_PATH_TO_SETTING: [string, string][] = [
-  ["clients must", "deviceClients must"],
-  ["domain.", "userPoolDomain."],
-  ["customDomain.", "deviceGrantDomain."],
-  ["scopes must list", "deviceScopes must list"],
-  ["scopes[", "deviceScopes["],
-  ["mfa ", "userPoolMfa "],
-  ["deletionProtection ", "userPoolDeletionProtection "],
-  ["throttling.burstLimit", "apiThrottlingBurstLimit"],
-  ["throttling.rateLimit", "apiThrottlingRateLimit"],
-];
+const DEVICE_GRANT_INTEGERS = [
+  "codeExpirySeconds",
+  "deviceCodeLength",
+  "userCodeLength",
+  "pollingIntervalSeconds",
+  "maxFailedEntriesPerIp",
+  "maxFailedAttemptsPerCode",
+  "attemptWindowSeconds",
+] as const;
+const DEVICE_GRANT_STRINGS = ["deviceCodeFormat", "userCodeFormat", "userCodeMask", "resultTokenSet"] as const;
 
-function renameDeviceProblem(problem: string): string {
-  const match = DEVICE_PATH_TO_SETTING.find(([path]) => problem.startsWith(path));
-  return match ? match[1] + problem.slice(match[0].length) : problem;
-}
-
-/** The device grant's stack settings, checked by the components' own checks with stand-ins for deployed values. */
-function readDeviceGrant(source: ConfigSource, problems: string[]): DeviceGrantStackConfig {
+/** The device grant function's own settings, as the stack gives them. */
+function readDeviceGrantSettings(source: ConfigSource, problems: StackProblems): Partial<DeviceGrantSettings> {
   const settings: Record<string, unknown> = {};
-  for (const key of [
-    "codeExpirySeconds",
-    "deviceCodeLength",
-    "userCodeLength",
-    "pollingIntervalSeconds",
-    "maxFailedEntriesPerIp",
-    "maxFailedAttemptsPerCode",
-    "attemptWindowSeconds",
-  ] as const) {
+  for (const key of DEVICE_GRANT_INTEGERS) {
     const value = readInteger(source, key, problems);
     if (value !== undefined) settings[key] = value;
   }
-  for (const key of ["deviceCodeFormat", "userCodeFormat", "userCodeMask", "resultTokenSet"] as const) {
+  for (const key of DEVICE_GRANT_STRINGS) {
     const value = source.get(key);
     if (value !== undefined) settings[key] = value;
   }
   const allowWeakCodes = readBoolean(source, "allowWeakCodes", problems);
   if (allowWeakCodes !== undefined) settings.allowWeakCodes = allowWeakCodes;
+  return settings as Partial<DeviceGrantSettings>;
+}
 
+/** The device grant's stack settings, checked by the components' own checks with stand-ins for deployed values. */
+function readDeviceGrant(source: ConfigSource, problems: StackProblems): DeviceGrantStackConfig {
   const clients = readJson(source, "deviceClients", problems);
-  if (clients === undefined && !problems.some((p) => p.startsWith("deviceClients"))) {
-    problems.push(`deviceClients is not set: list the kinds of device that sign users in (see Pulumi.dev.yaml)`);
+  if (clients === undefined && !problems.reported("deviceClients")) {
+    problems.add("deviceClients", `deviceClients is not set: list the kinds of device that sign users in (see Pulumi.dev.yaml)`);
   }
-  const scopes = readJson(source, "deviceScopes", problems);
-  const userPoolDomain = readJson(source, "userPoolDomain", problems);
-  const deviceGrantDomain = readJson(source, "deviceGrantDomain", problems);
-  const principalPrefix = source.get("userPoolPrincipalPrefix") ?? SCALAR_SETTINGS.userPoolPrincipalPrefix.default;
-
   const directory: Omit<UserDirectoryArgs, "callbackUrls"> = {
     clients: (clients ?? []) as UserDirectoryClient[],
-    scopes: scopes as UserDirectoryScope[] | undefined,
-    domain: userPoolDomain as UserDirectoryDomainArgs | undefined,
+    scopes: readJson(source, "deviceScopes", problems) as UserDirectoryScope[] | undefined,
+    domain: readJson(source, "userPoolDomain", problems) as UserDirectoryDomainArgs | undefined,
     mfa: source.get("userPoolMfa") as MfaMode | undefined,
     deletionProtection: readBoolean(source, "userPoolDeletionProtection", problems),
   };
   const grant: Omit<DeviceGrantArgs, "clients" | "upstream"> = {
-    settings: settings as Partial<DeviceGrantSettings>,
-    customDomain: deviceGrantDomain as DeviceGrantArgs["customDomain"],
+    settings: readDeviceGrantSettings(source, problems),
+    customDomain: readJson(source, "deviceGrantDomain", problems) as DeviceGrantArgs["customDomain"],
     throttling: {
       burstLimit: readInteger(source, "apiThrottlingBurstLimit", problems),
       rateLimit: readInteger(source, "apiThrottlingRateLimit", problems),
     },
     logRetentionDays: readInteger(source, "logRetentionDays", problems),
   };
+  const principalPrefix = source.get("userPoolPrincipalPrefix") ?? SCALAR_SETTINGS.userPoolPrincipalPrefix.default;
 
   const stack = pulumi.getStack();
-  const checkedDirectory = userDirectoryProblems(USER_DIRECTORY_NAME, { ...directory, callbackUrls: ["https://device-grant.invalid/callback"] }, stack);
+  const checkedDirectory = userDirectoryProblems(USER_DIRECTORY_NAME, { ...directory, callbackUrls: [standInUrl("device-grant", "/callback")] }, stack);
   const checkedGrant = deviceGrantProblems(
     DEVICE_GRANT_NAME,
     {
@@ -360,39 +202,33 @@ function readDeviceGrant(source: ConfigSource, problems: string[]): DeviceGrantS
         name: c.name,
         type: c.type,
         scopes: c.scopes,
-        ...(c.type === "confidential" && { clientSecret: "pending" }),
+        ...(c.type === "confidential" && { clientSecret: STAND_IN_SECRET }),
       })),
       upstream: {
         issuer: PENDING_USER_POOL_ISSUER,
-        authorizationEndpoint: "https://user-pool.invalid/oauth2/authorize",
-        tokenEndpoint: "https://user-pool.invalid/oauth2/token",
+        authorizationEndpoint: standInUrl("user-pool", "/oauth2/authorize"),
+        tokenEndpoint: standInUrl("user-pool", "/oauth2/token"),
       },
     },
     stack,
   );
-  // The grant re-checks the clients the directory checked; say each problem once.
-  for (const problem of [...checkedDirectory.problems, ...checkedGrant.problems].map(renameDeviceProblem)) {
-    if (!problems.includes(problem) && !/^clients\[\d+\]|^client pending-/.test(problem)) problems.push(problem);
-  }
+  problems.addFrom(checkedDirectory.problems, stackNamer(STACK_SETTING_NAMES.userDirectory));
+  // The grant's clients are the directory's, already checked: say each problem once.
+  problems.addFrom(checkedGrant.problems, stackNamer(STACK_SETTING_NAMES.deviceGrant), (p) => p.path === "clients" || p.path.startsWith("clients["));
   return { directory, grant, principalPrefix };
 }
 
-/**
- * Reads the stack's configuration once and returns the components' arguments, or throws one
- * `ConfigurationError` naming every problem with the stack setting to fix. Nothing is declared before this
- * returns. The shared secret is marked secret as soon as it is read.
- */
-export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT)): StackConfig {
-  const problems: string[] = [];
-
-  const deviceGrantEnabled = readBoolean(source, "deviceGrantEnabled", problems) ?? SCALAR_SETTINGS.deviceGrantEnabled.default;
+/** The issuers as the stack lists them, with HMAC issuers reading the secret setting `sharedSecret`. */
+function readIssuers(
+  source: ConfigSource,
+  deviceGrantEnabled: boolean,
+  problems: StackProblems,
+): { issuers: IotTokenAuthorizerIssuer[]; issuersToCheck: unknown[] } {
   const rawIssuers = readJson(source, "issuers", problems);
-  if (rawIssuers === undefined && !deviceGrantEnabled && !problems.some((p) => p.startsWith("issuers"))) {
-    problems.push(`issuers is not set: list the identity providers to trust (see Pulumi.dev.yaml)`);
+  if (rawIssuers === undefined && !deviceGrantEnabled && !problems.reported("issuers")) {
+    problems.add("issuers", `issuers is not set: list the identity providers to trust (see Pulumi.dev.yaml)`);
   }
-  const grants = readJson(source, "grants", problems);
   const sharedSecret = source.get("sharedSecret");
-
   // The secret itself is checked in plain text (by the component's checks) but only ever passed on as a secret.
   const issuersToCheck: unknown[] = [];
   const issuers: IotTokenAuthorizerIssuer[] = [];
@@ -406,9 +242,9 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
       const { sharedSecret: reference, ...rest } = entry as StackIssuer;
       const label = typeof rest.issuer === "string" && rest.issuer ? `issuer ${rest.issuer}` : `issuers[${i}]`;
       if (reference !== true) {
-        problems.push(`${label}: sharedSecret must be true (the secret itself goes in the secret setting sharedSecret)`);
+        problems.add("issuers", `${label}: sharedSecret must be true (the secret itself goes in the secret setting sharedSecret)`);
       } else if (sharedSecret === undefined || sharedSecret === "") {
-        problems.push(`${label} reads the shared secret, but sharedSecret is not set: run pulumi config set --secret sharedSecret <base64 secret>`);
+        problems.add("sharedSecret", `${label} reads the shared secret, but sharedSecret is not set: run pulumi config set --secret sharedSecret <base64 secret>`);
       }
       const usable = reference === true && sharedSecret !== undefined && sharedSecret !== "";
       // A missing secret is reported above; the component's checks then see a stand-in so they do not repeat it.
@@ -416,15 +252,20 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
       issuers.push({ ...rest, sharedSecret: pulumi.secret(sharedSecret ?? "") });
     });
   } else if (rawIssuers !== undefined) {
-    problems.push(`issuers must be a list of objects`);
+    problems.add("issuers", `issuers must be a list of objects`);
   }
   if (sharedSecret !== undefined && !issuers.some((i) => i.sharedSecret !== undefined)) {
-    problems.push(`sharedSecret is set but no issuer reads it: add "sharedSecret": true to the HMAC issuer`);
+    problems.add("sharedSecret", `sharedSecret is set but no issuer reads it: add "sharedSecret": true to the HMAC issuer`);
   }
+  return { issuers, issuersToCheck };
+}
 
+/** The authorizer's arguments other than its issuers. */
+function readAuthorizerArgs(source: ConfigSource, problems: StackProblems): Omit<IotTokenAuthorizerArgs, "issuers"> {
+  const grants = readJson(source, "grants", problems);
   const signingEnabled = readBoolean(source, "signingEnabled", problems);
   const signingKeyBits = readInteger(source, "signingKeyBits", problems);
-  const common = {
+  return {
     grants: grants as IotTokenAuthorizerArgs["grants"],
     tokenKeyName: source.get("tokenKeyName"),
     refreshAfterSeconds: readInteger(source, "refreshAfterSeconds", problems),
@@ -435,45 +276,52 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
     signing:
       signingEnabled === false
         ? { enabled: false }
-        : { enabled: true, rsaBits: (signingKeyBits ?? COMPONENT_DEFAULTS.rsaBits) as RsaKeySize },
+        : { enabled: true, rsaBits: (signingKeyBits ?? IOT_TOKEN_AUTHORIZER_DEFAULTS.rsaBits) as RsaKeySize },
     enableCachingForHttp: readBoolean(source, "enableCachingForHttp", problems),
     lambda: {
       memorySize: readInteger(source, "functionMemoryMb", problems),
       timeoutSeconds: readInteger(source, "functionTimeoutSeconds", problems),
-      logRetentionDays: readInteger(source, "logRetentionDays", problems),
     },
-  } satisfies Omit<IotTokenAuthorizerArgs, "issuers">;
+    logRetentionDays: readInteger(source, "logRetentionDays", problems),
+  };
+}
 
+/** The user pool as an issuer: its access tokens, for the device clients only (what the device grant hands to devices). */
+function userPoolIssuer(deviceGrant: DeviceGrantStackConfig): IotTokenAuthorizerIssuer {
+  const clientIds = (deviceGrant.directory.clients ?? []).map((c) => pendingClientId(String(c?.key)));
+  return {
+    issuer: PENDING_USER_POOL_ISSUER,
+    algorithms: ["RS256"],
+    jwksUri: PENDING_USER_POOL_JWKS_URI,
+    tokenUse: "access",
+    ...(clientIds.length > 0 && { clientIds }),
+    principalPrefix: deviceGrant.principalPrefix,
+  };
+}
+
+/**
+ * Reads the stack's configuration once and returns the components' arguments, or throws one
+ * `ConfigurationError` naming every problem with the stack setting to fix. Nothing is declared before this
+ * returns. The shared secret is marked secret as soon as it is read.
+ */
+export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT)): StackConfig {
+  const problems = new StackProblems();
+  const deviceGrantEnabled = readBoolean(source, "deviceGrantEnabled", problems) ?? SCALAR_SETTINGS.deviceGrantEnabled.default;
+  const { issuers, issuersToCheck } = readIssuers(source, deviceGrantEnabled, problems);
+  const common = readAuthorizerArgs(source, problems);
   const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems) : undefined;
+  const extraNames: Record<string, string> = {};
   if (deviceGrant) {
-    // The user pool's access tokens, for the device clients only: what the device grant hands to devices.
-    const clientIds = (deviceGrant.directory.clients ?? []).map((c) => pendingClientId(String(c?.key)));
-    const poolIssuer: IotTokenAuthorizerIssuer = {
-      issuer: PENDING_USER_POOL_ISSUER,
-      algorithms: ["RS256"],
-      jwksUri: PENDING_USER_POOL_JWKS_URI,
-      tokenUse: "access",
-      ...(clientIds.length > 0 && { clientIds }),
-      principalPrefix: deviceGrant.principalPrefix,
-    };
+    const poolIssuer = userPoolIssuer(deviceGrant);
+    extraNames[`issuers[${issuersToCheck.length}].issuer`] = USER_POOL_NAME;
     issuersToCheck.push(poolIssuer);
     issuers.push(poolIssuer);
   }
 
-  try {
-    checkIotTokenAuthorizerArgs(COMPONENT_NAME, { ...common, issuers: issuersToCheck as IotTokenAuthorizerIssuer[] }, pulumi.getStack());
-  } catch (err) {
-    if (!(err instanceof ConfigurationError)) throw err;
-    const issuersReported = problems.some((p) => p.startsWith("issuers "));
-    for (const problem of err.problems) {
-      if (issuersReported && problem === "issuers must list at least one trusted issuer") continue;
-      const path = Object.keys(COMPONENT_PATH_TO_SETTING).find((p) => problem.startsWith(p));
-      const named = path ? COMPONENT_PATH_TO_SETTING[path] + problem.slice(path.length) : problem;
-      // Said of the pool's stand-in, a problem is about its prefix setting.
-      problems.push(named.replaceAll(PENDING_USER_POOL_ISSUER, `the device grant's user pool (userPoolPrincipalPrefix)`));
-    }
-  }
+  const checked = iotTokenAuthorizerProblems(COMPONENT_NAME, { ...common, issuers: issuersToCheck as IotTokenAuthorizerIssuer[] }, pulumi.getStack());
+  // "issuers must list at least one" says again what the stack's reading of `issuers` already said.
+  problems.addFrom(checked.problems, stackNamer(STACK_SETTING_NAMES.authorizer, extraNames), (p) => p.path === "issuers" && problems.reported("issuers"));
 
-  if (problems.length > 0) throw new ConfigurationError([...new Set(problems)], `${PROJECT} stack configuration`);
+  if (problems.sentences.length > 0) throw new ConfigurationError([...new Set(problems.sentences)], `${PROJECT} stack configuration`, usualNames);
   return { authorizer: { ...common, issuers }, ...(deviceGrant && { deviceGrant }) };
 }

@@ -5,8 +5,7 @@
  * library (device/) is the friendly version, and the tests drive standard clients (openid-client,
  * oauth4webapi) besides.
  */
-import { basicAuthorizationHeader } from "../functions/device-grant/http";
-import { DEVICE_CODE_GRANT } from "../functions/device-grant/service";
+import { basicAuthorizationHeader, DEVICE_CODE_GRANT } from "../functions/shared/oauth";
 
 /** An app client as the device knows it: a confidential one has its secret. */
 export interface DeviceClientCredentials {

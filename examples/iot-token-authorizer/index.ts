@@ -35,7 +35,7 @@ const authorizer = new IotTokenAuthorizer("cognito", {
   ],
   // Browsers open WebSockets without custom headers: the token travels in the query string as `token`.
   tokenKeyName: "token",
-  lambda: { logRetentionDays: 90 },
+  logRetentionDays: 90,
   tags: { application: "realtime-events" },
 });
 

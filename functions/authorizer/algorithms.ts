@@ -21,27 +21,26 @@ export function isHmacAlgorithm(alg: string): alg is HmacAlgorithm {
   return (HMAC_ALGORITHMS as readonly string[]).includes(alg);
 }
 
-const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Standard base64 (RFC 4648 §4) with its padding: what OpenAM takes for a shared secret and IoT for a token signature. */
+export const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * Decodes an HMAC shared secret given as standard base64, as OpenAM's console takes it (seed 000), and
- * returns it as a `KeyObject` (FACTS.md §3), or the reason it cannot be used.
+ * returns it as a `KeyObject` (FACTS.md §3), or why it cannot be used (a sentence that follows the issuer's
+ * name, without the secret).
  */
 export function decodeSharedSecret(
   base64: string,
   algorithms: readonly Algorithm[],
-  where: string,
 ): { key: KeyObject; problem?: undefined } | { key?: undefined; problem: string } {
   const trimmed = base64.trim();
   if (!STANDARD_BASE64.test(trimmed)) {
-    return { problem: `${where}: the shared secret is not standard base64 (A-Z a-z 0-9 + / with = padding)` };
+    return { problem: "the shared secret is not standard base64 (A-Z a-z 0-9 + / with = padding)" };
   }
   const bytes = Buffer.from(trimmed, "base64");
   const needed = Math.max(0, ...algorithms.filter(isHmacAlgorithm).map((a) => MIN_HMAC_KEY_BYTES[a]));
   if (bytes.length < needed) {
-    return {
-      problem: `${where}: the shared secret decodes to ${bytes.length} bytes; ${algorithms.join("/")} needs at least ${needed}`,
-    };
+    return { problem: `the shared secret decodes to ${bytes.length} bytes; ${algorithms.join("/")} needs at least ${needed}` };
   }
   return { key: createSecretKey(bytes) };
 }

@@ -12,7 +12,8 @@
  */
 import { type KeyObject } from "node:crypto";
 import { decodeSharedSecret, isHmacAlgorithm } from "./algorithms";
-import { type AuthorizerConfig, ConfigurationError, IOT_LIMITS, type IssuerConfig } from "./config";
+import { type AuthorizerConfig, IOT_LIMITS, type IssuerConfig } from "./config";
+import { ConfigurationError } from "../shared/problems";
 import { findToken, type TokenLocation } from "./custom-auth";
 import { type Check, Denial } from "./errors";
 import { type KeySource, JwksKeySource } from "./jwks";
@@ -77,8 +78,8 @@ function prepareIssuers(config: AuthorizerConfig, sharedSecrets: ReadonlyMap<str
       if (base64 === undefined) {
         problems.push(`issuer ${issuer.issuer}: its shared secret (${issuer.secretParameter ?? "secret"}) was not provided`);
       } else {
-        const decoded = decodeSharedSecret(base64, issuer.algorithms, `issuer ${issuer.issuer}`);
-        if (decoded.problem !== undefined) problems.push(decoded.problem);
+        const decoded = decodeSharedSecret(base64, issuer.algorithms);
+        if (decoded.problem !== undefined) problems.push(`issuer ${issuer.issuer}: ${decoded.problem}`);
         hmacKey = decoded.key;
       }
     }

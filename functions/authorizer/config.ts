@@ -7,6 +7,8 @@
  * This module checks the stack-wide settings; each issuer is checked in `issuer-checks.ts`, each grant in
  * `grant-checks.ts`, and the algorithms and shared secrets are `algorithms.ts`'s.
  */
+import { ACCOUNT_ID, integerSetting, isObject, PARTITION, REGION } from "../shared/checks";
+import { ConfigurationError, type Problem, problemAt, problemWithText, rendered } from "../shared/problems";
 import { type Algorithm } from "./algorithms";
 import { checkGrants, type IotAction } from "./grant-checks";
 import { checkIssuers } from "./issuer-checks";
@@ -95,32 +97,23 @@ export const LIMITS = {
   maxTokenBytes: 65_536,
 } as const;
 
-export class ConfigurationError extends Error {
-  constructor(
-    readonly problems: string[],
-    subject = "authorizer configuration",
-  ) {
-    super(`Invalid ${subject}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigurationError";
-  }
-}
-
 const TOKEN_KEY_NAME = /^[A-Za-z0-9_-]{1,128}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const ACCOUNT_ID = /^\d{12}$/;
-const PARTITION = /^aws(-[a-z]+)*$/;
 
-function integerSetting(
-  raw: Record<string, unknown>,
-  key: keyof typeof DEFAULT_SETTINGS,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  const value = raw[key] ?? DEFAULT_SETTINGS[key];
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${key} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
-    return DEFAULT_SETTINGS[key] as number;
+/** The stack-wide integer settings and their ranges. */
+const INTEGER_RANGES: Record<Exclude<keyof typeof DEFAULT_SETTINGS, "tokenKeyName">, readonly [number, number]> = {
+  refreshAfterSeconds: [IOT_LIMITS.minTimerSeconds, IOT_LIMITS.maxTimerSeconds],
+  disconnectAfterSeconds: [IOT_LIMITS.minTimerSeconds, IOT_LIMITS.maxTimerSeconds],
+  clockToleranceSeconds: [0, LIMITS.maxClockToleranceSeconds],
+  maxTokenBytes: [LIMITS.minTokenBytes, LIMITS.maxTokenBytes],
+};
+
+function checkTokenKeyName(value: unknown, problems: Problem[]): string {
+  if (typeof value !== "string" || !TOKEN_KEY_NAME.test(value)) {
+    problems.push(problemAt("tokenKeyName", `must be 1-128 letters, digits, _ or -; got ${JSON.stringify(value)}`));
+    return DEFAULT_SETTINGS.tokenKeyName;
+  }
+  if (value.toLowerCase().startsWith("x-amz-customauthorizer-")) {
+    problems.push(problemAt("tokenKeyName", "must not be one of IoT's own x-amz-customauthorizer-* names"));
   }
   return value;
 }
@@ -130,54 +123,46 @@ function integerSetting(
  * callers decide whether to throw (see `loadAuthorizerConfig`).
  */
 export function checkAuthorizerSettings(raw: unknown): { settings: AuthorizerSettings; problems: string[] } {
-  const problems: string[] = [];
-  const r = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-  if (r !== raw) problems.push("the configuration must be a JSON object");
+  return rendered(inspectAuthorizerSettings(raw));
+}
+
+/** `checkAuthorizerSettings` with each problem's path, for callers that name settings their own way. */
+export function inspectAuthorizerSettings(raw: unknown): { settings: AuthorizerSettings; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const r = isObject(raw) ? raw : {};
+  if (r !== raw) problems.push(problemWithText("", "the configuration must be a JSON object"));
 
   const issuers = checkIssuers(r.issuers, problems);
   const grants = r.grants === undefined ? DEFAULT_GRANTS : (checkGrants(r.grants, problems) ?? DEFAULT_GRANTS);
-
-  const tokenKeyName = r.tokenKeyName ?? DEFAULT_SETTINGS.tokenKeyName;
-  if (typeof tokenKeyName !== "string" || !TOKEN_KEY_NAME.test(tokenKeyName)) {
-    problems.push(`tokenKeyName must be 1-128 letters, digits, _ or -; got ${JSON.stringify(tokenKeyName)}`);
-  } else if (tokenKeyName.toLowerCase().startsWith("x-amz-customauthorizer-")) {
-    problems.push(`tokenKeyName must not be one of IoT's own x-amz-customauthorizer-* names`);
-  }
-  const refreshAfterSeconds = integerSetting(r, "refreshAfterSeconds", IOT_LIMITS.minTimerSeconds, IOT_LIMITS.maxTimerSeconds, problems);
-  const disconnectAfterSeconds = integerSetting(r, "disconnectAfterSeconds", IOT_LIMITS.minTimerSeconds, IOT_LIMITS.maxTimerSeconds, problems);
-  const clockToleranceSeconds = integerSetting(r, "clockToleranceSeconds", 0, LIMITS.maxClockToleranceSeconds, problems);
-  const maxTokenBytes = integerSetting(r, "maxTokenBytes", LIMITS.minTokenBytes, LIMITS.maxTokenBytes, problems);
+  const tokenKeyName = checkTokenKeyName(r.tokenKeyName ?? DEFAULT_SETTINGS.tokenKeyName, problems);
+  const integer = (key: keyof typeof INTEGER_RANGES) => integerSetting(key, r[key] ?? DEFAULT_SETTINGS[key], INTEGER_RANGES[key], DEFAULT_SETTINGS[key], problems);
+  const refreshAfterSeconds = integer("refreshAfterSeconds");
+  const disconnectAfterSeconds = integer("disconnectAfterSeconds");
+  const clockToleranceSeconds = integer("clockToleranceSeconds");
+  const maxTokenBytes = integer("maxTokenBytes");
 
   const knownTop = new Set([
     "issuers", "grants", "tokenKeyName", "refreshAfterSeconds", "disconnectAfterSeconds", "clockToleranceSeconds",
     "maxTokenBytes", "region", "accountId", "partition",
   ]);
-  for (const key of Object.keys(r)) if (!knownTop.has(key)) problems.push(`unknown setting "${key}"`);
+  for (const key of Object.keys(r)) if (!knownTop.has(key)) problems.push(problemWithText(key, `unknown setting "${key}"`));
 
   return {
-    settings: {
-      issuers,
-      grants,
-      tokenKeyName: typeof tokenKeyName === "string" ? tokenKeyName : DEFAULT_SETTINGS.tokenKeyName,
-      refreshAfterSeconds,
-      disconnectAfterSeconds,
-      clockToleranceSeconds,
-      maxTokenBytes,
-    },
+    settings: { issuers, grants, tokenKeyName, refreshAfterSeconds, disconnectAfterSeconds, clockToleranceSeconds, maxTokenBytes },
     problems,
   };
 }
 
 /** Parses and checks a whole configuration (settings plus region, account and partition), or throws every problem. */
 export function loadAuthorizerConfig(raw: unknown): AuthorizerConfig {
-  const { settings, problems } = checkAuthorizerSettings(raw);
-  const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const { settings, problems } = inspectAuthorizerSettings(raw);
+  const r = isObject(raw) ? raw : {};
   const region = r.region;
   const accountId = r.accountId;
   const partition = r.partition ?? "aws";
-  if (typeof region !== "string" || !REGION.test(region)) problems.push(`region must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`);
-  if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) problems.push(`accountId must be 12 digits; got ${JSON.stringify(accountId)}`);
-  if (typeof partition !== "string" || !PARTITION.test(partition)) problems.push(`partition must be aws, aws-cn, aws-us-gov…; got ${JSON.stringify(partition)}`);
+  if (typeof region !== "string" || !REGION.test(region)) problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
+  if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) problems.push(problemAt("accountId", `must be 12 digits; got ${JSON.stringify(accountId)}`));
+  if (typeof partition !== "string" || !PARTITION.test(partition)) problems.push(problemAt("partition", `must be aws, aws-cn, aws-us-gov…; got ${JSON.stringify(partition)}`));
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { ...settings, region: region as string, accountId: accountId as string, partition: partition as string };
 }

@@ -3,8 +3,10 @@
  * placeholders. A rule whose actions and resources do not meet is refused, since IoT would silently grant
  * nothing with it. Every problem is collected, none thrown: the caller reports them all at once.
  */
+import { isObject, isStringArray } from "../shared/checks";
+import { type Problem, problem, problemAt } from "../shared/problems";
 import { type GrantRule } from "./config";
-import { CLAIM_NAME, optionalStringList, stringArray } from "./value-checks";
+import { CLAIM_NAME, optionalStringList } from "./value-checks";
 
 export const IOT_ACTIONS = ["iot:Connect", "iot:Publish", "iot:Receive", "iot:RetainPublish", "iot:Subscribe"] as const;
 export type IotAction = (typeof IOT_ACTIONS)[number];
@@ -23,9 +25,9 @@ export type ResourceKind = "client" | "topic" | "topicfilter";
 const PLACEHOLDER = /\$\{[^}]*\}|\{([^}]*)\}/g;
 
 /** The `grants` setting, when given: at least one rule, each checked. Undefined when the list itself is wrong. */
-export function checkGrants(raw: unknown, problems: string[]): GrantRule[] | undefined {
+export function checkGrants(raw: unknown, problems: Problem[]): GrantRule[] | undefined {
   if (!Array.isArray(raw) || raw.length === 0) {
-    problems.push("grants, when set, must list at least one rule");
+    problems.push(problem("grants", (name) => `${name("grants")}, when set, must list at least one rule`));
     return undefined;
   }
   const grants: GrantRule[] = [];
@@ -36,31 +38,36 @@ export function checkGrants(raw: unknown, problems: string[]): GrantRule[] | und
   return grants;
 }
 
-function checkGrant(raw: unknown, where: string, problems: string[]): GrantRule | undefined {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    problems.push(`${where} must be an object with actions and resources`);
+/** `<rule>: <text>`, about the setting `field` of the rule at `where`. */
+function ruleProblem(where: string, field: string, text: string): Problem {
+  return problem(`${where}.${field}`, (name) => `${name(where)}: ${text}`);
+}
+
+function checkGrant(raw: unknown, where: string, problems: Problem[]): GrantRule | undefined {
+  if (!isObject(raw)) {
+    problems.push(problemAt(where, "must be an object with actions and resources"));
     return undefined;
   }
-  const r = raw as Record<string, unknown>;
+  const r = raw;
   for (const key of Object.keys(r)) {
-    if (!["actions", "resources", "scopes"].includes(key)) problems.push(`${where}: unknown setting "${key}"`);
+    if (!["actions", "resources", "scopes"].includes(key)) problems.push(ruleProblem(where, key, `unknown setting "${key}"`));
   }
   const before = problems.length;
-  if (!stringArray(r.actions) || r.actions.length === 0) {
-    problems.push(`${where}.actions must be a non-empty list of IoT actions (${IOT_ACTIONS.join(", ")})`);
+  if (!isStringArray(r.actions) || r.actions.length === 0) {
+    problems.push(problemAt(`${where}.actions`, `must be a non-empty list of IoT actions (${IOT_ACTIONS.join(", ")})`));
   } else {
     for (const a of r.actions) {
       if (!(IOT_ACTIONS as readonly string[]).includes(a)) {
-        problems.push(`${where}: unknown action ${JSON.stringify(a)}; allowed: ${IOT_ACTIONS.join(", ")}`);
+        problems.push(ruleProblem(where, "actions", `unknown action ${JSON.stringify(a)}; allowed: ${IOT_ACTIONS.join(", ")}`));
       }
     }
   }
-  if (!stringArray(r.resources) || r.resources.length === 0) {
-    problems.push(`${where}.resources must be a non-empty list of client/…, topic/… or topicfilter/… resources`);
+  if (!isStringArray(r.resources) || r.resources.length === 0) {
+    problems.push(problemAt(`${where}.resources`, "must be a non-empty list of client/…, topic/… or topicfilter/… resources"));
   } else {
     for (const resource of r.resources) problems.push(...resourceProblems(resource, where));
   }
-  const scopes = optionalStringList(r.scopes, `${where}.scopes`, problems);
+  const scopes = optionalStringList(r.scopes, problems, (rest) => problemAt(`${where}.scopes`, rest));
   if (problems.length > before) return undefined;
 
   const actions = r.actions as IotAction[];
@@ -70,18 +77,18 @@ function checkGrant(raw: unknown, where: string, problems: string[]): GrantRule 
 }
 
 /** Actions with no resource of their kind in the rule, and resources no action of the rule applies to. */
-function unmatchedProblems(actions: IotAction[], resources: string[], where: string): string[] {
-  const problems: string[] = [];
+function unmatchedProblems(actions: IotAction[], resources: string[], where: string): Problem[] {
+  const problems: Problem[] = [];
   const kinds = new Set(resources.map(resourceKind));
   for (const action of actions) {
     if (!kinds.has(RESOURCE_KIND_OF_ACTION[action])) {
-      problems.push(`${where}: ${action} is checked against ${RESOURCE_KIND_OF_ACTION[action]}/… resources and the rule has none`);
+      problems.push(ruleProblem(where, "resources", `${action} is checked against ${RESOURCE_KIND_OF_ACTION[action]}/… resources and the rule has none`));
     }
   }
   const actionKinds = new Set(actions.map((a) => RESOURCE_KIND_OF_ACTION[a]));
   for (const resource of resources) {
     if (!actionKinds.has(resourceKind(resource))) {
-      problems.push(`${where}: no action in the rule applies to ${resource}`);
+      problems.push(ruleProblem(where, "actions", `no action in the rule applies to ${resource}`));
     }
   }
   return problems;
@@ -91,20 +98,21 @@ function resourceKind(resource: string): ResourceKind {
   return resource.slice(0, resource.indexOf("/")) as ResourceKind;
 }
 
-function resourceProblems(resource: string, where: string): string[] {
-  const problems: string[] = [];
+function resourceProblems(resource: string, where: string): Problem[] {
+  const problems: Problem[] = [];
+  const add = (text: string) => problems.push(ruleProblem(where, "resources", text));
   const kind = resource.slice(0, resource.indexOf("/"));
   if (!["client", "topic", "topicfilter"].includes(kind) || resource.length <= kind.length + 1) {
-    problems.push(`${where}: resource ${JSON.stringify(resource)} must start with client/, topic/ or topicfilter/ and name something`);
+    add(`resource ${JSON.stringify(resource)} must start with client/, topic/ or topicfilter/ and name something`);
   }
   for (const match of resource.matchAll(PLACEHOLDER)) {
     const inner = match[1];
     if (inner === undefined) continue; // ${iot:…}: IoT substitutes it itself
     if (inner !== "principal" && !(inner.startsWith("claims.") && CLAIM_NAME.test(inner.slice(7)))) {
-      problems.push(`${where}: resource ${JSON.stringify(resource)} has unknown placeholder {${inner}}; use {principal} or {claims.NAME}`);
+      add(`resource ${JSON.stringify(resource)} has unknown placeholder {${inner}}; use {principal} or {claims.NAME}`);
     }
   }
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(resource)) problems.push(`${where}: resource ${JSON.stringify(resource)} has control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(resource)) add(`resource ${JSON.stringify(resource)} has control characters`);
   return problems;
 }

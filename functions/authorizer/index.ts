@@ -7,7 +7,8 @@
  */
 import { type Authorizer, type AuthorizerResponse, createAuthorizer, deniedResponse } from "./authorizer";
 import { consoleLogger, type Logger } from "./logging";
-import { type AuthorizerConfig, ConfigurationError, parseAuthorizerConfig } from "./config";
+import { type AuthorizerConfig, parseAuthorizerConfig } from "./config";
+import { ConfigurationError } from "../shared/problems";
 import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 
 export interface HandlerOptions {

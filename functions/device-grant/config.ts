@@ -5,25 +5,16 @@
  * and again with the real ids and URLs at deployment, in the Lambda at cold start and in the local
  * sandbox, and every check reports every problem at once.
  */
-import { ConfigurationError } from "../authorizer/config";
+import { isHttpsOrLoopback, isObject, parseUrl, REGION, SSM_PARAMETER_NAME } from "../shared/checks";
+import { ConfigurationError, nested, type Problem, problem, problemAt, problemWithText } from "../shared/problems";
 import { type ClientRegistration, type DeviceGrantSettings } from "./model";
-import { checkClients, checkDeviceGrantSettings, checkScopeList, isObject } from "./settings";
-
-export { ConfigurationError };
-// The local sandbox (and its test) still import the settings checks from here.
-export { checkClients, checkDeviceGrantSettings, DEFAULT_DEVICE_GRANT_SETTINGS } from "./settings";
+import { checkScopeList, inspectClients, inspectDeviceGrantSettings } from "./settings";
 
 /** The environment variable holding the runtime configuration (one JSON document). */
 export const DEVICE_GRANT_CONFIG_ENV = "DEVICE_GRANT_CONFIG";
 
-const SSM_PARAMETER_NAME = /^\/?[A-Za-z0-9_.\-/]{1,1011}$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-/** As in the authorizer's configuration (functions/authorizer/config.ts). */
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
+const KNOWN_KEYS = new Set(["settings", "clients", "scopes", "upstream", "publicBaseUrl", "tableName", "region", "clientSecretsParameter"]);
 
 /** The upstream IdP the user signs in at (authorization code with PKCE). */
 export interface UpstreamConfig {
@@ -54,94 +45,109 @@ export interface DeviceGrantConfig {
   clientSecretsParameter?: string;
 }
 
-function checkUrl(value: unknown, where: string, problems: string[], allowPath = true): string {
+/** A URL setting: https (plain http on loopback only), no credentials, no fragment, and no query where `allowQuery` is false. */
+function checkUrl(value: unknown, path: string, problems: Problem[], allowQuery = true): string {
   if (typeof value !== "string") {
-    problems.push(`${where} must be a URL; got ${JSON.stringify(value)}`);
+    problems.push(problemAt(path, `must be a URL; got ${JSON.stringify(value)}`));
     return "";
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    problems.push(`${where} ${JSON.stringify(value)} is not a URL`);
+  const url = parseUrl(value);
+  if (url === undefined) {
+    problems.push(problemAt(path, `${JSON.stringify(value)} is not a URL`));
     return value;
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
-    problems.push(`${where} must use https (plain http is allowed on loopback only); got ${JSON.stringify(value)}`);
-  }
-  if (url.username || url.password) problems.push(`${where} must not carry credentials`);
-  if (url.hash) problems.push(`${where} must not have a fragment`);
-  if (!allowPath && url.search) problems.push(`${where} must not have a query`);
+  if (!isHttpsOrLoopback(url)) problems.push(problemAt(path, `must use https (plain http is allowed on loopback only); got ${JSON.stringify(value)}`));
+  if (url.username || url.password) problems.push(problemAt(path, "must not carry credentials"));
+  if (url.hash) problems.push(problemAt(path, "must not have a fragment"));
+  if (!allowQuery && url.search) problems.push(problemAt(path, "must not have a query"));
   return value;
 }
 
-/** Checks a whole runtime configuration and fills in setting defaults, or throws every problem at once. */
-export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
-  const problems: string[] = [];
-  const r = isObject(raw) ? raw : {};
-  if (!isObject(raw)) problems.push("the device grant configuration must be a JSON object");
-  const known = new Set(["settings", "clients", "scopes", "upstream", "publicBaseUrl", "tableName", "region", "clientSecretsParameter"]);
-  for (const key of Object.keys(r)) if (!known.has(key)) problems.push(`unknown setting "${key}"`);
+const UPSTREAM_KEYS = ["issuer", "authorizationEndpoint", "tokenEndpoint", "redirectUri"] as const;
 
-  const checkedSettings = checkDeviceGrantSettings(r.settings);
-  problems.push(...checkedSettings.problems.map((p) => `settings: ${p}`));
-  const checkedClients = checkClients(r.clients);
+function checkUpstream(raw: unknown, problems: Problem[]): UpstreamConfig {
+  if (!isObject(raw)) {
+    problems.push(problemAt("upstream", "must be an object with issuer, authorizationEndpoint, tokenEndpoint and redirectUri"));
+    return { issuer: "", authorizationEndpoint: "", tokenEndpoint: "", redirectUri: "" };
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(UPSTREAM_KEYS as readonly string[]).includes(key)) problems.push(problem(`upstream.${key}`, (name) => `${name("upstream")}: unknown setting "${key}"`));
+  }
+  return {
+    issuer: checkUrl(raw.issuer, "upstream.issuer", problems),
+    authorizationEndpoint: checkUrl(raw.authorizationEndpoint, "upstream.authorizationEndpoint", problems),
+    tokenEndpoint: checkUrl(raw.tokenEndpoint, "upstream.tokenEndpoint", problems),
+    redirectUri: checkUrl(raw.redirectUri, "upstream.redirectUri", problems, false),
+  };
+}
+
+/** The clients and the offered scopes; every client's scopes must be among those offered. */
+function checkClientsAndScopes(r: Record<string, unknown>, problems: Problem[]): { clients: ClientRegistration[]; scopes: string[] } {
+  const checkedClients = inspectClients(r.clients);
   problems.push(...checkedClients.problems);
-  const scopes = checkScopeList(r.scopes, "scopes", problems);
+  const scopes = checkScopeList(r.scopes, "scopes", (name) => name("scopes"), problems);
   if (Array.isArray(r.scopes)) {
     for (const client of checkedClients.clients) {
       const foreign = client.scopes.filter((s) => !scopes.includes(s));
-      if (foreign.length > 0) problems.push(`client ${client.clientId}: scope(s) ${foreign.join(", ")} are not among the offered scopes`);
+      if (foreign.length > 0) {
+        problems.push(problemWithText("scopes", `client ${client.clientId}: scope(s) ${foreign.join(", ")} are not among the offered scopes`));
+      }
     }
   }
+  return { clients: checkedClients.clients, scopes };
+}
 
-  let upstream: UpstreamConfig = { issuer: "", authorizationEndpoint: "", tokenEndpoint: "", redirectUri: "" };
-  if (!isObject(r.upstream)) {
-    problems.push("upstream must be an object with issuer, authorizationEndpoint, tokenEndpoint and redirectUri");
-  } else {
-    const u = r.upstream;
-    for (const key of Object.keys(u)) {
-      if (!["issuer", "authorizationEndpoint", "tokenEndpoint", "redirectUri"].includes(key)) problems.push(`upstream: unknown setting "${key}"`);
-    }
-    upstream = {
-      issuer: checkUrl(u.issuer, "upstream.issuer", problems),
-      authorizationEndpoint: checkUrl(u.authorizationEndpoint, "upstream.authorizationEndpoint", problems),
-      tokenEndpoint: checkUrl(u.tokenEndpoint, "upstream.tokenEndpoint", problems),
-      redirectUri: checkUrl(u.redirectUri, "upstream.redirectUri", problems, false),
-    };
-  }
-
-  const publicBaseUrl = checkUrl(r.publicBaseUrl, "publicBaseUrl", problems, false).replace(/\/+$/, "");
-
-  const tableName = r.tableName;
-  if (typeof tableName !== "string" || !TABLE_NAME.test(tableName)) {
-    problems.push(`tableName must be a DynamoDB table name (3-255 letters, digits, _ . -); got ${JSON.stringify(tableName)}`);
-  }
-  const region = r.region;
-  if (typeof region !== "string" || !REGION.test(region)) problems.push(`region must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`);
-
-  const clientSecretsParameter = r.clientSecretsParameter;
-  if (clientSecretsParameter !== undefined && (typeof clientSecretsParameter !== "string" || !SSM_PARAMETER_NAME.test(clientSecretsParameter))) {
-    problems.push(`clientSecretsParameter ${JSON.stringify(clientSecretsParameter)} is not an SSM parameter name`);
+/** The secrets parameter: a valid name, and present whenever a client is confidential. */
+function checkSecretsParameter(r: Record<string, unknown>, problems: Problem[]): string | undefined {
+  const parameter = r.clientSecretsParameter;
+  if (parameter !== undefined && (typeof parameter !== "string" || !SSM_PARAMETER_NAME.test(parameter))) {
+    problems.push(problemAt("clientSecretsParameter", `${JSON.stringify(parameter)} is not an SSM parameter name`));
   }
   // From the raw entries, so that a confidential client with another problem is still reported here.
   const confidential = (Array.isArray(r.clients) ? (r.clients as unknown[]) : []).flatMap((c, i) =>
     isObject(c) && c.type === "confidential" ? [typeof c.clientId === "string" && c.clientId ? c.clientId : `clients[${i}]`] : [],
   );
-  if (confidential.length > 0 && clientSecretsParameter === undefined) {
-    problems.push(`confidential client(s) ${confidential.join(", ")} need clientSecretsParameter (the SSM SecureString holding their secrets)`);
+  if (confidential.length > 0 && parameter === undefined) {
+    problems.push(
+      problem(
+        "clientSecretsParameter",
+        (name) => `confidential client(s) ${confidential.join(", ")} need ${name("clientSecretsParameter")} (the SSM SecureString holding their secrets)`,
+      ),
+    );
   }
+  return typeof parameter === "string" ? parameter : undefined;
+}
+
+/** Checks a whole runtime configuration and fills in setting defaults, or throws every problem at once. */
+export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
+  const problems: Problem[] = [];
+  const r = isObject(raw) ? raw : {};
+  if (!isObject(raw)) problems.push(problemWithText("", "the device grant configuration must be a JSON object"));
+  for (const key of Object.keys(r)) if (!KNOWN_KEYS.has(key)) problems.push(problemWithText(key, `unknown setting "${key}"`));
+
+  const checkedSettings = inspectDeviceGrantSettings(r.settings);
+  problems.push(...checkedSettings.problems.map((p) => nested("settings", p, (text) => `settings: ${text}`)));
+  const { clients, scopes } = checkClientsAndScopes(r, problems);
+  const upstream = checkUpstream(r.upstream, problems);
+  const publicBaseUrl = checkUrl(r.publicBaseUrl, "publicBaseUrl", problems, false).replace(/\/+$/, "");
+  const tableName = r.tableName;
+  if (typeof tableName !== "string" || !TABLE_NAME.test(tableName)) {
+    problems.push(problemAt("tableName", `must be a DynamoDB table name (3-255 letters, digits, _ . -); got ${JSON.stringify(tableName)}`));
+  }
+  const region = r.region;
+  if (typeof region !== "string" || !REGION.test(region)) problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
+  const clientSecretsParameter = checkSecretsParameter(r, problems);
 
   if (problems.length > 0) throw new ConfigurationError(problems, "device grant configuration");
   return {
     settings: checkedSettings.settings,
-    clients: checkedClients.clients,
+    clients,
     scopes,
     upstream,
     publicBaseUrl,
     tableName: tableName as string,
     region: region as string,
-    ...(clientSecretsParameter !== undefined && { clientSecretsParameter: clientSecretsParameter as string }),
+    ...(clientSecretsParameter !== undefined && { clientSecretsParameter }),
   };
 }
 

@@ -105,12 +105,6 @@ export function parseBasicAuthorization(header: string | undefined): BasicCreden
   }
 }
 
-/** The `Authorization` value for `client_secret_basic`: the inverse of `parseBasicAuthorization`. */
-export function basicAuthorizationHeader(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, "+");
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`, "utf8").toString("base64")}`;
-}
-
 /**
  * Parses `Cookie` header values (API Gateway payload 2.0 gives them as an array, node:http as one
  * `; `-separated string). The first occurrence of a name wins; values are percent-decoded when they can be.

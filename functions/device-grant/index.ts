@@ -8,7 +8,8 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { fromApiGatewayEvent, type ApiGatewayV2Result, toApiGatewayResult } from "./apigw";
-import { ConfigurationError, DEVICE_GRANT_CONFIG_ENV, type DeviceGrantConfig, parseDeviceGrantConfig } from "./config";
+import { DEVICE_GRANT_CONFIG_ENV, type DeviceGrantConfig, parseDeviceGrantConfig } from "./config";
+import { ConfigurationError } from "../shared/problems";
 import { DynamoStore } from "./dynamo-store";
 import { consoleServiceLogger, type ServiceLogger } from "./errors";
 import { jsonResponse } from "./http";

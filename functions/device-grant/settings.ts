@@ -4,6 +4,8 @@
  * cold start (within the runtime configuration, `config.ts`) and in the local sandbox, and every check
  * reports every problem at once.
  */
+import { integerSetting, isObject } from "../shared/checks";
+import { type Namer, type Problem, problem, problemAt, problemWithText, rendered } from "../shared/problems";
 import { FORMAT_CLASSES, alphabetOf, entropyBits, unknownFormatLetters } from "./codes";
 import { type ClientRegistration, type DeviceGrantSettings, type TokenKind } from "./model";
 
@@ -51,11 +53,6 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** Client ids travel in forms, Basic credentials and logs: printable ASCII, no space. Cognito's are 26 alphanumerics. */
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** A JSON object (not null, not an array): the shape every level of the configuration must have. */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** One decimal, except where rounding would reach the minimum it falls short of (127.96 must not read "128.0"). */
 function fmtBits(bits: number, minimum: number): string {
   const shown = bits.toFixed(1);
@@ -63,21 +60,23 @@ function fmtBits(bits: number, minimum: number): string {
 }
 
 /** Parses `ACCESS+REFRESH` (seed 003's `RESULT_TOKEN_SET`) or `["ACCESS", "REFRESH"]`. */
-function checkTokenSet(value: unknown, problems: string[]): TokenKind[] {
+function checkTokenSet(value: unknown, problems: Problem[]): TokenKind[] {
   let parts: unknown[];
   if (typeof value === "string") parts = value.split("+").map((p) => p.trim());
   else if (Array.isArray(value)) parts = value;
   else {
-    problems.push(`resultTokenSet must be a list such as ["ACCESS", "REFRESH"] or a string such as "ACCESS+REFRESH"; got ${JSON.stringify(value)}`);
+    problems.push(
+      problemAt("resultTokenSet", `must be a list such as ["ACCESS", "REFRESH"] or a string such as "ACCESS+REFRESH"; got ${JSON.stringify(value)}`),
+    );
     return [...DEFAULT_DEVICE_GRANT_SETTINGS.resultTokenSet];
   }
   const unknown = parts.filter((p) => !(TOKEN_KINDS as readonly unknown[]).includes(p));
   if (unknown.length > 0) {
-    problems.push(`resultTokenSet has unknown token kind(s) ${unknown.map((u) => JSON.stringify(u)).join(", ")}; allowed: ${TOKEN_KINDS.join(", ")}`);
+    problems.push(problemAt("resultTokenSet", `has unknown token kind(s) ${unknown.map((u) => JSON.stringify(u)).join(", ")}; allowed: ${TOKEN_KINDS.join(", ")}`));
   }
   const kinds = TOKEN_KINDS.filter((k) => parts.includes(k));
   if (!kinds.includes("ACCESS")) {
-    problems.push("resultTokenSet must include ACCESS: a token response without access_token is not a token response (RFC 6749 §5.1)");
+    problems.push(problemAt("resultTokenSet", "must include ACCESS: a token response without access_token is not a token response (RFC 6749 §5.1)"));
   }
   return kinds;
 }
@@ -92,13 +91,18 @@ export function defaultUserCodeMask(length: number): string {
  * Returns the settings (defaults in place of bad values) and every problem found; callers decide whether to throw.
  */
 export function checkDeviceGrantSettings(raw: unknown): { settings: DeviceGrantSettings; problems: string[] } {
-  const problems: string[] = [];
+  return rendered(inspectDeviceGrantSettings(raw));
+}
+
+/** `checkDeviceGrantSettings` with each problem's path, for callers that name settings their own way. */
+export function inspectDeviceGrantSettings(raw: unknown): { settings: DeviceGrantSettings; problems: Problem[] } {
+  const problems: Problem[] = [];
   const r: Record<string, unknown> = raw === undefined ? {} : isObject(raw) ? raw : {};
-  if (raw !== undefined && !isObject(raw)) problems.push("the device grant settings must be an object");
+  if (raw !== undefined && !isObject(raw)) problems.push(problemWithText("", "the device grant settings must be an object"));
   const defaults = DEFAULT_DEVICE_GRANT_SETTINGS;
 
   const known = new Set(Object.keys(defaults));
-  for (const key of Object.keys(r)) if (!known.has(key)) problems.push(`unknown setting "${key}"`);
+  for (const key of Object.keys(r)) if (!known.has(key)) problems.push(problemWithText(key, `unknown setting "${key}"`));
 
   const integer = (key: IntegerSetting) => checkInteger(r, key, problems);
   const format = (key: CodeFormatSetting) => checkFormat(r, key, problems);
@@ -144,69 +148,75 @@ interface Checked<T> {
 
 type CodeFormatSetting = "deviceCodeFormat" | "userCodeFormat";
 
-function checkInteger(r: Record<string, unknown>, key: IntegerSetting, problems: string[]): Checked<number> {
-  const [min, max] = SETTING_RANGES[key];
-  const value = r[key] ?? DEFAULT_DEVICE_GRANT_SETTINGS[key];
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${key} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
-    return { value: DEFAULT_DEVICE_GRANT_SETTINGS[key], ok: false };
-  }
-  return { value, ok: true };
+function checkInteger(r: Record<string, unknown>, key: IntegerSetting, problems: Problem[]): Checked<number> {
+  const before = problems.length;
+  const value = integerSetting(key, r[key] ?? DEFAULT_DEVICE_GRANT_SETTINGS[key], SETTING_RANGES[key], DEFAULT_DEVICE_GRANT_SETTINGS[key], problems);
+  return { value, ok: problems.length === before };
 }
 
-function checkFormat(r: Record<string, unknown>, key: CodeFormatSetting, problems: string[]): Checked<string> {
+function checkFormat(r: Record<string, unknown>, key: CodeFormatSetting, problems: Problem[]): Checked<string> {
   const value = r[key] ?? DEFAULT_DEVICE_GRANT_SETTINGS[key];
   if (typeof value !== "string" || value.length === 0) {
-    problems.push(`${key} must be a non-empty string of format letters (${Object.keys(FORMAT_CLASSES).join(" ")}); got ${JSON.stringify(value)}`);
+    problems.push(problemAt(key, `must be a non-empty string of format letters (${Object.keys(FORMAT_CLASSES).join(" ")}); got ${JSON.stringify(value)}`));
     return { value: DEFAULT_DEVICE_GRANT_SETTINGS[key], ok: false };
   }
   const unknown = unknownFormatLetters(value);
   if (unknown.length > 0) {
     problems.push(
-      `${key} ${JSON.stringify(value)} has unknown letter(s) ${unknown.map((l) => JSON.stringify(l)).join(", ")}; ` +
-        `allowed: # digits, a lowercase, A uppercase, b lowercase consonants, B uppercase consonants, ! special characters`,
+      problemAt(
+        key,
+        `${JSON.stringify(value)} has unknown letter(s) ${unknown.map((l) => JSON.stringify(l)).join(", ")}; ` +
+          `allowed: # digits, a lowercase, A uppercase, b lowercase consonants, B uppercase consonants, ! special characters`,
+      ),
     );
     return { value: DEFAULT_DEVICE_GRANT_SETTINGS[key], ok: false };
   }
   return { value, ok: true };
 }
 
-function checkAllowWeakCodes(r: Record<string, unknown>, problems: string[]): boolean {
+function checkAllowWeakCodes(r: Record<string, unknown>, problems: Problem[]): boolean {
   if (r.allowWeakCodes === undefined) return DEFAULT_DEVICE_GRANT_SETTINGS.allowWeakCodes;
   if (typeof r.allowWeakCodes !== "boolean") {
-    problems.push(`allowWeakCodes must be true or false; got ${JSON.stringify(r.allowWeakCodes)}`);
+    problems.push(problemAt("allowWeakCodes", `must be true or false; got ${JSON.stringify(r.allowWeakCodes)}`));
     return DEFAULT_DEVICE_GRANT_SETTINGS.allowWeakCodes;
   }
   return r.allowWeakCodes;
 }
 
-function checkUserCodeCase(userCodeFormat: string, problems: string[]): void {
+function checkUserCodeCase(userCodeFormat: string, problems: Problem[]): void {
   // Both cases of a letter would be one character once matching folds case: the display would show
   // `b` and `B` as different while they are the same guess.
   const alphabet = alphabetOf(userCodeFormat);
   if (new Set([...alphabet].map((ch) => ch.toUpperCase())).size < alphabet.length) {
     problems.push(
-      `userCodeFormat ${JSON.stringify(userCodeFormat)} mixes lower and upper case letters; user codes are matched ` +
-        `case-insensitively, so use one case (e.g. "B")`,
+      problemAt(
+        "userCodeFormat",
+        `${JSON.stringify(userCodeFormat)} mixes lower and upper case letters; user codes are matched case-insensitively, so use one case (e.g. "B")`,
+      ),
     );
   }
 }
 
 /** The mask as given, or one in groups of four for the user code length (the default's when no length is set either). */
-function checkUserCodeMask(r: Record<string, unknown>, userLength: Checked<number>, problems: string[]): string {
+function checkUserCodeMask(r: Record<string, unknown>, userLength: Checked<number>, problems: Problem[]): string {
   if (r.userCodeMask === undefined) {
     return r.userCodeLength === undefined ? DEFAULT_DEVICE_GRANT_SETTINGS.userCodeMask : defaultUserCodeMask(userLength.value);
   }
   if (typeof r.userCodeMask !== "string" || !/^[# -]*#[# -]*$/.test(r.userCodeMask)) {
     problems.push(
-      `userCodeMask must be # slots separated by dashes or spaces (which user-code entry ignores), e.g. "####-####"; got ${JSON.stringify(r.userCodeMask)}`,
+      problemAt(
+        "userCodeMask",
+        `must be # slots separated by dashes or spaces (which user-code entry ignores), e.g. "####-####"; got ${JSON.stringify(r.userCodeMask)}`,
+      ),
     );
     return defaultUserCodeMask(userLength.value);
   }
   const userCodeMask = r.userCodeMask;
   const slots = [...userCodeMask].filter((ch) => ch === "#").length;
   if (userLength.ok && slots !== userLength.value) {
-    problems.push(`userCodeMask ${JSON.stringify(userCodeMask)} has ${slots} # slot(s) but userCodeLength is ${userLength.value}`);
+    problems.push(
+      problem("userCodeMask", (name) => `${name("userCodeMask")} ${JSON.stringify(userCodeMask)} has ${slots} # slot(s) but ${name("userCodeLength")} is ${userLength.value}`),
+    );
   }
   return userCodeMask;
 }
@@ -214,15 +224,19 @@ function checkUserCodeMask(r: Record<string, unknown>, userLength: Checked<numbe
 /** The entropy floors, for the codes whose format and length were both good. */
 function checkEntropy(
   codes: { deviceFormat: Checked<string>; deviceLength: Checked<number>; userFormat: Checked<string>; userLength: Checked<number> },
-  problems: string[],
+  problems: Problem[],
 ): void {
   const { deviceFormat, deviceLength, userFormat, userLength } = codes;
   if (deviceFormat.ok && deviceLength.ok) {
     const bits = entropyBits(deviceFormat.value, deviceLength.value);
     if (bits < MIN_DEVICE_CODE_BITS) {
       problems.push(
-        `deviceCodeLength ${deviceLength.value} with format ${deviceFormat.value} gives ${fmtBits(bits, MIN_DEVICE_CODE_BITS)} bits; ` +
-          `at least ${MIN_DEVICE_CODE_BITS} are required (or set allowWeakCodes)`,
+        problem(
+          "deviceCodeLength",
+          (name) =>
+            `${name("deviceCodeLength")} ${deviceLength.value} with format ${deviceFormat.value} gives ${fmtBits(bits, MIN_DEVICE_CODE_BITS)} bits; ` +
+            `at least ${MIN_DEVICE_CODE_BITS} are required (or set ${name("allowWeakCodes")})`,
+        ),
       );
     }
   }
@@ -230,25 +244,29 @@ function checkEntropy(
     const bits = entropyBits(userFormat.value, userLength.value, { caseInsensitive: true });
     if (bits < MIN_USER_CODE_BITS) {
       problems.push(
-        `userCodeLength ${userLength.value} with format ${userFormat.value} gives ${fmtBits(bits, MIN_USER_CODE_BITS)} bits (matched case-insensitively); ` +
-          `at least ${MIN_USER_CODE_BITS} are required (or set allowWeakCodes)`,
+        problem(
+          "userCodeLength",
+          (name) =>
+            `${name("userCodeLength")} ${userLength.value} with format ${userFormat.value} gives ${fmtBits(bits, MIN_USER_CODE_BITS)} bits (matched case-insensitively); ` +
+            `at least ${MIN_USER_CODE_BITS} are required (or set ${name("allowWeakCodes")})`,
+        ),
       );
     }
   }
 }
 
 /** Checks a scope list: non-empty, RFC 6749 scope tokens, no repeats. */
-export function checkScopeList(value: unknown, where: string, problems: string[]): string[] {
+export function checkScopeList(value: unknown, path: string, label: (name: Namer) => string, problems: Problem[]): string[] {
   if (!Array.isArray(value) || value.length === 0) {
-    problems.push(`${where} must be a non-empty list of scopes`);
+    problems.push(problem(path, (name) => `${label(name)} must be a non-empty list of scopes`));
     return [];
   }
   const scopes: string[] = [];
   for (const scope of value) {
     if (typeof scope !== "string" || !SCOPE_TOKEN.test(scope)) {
-      problems.push(`${where}: ${JSON.stringify(scope)} is not a scope (printable ASCII without spaces, quotes or backslashes)`);
+      problems.push(problem(path, (name) => `${label(name)}: ${JSON.stringify(scope)} is not a scope (printable ASCII without spaces, quotes or backslashes)`));
     } else if (scopes.includes(scope)) {
-      problems.push(`${where}: scope ${scope} is listed more than once`);
+      problems.push(problem(path, (name) => `${label(name)}: scope ${scope} is listed more than once`));
     } else {
       scopes.push(scope);
     }
@@ -258,39 +276,46 @@ export function checkScopeList(value: unknown, where: string, problems: string[]
 
 /** Checks the registered clients: unique ids, a name to show, a type, and the scopes each may request. */
 export function checkClients(raw: unknown): { clients: ClientRegistration[]; problems: string[] } {
-  const problems: string[] = [];
+  return rendered(inspectClients(raw));
+}
+
+/** `checkClients` with each problem's path, for callers that name settings their own way. */
+export function inspectClients(raw: unknown): { clients: ClientRegistration[]; problems: Problem[] } {
+  const problems: Problem[] = [];
   const clients: ClientRegistration[] = [];
   if (!Array.isArray(raw) || raw.length === 0) {
-    problems.push("clients must list at least one client");
+    problems.push(problemAt("clients", "must list at least one client"));
     return { clients, problems };
   }
   const seen = new Set<string>();
   raw.forEach((entry, i) => {
     const where = `clients[${i}]`;
     if (!isObject(entry)) {
-      problems.push(`${where} must be an object with clientId, name, type and scopes`);
+      problems.push(problemAt(where, "must be an object with clientId, name, type and scopes"));
       return;
     }
     const before = problems.length;
     for (const key of Object.keys(entry)) {
-      if (!["clientId", "name", "type", "scopes"].includes(key)) problems.push(`${where}: unknown setting "${key}"`);
+      if (!["clientId", "name", "type", "scopes"].includes(key)) problems.push(problem(`${where}.${key}`, (name) => `${name(where)}: unknown setting "${key}"`));
     }
     const { clientId, name, type } = entry;
     if (typeof clientId !== "string" || !CLIENT_ID.test(clientId)) {
-      problems.push(`${where}.clientId must be 1-128 printable ASCII characters without spaces; got ${JSON.stringify(clientId)}`);
+      problems.push(problemAt(`${where}.clientId`, `must be 1-128 printable ASCII characters without spaces; got ${JSON.stringify(clientId)}`));
     } else if (seen.has(clientId)) {
-      problems.push(`client ${clientId} is registered more than once`);
+      problems.push(problemWithText(`${where}.clientId`, `client ${clientId} is registered more than once`));
     } else {
       seen.add(clientId);
     }
-    const label = typeof clientId === "string" && clientId ? `client ${clientId}` : where;
+    // Named `client <id>` as the service knows it; a caller that knows the client by another name renames `where`.
+    const label = (n: Namer) => n(where, typeof clientId === "string" && clientId ? `client ${clientId}` : where);
+    const about = (field: string, text: string) => problems.push(problem(`${where}.${field}`, (n) => `${label(n)}: ${text}`));
     if (typeof name !== "string" || name.trim().length === 0 || name.length > 100) {
-      problems.push(`${label}: name must be a non-empty string of at most 100 characters (the confirmation page shows it)`);
+      about("name", "name must be a non-empty string of at most 100 characters (the confirmation page shows it)");
     }
     if (type !== "public" && type !== "confidential") {
-      problems.push(`${label}: type must be "public" or "confidential"; got ${JSON.stringify(type)}`);
+      about("type", `type must be "public" or "confidential"; got ${JSON.stringify(type)}`);
     }
-    const scopes = checkScopeList(entry.scopes, `${label}: scopes`, problems);
+    const scopes = checkScopeList(entry.scopes, `${where}.scopes`, (n) => `${label(n)}: scopes`, problems);
     if (problems.length === before) {
       clients.push({ clientId: clientId as string, name: name as string, type: type as ClientRegistration["type"], scopes });
     }

@@ -9,7 +9,7 @@
  * `UpstreamResult` with `status` ≥ 500, never an exception, so the core can tell "the IdP said no" (pass
  * the OAuth error on) from "the IdP could not be asked" (let the device retry).
  */
-import { basicAuthorizationHeader } from "./http";
+import { basicAuthorizationHeader } from "../shared/oauth";
 import { type UpstreamIdp, type UpstreamResult, type UpstreamTokens } from "./model";
 
 export interface OidcUpstreamOptions {

@@ -53,6 +53,14 @@ export function nested(prefix: string, inner: Problem, decorate: (text: string) 
   };
 }
 
+/**
+ * A check's result with its problems rendered as sentences: what a person reads, for checks that have two
+ * faces (`inspectX` keeps the paths for callers that name settings their own way, `checkX` renders them).
+ */
+export function rendered<T extends { problems: Problem[] }>(result: T): Omit<T, "problems"> & { problems: string[] } {
+  return { ...result, problems: renderProblems(result.problems) };
+}
+
 /** Renders problems as sentences, naming settings with `name` (their checkers' names by default). */
 export function renderProblems(problems: readonly (Problem | string)[], name: Namer = usualNames): string[] {
   return problems.map((p) => (typeof p === "string" ? p : p.describe(name)));

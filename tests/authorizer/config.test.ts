@@ -1,11 +1,5 @@
-import {
-  checkAuthorizerSettings,
-  ConfigurationError,
-  DEFAULT_GRANTS,
-  DEFAULT_SETTINGS,
-  loadAuthorizerConfig,
-  parseAuthorizerConfig,
-} from "../../functions/authorizer/config";
+import { checkAuthorizerSettings, DEFAULT_GRANTS, DEFAULT_SETTINGS, loadAuthorizerConfig, parseAuthorizerConfig } from "../../functions/authorizer/config";
+import { ConfigurationError } from "../../functions/shared/problems";
 
 const account = { region: "eu-west-1", accountId: "123456789012" };
 const rsIssuer = { issuer: "https://idp.example.com", algorithms: ["RS256"], jwksUri: "https://idp.example.com/jwks.json" };

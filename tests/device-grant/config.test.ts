@@ -2,8 +2,8 @@
  * The device grant's configuration checks: defaults, every problem reported at once, and the entropy
  * messages a stack author reads when a code is too weak.
  */
-import { ConfigurationError as AuthorizerConfigurationError } from "../../functions/authorizer/config";
-import { ConfigurationError, DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, parseDeviceGrantConfig } from "../../functions/device-grant/config";
+import { DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, parseDeviceGrantConfig } from "../../functions/device-grant/config";
+import { ConfigurationError, ConfigurationError as AuthorizerConfigurationError } from "../../functions/shared/problems";
 import { DEFAULT_DEVICE_GRANT_SETTINGS, checkClients, checkDeviceGrantSettings, defaultUserCodeMask } from "../../functions/device-grant/settings";
 
 describe("checkDeviceGrantSettings", () => {

@@ -8,7 +8,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { createHandler } from "../../functions/device-grant/index";
 import { DynamoStore } from "../../functions/device-grant/dynamo-store";
-import { basicAuthorizationHeader } from "../../functions/device-grant/http";
+import { basicAuthorizationHeader } from "../../functions/shared/oauth";
 import { hashDeviceCode } from "../../functions/device-grant/codes";
 import { type LocalDynamo, startDynalite } from "../../sandbox/dynalite";
 

@@ -6,7 +6,8 @@
  */
 import { fromApiGatewayEvent, toApiGatewayResult } from "../../functions/device-grant/apigw";
 import { hashDeviceCode } from "../../functions/device-grant/codes";
-import { basicAuthorizationHeader, parseBasicAuthorization, parseCookies, parseParameters } from "../../functions/device-grant/http";
+import { parseBasicAuthorization, parseCookies, parseParameters } from "../../functions/device-grant/http";
+import { basicAuthorizationHeader } from "../../functions/shared/oauth";
 import { createHandler, readClientSecrets } from "../../functions/device-grant/index";
 import { type UpstreamIdp, type UpstreamResult } from "../../functions/device-grant/model";
 import { contentSecurityPolicy, escapeHtml, STYLE_HASH } from "../../functions/device-grant/pages";

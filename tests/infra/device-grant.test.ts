@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError } from "../../functions/authorizer/config";
+import { ConfigurationError } from "../../functions/shared/problems";
 import { loadDeviceGrantConfig } from "../../functions/device-grant/config";
 import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/settings";
 import { allRegistered, captureChildren } from "../helpers/capture";

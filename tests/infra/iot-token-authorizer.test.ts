@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError, DEFAULT_GRANTS, DEFAULT_SETTINGS } from "../../functions/authorizer/config";
+import { DEFAULT_GRANTS, DEFAULT_SETTINGS } from "../../functions/authorizer/config";
+import { ConfigurationError } from "../../functions/shared/problems";
 import { allRegistered, captureChildren, type CapturedResource } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
@@ -9,13 +10,8 @@ import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pu
 // half-edited function must not fail these.
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 
-import {
-  AUTHORIZER_ENTRY,
-  checkedSharedSecret,
-  IotTokenAuthorizer,
-  usableSharedSecret,
-  type IotTokenAuthorizerArgs,
-} from "../../infra/iot-token-authorizer";
+import { AUTHORIZER_ENTRY, IotTokenAuthorizer } from "../../infra/iot-token-authorizer";
+import { checkedSharedSecret, type IotTokenAuthorizerArgs, usableSharedSecret } from "../../infra/iot-token-authorizer-args";
 
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
@@ -297,7 +293,8 @@ describe("IotTokenAuthorizer with an RS256 issuer only (Cognito)", () => {
       disconnectAfterSeconds: 7_200,
       clockToleranceSeconds: 5,
       maxTokenBytes: 4_096,
-      lambda: { memorySize: 512, timeoutSeconds: 4, logRetentionDays: 90, architecture: "x86_64" },
+      lambda: { memorySize: 512, timeoutSeconds: 4, architecture: "x86_64" },
+      logRetentionDays: 90,
       enableCachingForHttp: true,
     });
     expect(envConfigOf(mocks).config).toMatchObject({
@@ -456,10 +453,10 @@ describe("IotTokenAuthorizer argument checks", () => {
 
   it("refuses a weak caller-supplied public key and a retention CloudWatch does not offer", async () => {
     const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "pem" }).toString();
-    const problems = await expectRefused({ issuers: [rsIssuer], signing: { publicKeyPem: weak }, lambda: { logRetentionDays: 31 } });
+    const problems = await expectRefused({ issuers: [rsIssuer], signing: { publicKeyPem: weak }, logRetentionDays: 31 });
     expect(problems).toEqual([
       "signing.publicKeyPem must be an RSA key of at least 2048 bits; got rsa 1024",
-      expect.stringMatching(/^lambda\.logRetentionDays must be one of 1, 3, 5, .*; got 31$/),
+      expect.stringMatching(/^logRetentionDays must be one of 1, 3, 5, .*; got 31$/),
     ]);
   });
 });

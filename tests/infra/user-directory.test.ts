@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError } from "../../functions/authorizer/config";
-import { checkUserDirectoryArgs, UserDirectory, type UserDirectoryArgs } from "../../infra/user-directory";
+import { ConfigurationError } from "../../functions/shared/problems";
+import { UserDirectory } from "../../infra/user-directory";
+import { checkUserDirectoryArgs, type UserDirectoryArgs } from "../../infra/user-directory-args";
 import { allRegistered, captureChildren } from "../helpers/capture";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
 

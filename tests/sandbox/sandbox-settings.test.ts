@@ -2,8 +2,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/config";
-import { ConfigurationError, checkSandboxSettings, loadSandboxSettings, stackFileSettings } from "../../sandbox/settings";
+import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/settings";
+import { checkSandboxSettings, loadSandboxSettings, stackFileSettings } from "../../sandbox/settings";
+import { ConfigurationError } from "../../functions/shared/problems";
 import { readStackFile } from "../helpers/stack-files";
 
 let dir: string;

@@ -11,7 +11,7 @@ import path from "node:path";
 import { signToken } from "../../functions/authorizer/custom-auth";
 import { parseCommandLine } from "../../sandbox/index";
 import { DEFAULT_PORTS, PortInUseError, type Sandbox, type SandboxFile, startSandbox } from "../../sandbox/sandbox";
-import { ConfigurationError } from "../../sandbox/settings";
+import { ConfigurationError } from "../../functions/shared/problems";
 
 const FREE_PORTS = { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 };
 const SETTINGS = {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError } from "../../functions/authorizer/config";
+import { ConfigurationError } from "../../functions/shared/problems";
 import { PROJECT, readStackConfig } from "../../stacks/config";
 import { defineStack } from "../../stacks/program";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";

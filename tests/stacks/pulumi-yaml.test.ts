@@ -3,8 +3,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_ROOT } from "../../infra/bundle";
 import { checkDeviceGrantArgs } from "../../infra/device-grant-args";
-import { checkIotTokenAuthorizerArgs, COMPONENT_DEFAULTS } from "../../infra/iot-token-authorizer";
-import { checkUserDirectoryArgs } from "../../infra/user-directory";
+import { checkIotTokenAuthorizerArgs, IOT_TOKEN_AUTHORIZER_DEFAULTS } from "../../infra/iot-token-authorizer-args";
+import { checkUserDirectoryArgs } from "../../infra/user-directory-args";
 import {
   DEVICE_GRANT_NAME,
   PROJECT,
@@ -102,7 +102,7 @@ describe("Pulumi.yaml", () => {
       );
       return {
         ...rest,
-        enableCachingForHttp: args.enableCachingForHttp ?? COMPONENT_DEFAULTS.enableCachingForHttp,
+        enableCachingForHttp: args.enableCachingForHttp ?? IOT_TOKEN_AUTHORIZER_DEFAULTS.enableCachingForHttp,
         directory,
         device,
         principalPrefix: grant.principalPrefix,

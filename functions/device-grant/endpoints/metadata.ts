@@ -6,7 +6,7 @@
 import { type GrantContext } from "../context";
 import { type HttpResponse, jsonResponse } from "../http";
 import { PATHS } from "../routes";
-import { DEVICE_CODE_GRANT } from "./token";
+import { DEVICE_CODE_GRANT } from "../../shared/oauth";
 
 export function metadata(context: GrantContext): HttpResponse {
   const { config } = context;

@@ -15,8 +15,7 @@ import { type GrantContext, WRITE_ATTEMPTS } from "../context";
 import { OAuthError, safeName } from "../errors";
 import { type HttpRequest, type HttpResponse, jsonResponse } from "../http";
 import { type DeviceRequest, type UpstreamResult } from "../model";
-
-export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+import { DEVICE_CODE_GRANT, SLOW_DOWN_STEP_SECONDS } from "../../shared/oauth";
 
 /**
  * A poll this much earlier than `lastPollAt + interval` is still accepted (clients' timers drift), but
@@ -27,8 +26,6 @@ export const POLL_JITTER_MS = 1_000;
 export function pollTolerance(intervalSeconds: number): number {
   return Math.min(POLL_JITTER_MS, (intervalSeconds * 1000) / 2);
 }
-/** RFC 8628 §3.5: on `slow_down` the client adds 5 seconds to its interval; the stored one follows. */
-export const SLOW_DOWN_STEP_SECONDS = 5;
 
 export async function token(context: GrantContext, request: HttpRequest): Promise<HttpResponse> {
   const { settings } = context.config;

@@ -1,0 +1,320 @@
+/**
+ * The `IotTokenAuthorizer` component's arguments: what a program passes, the defaults, and the checks that run
+ * before any resource is declared. The issuers, grants and token settings are the function's own settings,
+ * checked by the function's own checks (functions/authorizer/config.ts), so the component refuses exactly what
+ * the function would refuse at cold start; the rest is the component's (signing, the function's size, the
+ * domain configuration). The stack program (`stacks/config.ts`) calls `iotTokenAuthorizerProblems` to list these
+ * problems with every other one, under its own setting names.
+ */
+import { createPublicKey } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
+import { type AuthorizerSettings, type GrantRule, inspectAuthorizerSettings, type IssuerConfig } from "../functions/authorizer/config";
+import { issuerProblem } from "../functions/authorizer/issuer-checks";
+import { ConfigurationError, type Problem, problem, problemAt } from "../functions/shared/problems";
+import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
+import { standInClientId, standInIssuer, standInJwksUri } from "./stand-ins";
+
+export const RSA_KEY_SIZES = [2048, 3072, 4096] as const;
+export type RsaKeySize = (typeof RSA_KEY_SIZES)[number];
+
+/** Defaults of the component's own arguments; the authorizer's settings default to `DEFAULT_AUTHORIZER_SETTINGS`. */
+export const IOT_TOKEN_AUTHORIZER_DEFAULTS = {
+  signingEnabled: true,
+  rsaBits: 2048 as RsaKeySize,
+  signingKeyName: "primary",
+  enableCachingForHttp: false,
+  memorySize: 256,
+  timeoutSeconds: 3,
+  logRetentionDays: 30,
+  architecture: "arm64" as Architecture,
+  allowAuthorizerOverride: false,
+} as const;
+
+/**
+ * A trusted issuer, as the function's configuration describes it (`IssuerConfig`), except for where an
+ * HMAC issuer's shared secret comes from. Give either:
+ *
+ * - `sharedSecret`: the base64-encoded secret itself, as OpenAM's console shows it. The component stores it
+ *   in an SSM SecureString parameter it owns and the function reads it from there; it never appears in the
+ *   function's environment. Pass it as a secret (`config.requireSecret(...)`).
+ * - `secretParameter`: the name of an SSM SecureString parameter you manage, in this account and region.
+ *
+ * An inline `secret` is for tests and the local sandbox only, and is refused here.
+ */
+export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret" | "issuer" | "jwksUri" | "audiences" | "clientIds"> {
+  /**
+   * `issuer`, `jwksUri`, `audiences` and `clientIds` may be outputs of resources declared in the same program
+   * (a user pool's issuer and app client ids, say). Plain values are checked at preview; an output is checked
+   * with a stand-in at preview (so prefixes and algorithms are still compared) and again, with every other
+   * setting, once its value is known, failing the deployment with every problem before the function changes.
+   */
+  issuer: pulumi.Input<string>;
+  jwksUri?: pulumi.Input<string>;
+  audiences?: pulumi.Input<string[]>;
+  clientIds?: pulumi.Input<string[]>;
+  sharedSecret?: pulumi.Input<string>;
+}
+
+/** The issuer fields that may be known only at deployment. */
+const DEFERRABLE_FIELDS = ["issuer", "jwksUri", "audiences", "clientIds"] as const;
+type DeferrableField = (typeof DEFERRABLE_FIELDS)[number];
+
+/** What an output-valued field stands for while it is checked at preview. */
+function standIn(field: DeferrableField, index: number): string | string[] {
+  const tag = `issuer-${index}`;
+  return { issuer: standInIssuer(tag), jwksUri: standInJwksUri(tag), audiences: [standInClientId(tag)], clientIds: [standInClientId(tag)] }[field];
+}
+
+function isPlain(field: DeferrableField, value: unknown): boolean {
+  return field === "issuer" || field === "jwksUri" ? typeof value === "string" : Array.isArray(value) && value.every((v) => typeof v === "string");
+}
+
+export interface IotTokenAuthorizerSigningArgs {
+  /**
+   * Whether IoT checks an RSA signature of the token before invoking the function (default `true`). With
+   * signing on, requests without a valid signature never reach (or bill) the function. Changing it replaces
+   * the authorizer, since IoT cannot change it in place.
+   */
+  enabled?: boolean;
+  /** Size of the generated signing key: 2048 (default), 3072 or 4096 bits. */
+  rsaBits?: RsaKeySize;
+  /**
+   * Your own public key (PEM, RSA of at least 2048 bits) instead of a generated one; then no private key is
+   * created and the `privateKeyPem` output is undefined.
+   */
+  publicKeyPem?: pulumi.Input<string>;
+  /** Name of the key in the authorizer's `tokenSigningPublicKeys` (default `primary`). */
+  keyName?: string;
+}
+
+/** The authorizer function: memory in MB (default 256), timeout in seconds (default 3; at most 4, as IoT waits 5 s), instruction set. */
+export type IotTokenAuthorizerFunctionArgs = FunctionArgs;
+
+export interface IotTokenAuthorizerDomainArgs {
+  /** Name of the domain configuration (letters, digits, `_ . -`; not starting with `iot:`). */
+  name: string;
+  /** Your own domain, e.g. `iot.example.com`; needs `serverCertificateArns`. */
+  domainName?: string;
+  /** ACM certificate ARNs for `domainName`. */
+  serverCertificateArns?: pulumi.Input<string>[];
+  /** ACM certificate proving ownership of `domainName`, when its server certificate is not public. */
+  validationCertificateArn?: pulumi.Input<string>;
+  /** Whether a client may name another authorizer on this domain (default `false`). */
+  allowAuthorizerOverride?: boolean;
+}
+
+export interface IotTokenAuthorizerArgs {
+  /** The identity providers whose tokens are accepted; at least one. */
+  issuers: IotTokenAuthorizerIssuer[];
+  /** What an authenticated principal may do; default: its own client id and `devices/{principal}/…` topics. */
+  grants?: GrantRule[];
+  /** Name of the header, query parameter or MQTT username parameter carrying the token (default `token`). */
+  tokenKeyName?: string;
+  /** Seconds before IoT asks the function again about a live connection (default 3,600; 300 to 86,400). */
+  refreshAfterSeconds?: number;
+  /** Longest a connection may stay open, in seconds (default 86,400; 300 to 86,400; capped at token expiry). */
+  disconnectAfterSeconds?: number;
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 30; at most 300). */
+  clockToleranceSeconds?: number;
+  /** Tokens longer than this are refused before parsing (default 8,192 bytes). */
+  maxTokenBytes?: number;
+  /** Token signature validation by IoT. */
+  signing?: IotTokenAuthorizerSigningArgs;
+  /** Let IoT cache the function's answer on persistent HTTP connections (default `false`). */
+  enableCachingForHttp?: boolean;
+  /** The authorizer function. */
+  lambda?: IotTokenAuthorizerFunctionArgs;
+  /** Retention of the function's log group in days (default 30; one of CloudWatch's allowed values). */
+  logRetentionDays?: number;
+  /** Also create a domain configuration whose default authorizer is this one. */
+  domainConfiguration?: IotTokenAuthorizerDomainArgs;
+  /**
+   * Physical name of the function and the authorizer, and prefix of the log group and secret parameters
+   * (default `<component name>-<stack>`): 1-64 letters, digits, `-` or `_`, unique in the account and region.
+   */
+  resourcePrefix?: string;
+  /** Tags for every child that takes them. */
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const KEY_NAME = /^[A-Za-z0-9:_-]{1,128}$/;
+const DOMAIN_CONFIGURATION_NAME = /^[\w.-]{1,128}$/;
+
+/** Name of the SecureString parameter holding issuer `index`'s shared secret. */
+export function sharedSecretParameterName(resourcePrefix: string, index: number): string {
+  return `/iot-enterprise-auth/${resourcePrefix}/issuers/${index}/shared-secret`;
+}
+
+/** The shared secret, trimmed, if `algorithms` can use it; otherwise a `ConfigurationError` that never contains it. */
+export function usableSharedSecret(secret: string, algorithms: readonly Algorithm[], label: string, subject: string): string {
+  const decoded = decodeSharedSecret(secret, algorithms);
+  if (decoded.problem) throw new ConfigurationError([`${label}: ${decoded.problem}`], subject);
+  return secret.trim();
+}
+
+/**
+ * The shared secret, marked secret and trimmed. A plain string was already checked with the other arguments;
+ * a secret that is itself an Output (e.g. from `config.requireSecret`) can only be checked once it is known,
+ * so a bad one fails the deployment at this point, with the same message.
+ */
+export function checkedSharedSecret(
+  sharedSecret: pulumi.Input<string>,
+  algorithms: readonly Algorithm[],
+  label: string,
+  subject: string,
+): pulumi.Output<string> {
+  return pulumi.secret(pulumi.output(sharedSecret).apply((secret) => usableSharedSecret(secret, algorithms, label, subject)));
+}
+
+export interface CheckedIotTokenAuthorizerArgs {
+  resourcePrefix: string;
+  /** The authorizer settings with defaults filled in; HMAC issuers given `sharedSecret` already point at their parameter. */
+  settings: AuthorizerSettings;
+  /** Issuer index → its shared secret, for issuers whose secret the component stores. */
+  sharedSecrets: Map<number, pulumi.Input<string>>;
+  /** Issuer index → its fields known only at deployment; `settings` holds stand-ins for them until then. */
+  deferred: Map<number, Partial<Record<DeferrableField, pulumi.Input<string> | pulumi.Input<string[]>>>>;
+  signingEnabled: boolean;
+  rsaBits: RsaKeySize;
+  signingKeyName: string;
+  memorySize: number;
+  timeoutSeconds: number;
+  logRetentionDays: number;
+  architecture: Architecture;
+}
+type CheckedArgs = CheckedIotTokenAuthorizerArgs;
+
+/**
+ * Checks every argument and returns them with defaults filled in, or throws one `ConfigurationError` listing
+ * every problem. Runs before any resource is declared, so a bad configuration fails the preview, whole.
+ */
+export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthorizerArgs, stack: string): CheckedArgs {
+  const { checked, problems } = iotTokenAuthorizerProblems(name, args, stack);
+  if (problems.length > 0) throw new ConfigurationError(problems, `IotTokenAuthorizer "${name}" arguments`);
+  return checked;
+}
+
+/** The checks of `checkIotTokenAuthorizerArgs`, returning the problems instead of throwing (the stack names them its own way). */
+export function iotTokenAuthorizerProblems(name: string, args: IotTokenAuthorizerArgs, stack: string): { checked: CheckedArgs; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const a = (args ?? {}) as Partial<IotTokenAuthorizerArgs>;
+  const resourcePrefix = checkResourcePrefix(name, a.resourcePrefix, stack, "the Lambda function and the IoT authorizer", problems);
+
+  const { issuers, sharedSecrets, deferred } = issuersForFunction(a.issuers, resourcePrefix, problems);
+  const checked = inspectAuthorizerSettings({
+    issuers,
+    grants: a.grants,
+    tokenKeyName: a.tokenKeyName,
+    refreshAfterSeconds: a.refreshAfterSeconds,
+    disconnectAfterSeconds: a.disconnectAfterSeconds,
+    clockToleranceSeconds: a.clockToleranceSeconds,
+    maxTokenBytes: a.maxTokenBytes,
+  });
+  problems.push(...checked.problems);
+
+  const signing = checkSigningArgs(a.signing ?? {}, problems);
+  if (a.enableCachingForHttp !== undefined && typeof a.enableCachingForHttp !== "boolean") {
+    problems.push(problemAt("enableCachingForHttp", "must be true or false"));
+  }
+  const d = IOT_TOKEN_AUTHORIZER_DEFAULTS;
+  const fn = checkFunctionArgs(a.lambda, d, { max: 4, why: "IoT gives an authorizer 5 s in all" }, problems);
+  const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
+  checkDomainArgs(a.domainConfiguration, problems);
+  return { checked: { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn, logRetentionDays }, problems };
+}
+
+/**
+ * The issuers as the function's own checks should see them: each component-stored secret replaced by the
+ * parameter that will hold it, and each field known only at deployment by a stand-in.
+ */
+function issuersForFunction(
+  given: IotTokenAuthorizerIssuer[] | undefined,
+  resourcePrefix: string,
+  problems: Problem[],
+): { issuers: unknown; sharedSecrets: CheckedArgs["sharedSecrets"]; deferred: CheckedArgs["deferred"] } {
+  const sharedSecrets = new Map<number, pulumi.Input<string>>();
+  const deferred: CheckedArgs["deferred"] = new Map();
+  const issuers = Array.isArray(given)
+    ? given.map((issuer, i) => {
+        if (typeof issuer !== "object" || issuer === null) return issuer;
+        const { sharedSecret, ...fields } = issuer;
+        const rest: Record<string, unknown> = { ...fields };
+        for (const field of DEFERRABLE_FIELDS) {
+          const value = fields[field];
+          if (value === undefined || isPlain(field, value)) continue;
+          deferred.set(i, { ...deferred.get(i), [field]: value });
+          rest[field] = standIn(field, i);
+        }
+        const about = (field: string, text: string) => problems.push(issuerProblem(`issuers[${i}]`, rest.issuer, field, text));
+        if ("secret" in rest) about("secret", "an inline secret would end up in the function's environment; pass sharedSecret instead");
+        if (sharedSecret === undefined) return rest;
+        if (fields.secretParameter !== undefined) {
+          about("sharedSecret", "set sharedSecret or secretParameter, not both");
+          return rest;
+        }
+        sharedSecrets.set(i, sharedSecret);
+        if (typeof sharedSecret === "string") {
+          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(fields.algorithms) ? fields.algorithms : []);
+          if (decoded.problem) about("sharedSecret", decoded.problem);
+        }
+        return { ...rest, secretParameter: sharedSecretParameterName(resourcePrefix, i) };
+      })
+    : given;
+  return { issuers, sharedSecrets, deferred };
+}
+
+function checkSigningArgs(
+  signing: IotTokenAuthorizerSigningArgs,
+  problems: Problem[],
+): Pick<CheckedArgs, "signingEnabled" | "rsaBits" | "signingKeyName"> {
+  const d = IOT_TOKEN_AUTHORIZER_DEFAULTS;
+  const signingEnabled = signing.enabled ?? d.signingEnabled;
+  if (typeof signingEnabled !== "boolean") problems.push(problemAt("signing.enabled", "must be true or false"));
+  const rsaBits = signing.rsaBits ?? d.rsaBits;
+  if (!(RSA_KEY_SIZES as readonly number[]).includes(rsaBits)) {
+    problems.push(problemAt("signing.rsaBits", `must be one of ${RSA_KEY_SIZES.join(", ")}; got ${JSON.stringify(rsaBits)}`));
+  }
+  if (signing.publicKeyPem !== undefined && signing.rsaBits !== undefined) {
+    problems.push(
+      problem(
+        "signing.rsaBits",
+        (name) => `${name("signing.publicKeyPem")} and ${name("signing.rsaBits")} conflict: rsaBits sizes a generated key, publicKeyPem replaces it`,
+      ),
+    );
+  }
+  if (signingEnabled === false && (signing.publicKeyPem !== undefined || signing.rsaBits !== undefined || signing.keyName !== undefined)) {
+    problems.push(problemAt("signing.enabled", "is false but a signing key is configured (publicKeyPem, rsaBits or keyName)"));
+  }
+  if (typeof signing.publicKeyPem === "string") problems.push(...publicKeyProblems(signing.publicKeyPem));
+  const signingKeyName = signing.keyName ?? d.signingKeyName;
+  if (typeof signingKeyName !== "string" || !KEY_NAME.test(signingKeyName)) {
+    problems.push(problemAt("signing.keyName", `must be 1-128 letters, digits, : _ or -; got ${JSON.stringify(signingKeyName)}`));
+  }
+  return { signingEnabled, rsaBits, signingKeyName };
+}
+
+/** A public key IoT can verify token signatures with: PEM, RSA, at least 2048 bits. */
+function publicKeyProblems(pem: string): Problem[] {
+  try {
+    const key = createPublicKey(pem);
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (key.asymmetricKeyType === "rsa" && bits >= 2048) return [];
+    return [problemAt("signing.publicKeyPem", `must be an RSA key of at least 2048 bits; got ${key.asymmetricKeyType} ${bits || ""}`.trim())];
+  } catch {
+    return [problemAt("signing.publicKeyPem", "is not a PEM public key")];
+  }
+}
+
+function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, problems: Problem[]): void {
+  if (domain === undefined) return;
+  if (typeof domain.name !== "string" || !DOMAIN_CONFIGURATION_NAME.test(domain.name) || domain.name.startsWith("iot:")) {
+    problems.push(
+      problemAt("domainConfiguration.name", `must be 1-128 letters, digits, _ . or - (names starting iot: are AWS's); got ${JSON.stringify(domain.name)}`),
+    );
+  }
+  if (domain.domainName !== undefined && (domain.serverCertificateArns ?? []).length === 0) {
+    problems.push(problemAt("domainConfiguration.domainName", `${domain.domainName} needs serverCertificateArns (an ACM certificate for it)`));
+  }
+}
+

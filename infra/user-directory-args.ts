@@ -1,0 +1,291 @@
+/**
+ * The `UserDirectory` component's arguments: what a program passes, the defaults, and the checks that run before
+ * any resource is declared. The stack program (`stacks/config.ts`) calls `userDirectoryProblems` to list these
+ * problems with every other one, under its own setting names; the component throws them at once.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { integerSetting, isIntegerInRange } from "../functions/shared/checks";
+import { ConfigurationError, type Problem, problem, problemAt, problemWithText } from "../functions/shared/problems";
+
+export type MfaMode = "OFF" | "OPTIONAL" | "ON";
+export const MFA_MODES: readonly MfaMode[] = ["OFF", "OPTIONAL", "ON"];
+export type AdvancedSecurityMode = "OFF" | "AUDIT" | "ENFORCED";
+
+export const USER_DIRECTORY_DEFAULTS = {
+  mfa: "OPTIONAL" as MfaMode,
+  deletionProtection: true,
+  advancedSecurity: "OFF" as AdvancedSecurityMode,
+  minimumPasswordLength: 12,
+  resourceServerIdentifier: "iot",
+  scopes: [{ name: "device", description: "Connect to AWS IoT Core as the signed-in user" }],
+  /** Minutes. A device refreshes through the device grant's token endpoint, so short access tokens cost little. */
+  accessTokenValidityMinutes: 60,
+  idTokenValidityMinutes: 60,
+  refreshTokenValidityDays: 30,
+} as const;
+
+export interface UserDirectoryScope {
+  /** Scope name under the resource server, e.g. `device` (requested as `iot/device`). */
+  name: string;
+  description: string;
+}
+
+export interface UserDirectoryClient {
+  /** Key of the client among this directory's clients: names the child resource and its outputs; never rename. */
+  key: string;
+  /** Name shown in the Cognito console. */
+  name: string;
+  /**
+   * `public` (default): the device holds no secret. `confidential`: Cognito generates a client secret the device
+   * must present; it is an output marked secret.
+   */
+  type?: "public" | "confidential";
+  /**
+   * Scopes the client may request: standard ones (`openid`, `email`, `profile`) and the resource server's, in full
+   * (`iot/device`). Default: `openid` and every resource server scope.
+   */
+  scopes?: string[];
+}
+
+export interface UserDirectoryDomainArgs {
+  /**
+   * Prefix of the Cognito-hosted domain `https://<prefix>.auth.<region>.amazoncognito.com` (lowercase letters,
+   * digits and hyphens, unique in the region, not containing `aws`, `amazon` or `cognito`).
+   */
+  prefix?: string;
+  /** Your own domain for the hosted UI instead, e.g. `login.example.com`; needs `certificateArn`. */
+  customDomain?: string;
+  /** ACM certificate for `customDomain`, in us-east-1 (Cognito serves custom domains through CloudFront). */
+  certificateArn?: pulumi.Input<string>;
+}
+
+export interface UserDirectoryArgs {
+  /** Where Cognito may send the authorization code: the device grant's `/callback` URL(s). At least one. */
+  callbackUrls: pulumi.Input<string>[];
+  /** The device app clients; at least one. */
+  clients: UserDirectoryClient[];
+  /** Hosted UI domain; default: the prefix `<name>-<stack>`. */
+  domain?: UserDirectoryDomainArgs;
+  /** Resource server identifier, the first part of the IoT scopes (default `iot`). */
+  resourceServerIdentifier?: string;
+  /** The IoT scopes (default one: `device`). */
+  scopes?: UserDirectoryScope[];
+  /** Let people create their own account on the hosted UI (default `false`: an administrator invites them). */
+  allowSelfSignUp?: boolean;
+  /** Multi-factor authentication with an authenticator app (TOTP): `OFF`, `OPTIONAL` (default) or `ON`. */
+  mfa?: MfaMode;
+  /** Refuse to delete the pool, and its users with it, until this is turned off (default `true`). */
+  deletionProtection?: boolean;
+  /** Cognito threat protection (`OFF` by default; `AUDIT`/`ENFORCED` need the Plus feature plan and cost extra). */
+  advancedSecurity?: AdvancedSecurityMode;
+  /** Minimum password length (default 12, at least 12); every character class is always required. */
+  minimumPasswordLength?: number;
+  /** Access and ID token lifetime in minutes (default 60 each; 5 to 1440). */
+  accessTokenValidityMinutes?: number;
+  idTokenValidityMinutes?: number;
+  /** Refresh token lifetime in days (default 30; 1 to 3650). */
+  refreshTokenValidityDays?: number;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const IDENTIFIER = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
+const STANDARD_SCOPES = ["openid", "email", "profile", "phone", "aws.cognito.signin.user.admin"];
+
+export interface CheckedUserDirectoryArgs {
+  domainPrefix?: string;
+  customDomain?: string;
+  resourceServerIdentifier: string;
+  scopes: UserDirectoryScope[];
+  /** Client key → its checked registration (type and full scope names). */
+  clients: { key: string; name: string; type: "public" | "confidential"; scopes: string[] }[];
+  mfa: MfaMode;
+  deletionProtection: boolean;
+  advancedSecurity: AdvancedSecurityMode;
+  minimumPasswordLength: number;
+  accessTokenValidityMinutes: number;
+  idTokenValidityMinutes: number;
+  refreshTokenValidityDays: number;
+}
+
+/** Checks every argument and fills in defaults, or throws one `ConfigurationError` listing every problem. */
+export function checkUserDirectoryArgs(name: string, args: UserDirectoryArgs, stack: string): CheckedUserDirectoryArgs {
+  const problems = userDirectoryProblems(name, args, stack);
+  if (problems.problems.length > 0) throw new ConfigurationError(problems.problems, `UserDirectory "${name}" arguments`);
+  return problems.checked;
+}
+
+/** The checks of `checkUserDirectoryArgs`, returning the problems instead of throwing (the stack lists them with others). */
+export function userDirectoryProblems(
+  name: string,
+  args: UserDirectoryArgs,
+  stack: string,
+): { checked: CheckedUserDirectoryArgs; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const a = (args ?? {}) as Partial<UserDirectoryArgs>;
+
+  const domain = checkDomain(a.domain ?? {}, name, stack, problems);
+  const { resourceServerIdentifier, scopes, resourceScopes } = checkResourceServer(a, problems);
+  const clients = checkClients(a.clients, resourceScopes, problems);
+  checkCallbackUrls(a.callbackUrls, problems);
+  const pool = checkPoolSettings(a, problems);
+  const lifetimes = checkTokenLifetimes(a, problems);
+
+  return {
+    problems,
+    checked: { ...domain, resourceServerIdentifier, scopes, clients, ...pool, ...lifetimes },
+  };
+}
+
+/** The hosted UI's one domain: a Cognito prefix (derived from the name and stack by default), or the caller's own. */
+function checkDomain(
+  domain: UserDirectoryDomainArgs,
+  name: string,
+  stack: string,
+  problems: Problem[],
+): Pick<CheckedUserDirectoryArgs, "domainPrefix" | "customDomain"> {
+  let domainPrefix: string | undefined;
+  let customDomain: string | undefined;
+  if (domain.customDomain !== undefined) {
+    customDomain = domain.customDomain;
+    if (domain.prefix !== undefined) {
+      problems.push(problem("domain.prefix", (n) => `${n("domain.prefix")} and ${n("domain.customDomain")} conflict: the hosted UI has one domain`));
+    }
+    if (domain.certificateArn === undefined) {
+      problems.push(problem("domain.certificateArn", (n) => `${n("domain.customDomain")} ${customDomain} needs ${n("domain.certificateArn")} (ACM, us-east-1)`));
+    }
+  } else {
+    if (domain.certificateArn !== undefined) {
+      problems.push(problem("domain.certificateArn", (n) => `${n("domain.certificateArn")} is set without ${n("domain.customDomain")}`));
+    }
+    domainPrefix = domain.prefix ?? `${name}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+    if (!DOMAIN_PREFIX.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix)) {
+      problems.push(
+        problemAt(
+          "domain.prefix",
+          `${JSON.stringify(domainPrefix)}${domain.prefix === undefined ? " (derived from the component name and stack)" : ""} ` +
+            `must be 1-63 lowercase letters, digits or hyphens, not starting or ending with one, without aws, amazon or cognito`,
+        ),
+      );
+    }
+  }
+  return { domainPrefix, customDomain };
+}
+
+/** The resource server and its IoT scopes; `resourceScopes` are their full names (`iot/device`), as clients request them. */
+function checkResourceServer(
+  a: Partial<UserDirectoryArgs>,
+  problems: Problem[],
+): { resourceServerIdentifier: string; scopes: UserDirectoryScope[]; resourceScopes: string[] } {
+  const resourceServerIdentifier = a.resourceServerIdentifier ?? USER_DIRECTORY_DEFAULTS.resourceServerIdentifier;
+  if (typeof resourceServerIdentifier !== "string" || !IDENTIFIER.test(resourceServerIdentifier)) {
+    problems.push(problemAt("resourceServerIdentifier", `must be 1-256 printable characters without " or \\; got ${JSON.stringify(resourceServerIdentifier)}`));
+  }
+  const scopes = a.scopes ?? USER_DIRECTORY_DEFAULTS.scopes.map((s) => ({ ...s }));
+  if (!Array.isArray(scopes) || scopes.length === 0) {
+    problems.push(problemAt("scopes", "must list at least one IoT scope"));
+  } else {
+    const seen = new Set<string>();
+    for (const [i, scope] of scopes.entries()) {
+      if (typeof scope?.name !== "string" || !SCOPE_NAME.test(scope.name)) {
+        problems.push(problemAt(`scopes[${i}].name`, `must be 1-256 printable characters without " \\ or /; got ${JSON.stringify(scope?.name)}`));
+      } else if (seen.has(scope.name)) {
+        problems.push(problemWithText(`scopes[${i}].name`, `scope ${scope.name} is listed more than once`));
+      } else seen.add(scope.name);
+      if (typeof scope?.description !== "string" || scope.description.length === 0 || scope.description.length > 256) {
+        problems.push(problemAt(`scopes[${i}].description`, "must be 1-256 characters"));
+      }
+    }
+  }
+  const resourceScopes = (Array.isArray(scopes) ? scopes : []).map((s) => `${resourceServerIdentifier}/${s?.name}`);
+  return { resourceServerIdentifier, scopes: Array.isArray(scopes) ? scopes : [], resourceScopes };
+}
+
+/** The app clients: unique keys, and scopes that are known and include an IoT scope. */
+function checkClients(
+  given: UserDirectoryClient[] | undefined,
+  resourceScopes: string[],
+  problems: Problem[],
+): CheckedUserDirectoryArgs["clients"] {
+  const knownScopes = new Set([...STANDARD_SCOPES, ...resourceScopes]);
+  const clients: CheckedUserDirectoryArgs["clients"] = [];
+  if (!Array.isArray(given) || given.length === 0) {
+    problems.push(problemAt("clients", "must list at least one device app client"));
+    return clients;
+  }
+  const keys = new Set<string>();
+  for (const [i, client] of given.entries()) {
+    const where = `clients[${i}]`;
+    const label = typeof client?.key === "string" && client.key ? `client ${client.key}` : where;
+    const about = (field: string, text: string) => problems.push(problemWithText(`${where}.${field}`, `${label}: ${text}`));
+    if (typeof client?.key !== "string" || !CLIENT_KEY.test(client.key)) {
+      about("key", "key must be 1-64 letters, digits, _ or -");
+    } else if (keys.has(client.key)) {
+      problems.push(problemWithText(`${where}.key`, `${label} is listed more than once`));
+    } else keys.add(client.key);
+    if (typeof client?.name !== "string" || client.name.length === 0 || client.name.length > 128) about("name", "name must be 1-128 characters");
+    const type = client?.type ?? "public";
+    if (type !== "public" && type !== "confidential") about("type", `type must be public or confidential; got ${JSON.stringify(type)}`);
+    const clientScopes = client?.scopes ?? ["openid", ...resourceScopes];
+    if (!Array.isArray(clientScopes) || clientScopes.length === 0) {
+      about("scopes", "scopes must list at least one scope");
+    } else {
+      const unknown = clientScopes.filter((s) => !knownScopes.has(s));
+      if (unknown.length > 0) about("scopes", `unknown scope(s) ${unknown.join(", ")}; known: ${[...knownScopes].join(", ")}`);
+      if (!clientScopes.some((s) => resourceScopes.includes(s))) {
+        about("scopes", `scopes must include an IoT scope (${resourceScopes.join(", ")}), or its tokens open nothing`);
+      }
+    }
+    clients.push({ key: client?.key, name: client?.name, type, scopes: Array.isArray(clientScopes) ? [...clientScopes] : [] });
+  }
+  return clients;
+}
+
+function checkCallbackUrls(callbackUrls: UserDirectoryArgs["callbackUrls"] | undefined, problems: Problem[]): void {
+  if (!Array.isArray(callbackUrls) || callbackUrls.length === 0) problems.push(problemAt("callbackUrls", "must list the device grant's /callback URL"));
+  for (const [i, url] of (Array.isArray(callbackUrls) ? callbackUrls : []).entries()) {
+    // Outputs are checked by Cognito itself; a literal one can be checked now.
+    if (typeof url === "string" && !/^https:\/\//.test(url) && !/^http:\/\/localhost[:/]/.test(url)) {
+      problems.push(problemWithText(`callbackUrls[${i}]`, `callback URL ${url} must use https (Cognito allows http for localhost only)`));
+    }
+  }
+}
+
+function checkPoolSettings(
+  a: Partial<UserDirectoryArgs>,
+  problems: Problem[],
+): Pick<CheckedUserDirectoryArgs, "mfa" | "deletionProtection" | "advancedSecurity" | "minimumPasswordLength"> {
+  const d = USER_DIRECTORY_DEFAULTS;
+  const mfa = a.mfa ?? d.mfa;
+  if (!MFA_MODES.includes(mfa)) problems.push(problemAt("mfa", `must be OFF, OPTIONAL or ON; got ${JSON.stringify(mfa)}`));
+  const deletionProtection = a.deletionProtection ?? d.deletionProtection;
+  if (typeof deletionProtection !== "boolean") problems.push(problemAt("deletionProtection", "must be true or false"));
+  const advancedSecurity = a.advancedSecurity ?? d.advancedSecurity;
+  if (!["OFF", "AUDIT", "ENFORCED"].includes(advancedSecurity)) {
+    problems.push(problemAt("advancedSecurity", `must be OFF, AUDIT or ENFORCED; got ${JSON.stringify(advancedSecurity)}`));
+  }
+  const minimumPasswordLength = integerSetting("minimumPasswordLength", a.minimumPasswordLength ?? d.minimumPasswordLength, [12, 99], d.minimumPasswordLength, problems);
+  return { mfa, deletionProtection, advancedSecurity, minimumPasswordLength };
+}
+
+/** Token lifetimes, each in Cognito's range; a refresh token must outlive the tokens it renews. */
+function checkTokenLifetimes(
+  a: Partial<UserDirectoryArgs>,
+  problems: Problem[],
+): Pick<CheckedUserDirectoryArgs, "accessTokenValidityMinutes" | "idTokenValidityMinutes" | "refreshTokenValidityDays"> {
+  const d = USER_DIRECTORY_DEFAULTS;
+  const accessTokenValidityMinutes = a.accessTokenValidityMinutes ?? d.accessTokenValidityMinutes;
+  integerSetting("accessTokenValidityMinutes", accessTokenValidityMinutes, [5, 1440], d.accessTokenValidityMinutes, problems);
+  const idTokenValidityMinutes = a.idTokenValidityMinutes ?? d.idTokenValidityMinutes;
+  integerSetting("idTokenValidityMinutes", idTokenValidityMinutes, [5, 1440], d.idTokenValidityMinutes, problems);
+  const refreshTokenValidityDays = a.refreshTokenValidityDays ?? d.refreshTokenValidityDays;
+  if (!isIntegerInRange(refreshTokenValidityDays, 1, 3650)) {
+    integerSetting("refreshTokenValidityDays", refreshTokenValidityDays, [1, 3650], d.refreshTokenValidityDays, problems);
+  } else if (refreshTokenValidityDays * 1440 <= Math.max(accessTokenValidityMinutes, idTokenValidityMinutes)) {
+    problems.push(problemAt("refreshTokenValidityDays", "must outlast the access and ID tokens"));
+  }
+  return { accessTokenValidityMinutes, idTokenValidityMinutes, refreshTokenValidityDays };
+}
+

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { type AddressInfo } from "node:net";
+import { closeServer, listen, urlHost } from "./servers";
 
 export interface LocalResult {
   statusCode: number;
@@ -133,22 +133,6 @@ export async function startLocalServer(handler: LocalHandler, options: LocalServ
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(":") ? `[${host}]` : host;
-  let stopped = false;
-  return {
-    url: `http://${urlHost}:${port}`,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  const port = await listen(server, options.port ?? 0, host);
+  return { url: `http://${urlHost(host)}:${port}`, stop: () => closeServer(server) };
 }

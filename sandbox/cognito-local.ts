@@ -46,7 +46,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type * as ServerModule from "cognito-local/lib/server/server";
@@ -66,6 +65,7 @@ import type * as UserPoolServiceModule from "cognito-local/lib/services/userPool
 import type { Logger } from "pino";
 import { basicAuthorizationHeader } from "../functions/shared/oauth";
 import { nodeRequire } from "./esm";
+import { closeServer, listen } from "./servers";
 
 /** The OIDC endpoints of one pool as cognito-local serves them. */
 export interface CognitoEndpoints {
@@ -229,15 +229,6 @@ function harnessServer(application: http.RequestListener, baseUrl: () => string)
   });
 }
 
-/** Listens on 127.0.0.1 and a free port; returns the port. */
-async function listenOnFreePort(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 function apiCaller(baseUrl: string): CognitoLocal["call"] {
   return async <T>(operation: string, body: Record<string, unknown>): Promise<T> => {
     const response = await fetch(`${baseUrl}/`, {
@@ -319,7 +310,7 @@ export async function startCognito(): Promise<CognitoLocal> {
   const server = harnessServer(application, () => baseUrl);
   let port: number;
   try {
-    port = await listenOnFreePort(server);
+    port = await listen(server, 0, "127.0.0.1");
   } catch (err) {
     await rm(dataRoot, { recursive: true, force: true });
     throw err;
@@ -343,10 +334,7 @@ export async function startCognito(): Promise<CognitoLocal> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await rm(dataRoot, { recursive: true, force: true });
     },
   };

@@ -23,6 +23,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
 import { customAuthHeaders, customAuthMqttUsername, signToken, type CustomAuthCredentials } from "../functions/authorizer/custom-auth";
+import { SLOW_DOWN_STEP_SECONDS } from "../functions/shared/oauth";
+import { authorizeDevice as requestDeviceCode, type DeviceAuthorization, pollToken as requestTokens } from "../support/device-flow";
 import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
@@ -53,15 +55,6 @@ export interface DemoResult {
   steps: DemoStep[];
 }
 
-interface DeviceAuthorization {
-  device_code: string;
-  user_code: string;
-  verification_uri: string;
-  verification_uri_complete: string;
-  expires_in: number;
-  interval: number;
-}
-
 class StepFailed extends Error {}
 
 function check(condition: boolean, message: string): asserts condition {
@@ -78,19 +71,12 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function postForm(url: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-    body: new URLSearchParams(fields).toString(),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
 async function authorizeDevice(sandbox: Sandbox): Promise<DeviceAuthorization> {
-  const answer = await postForm(`${sandbox.deviceGrantUrl}/oauth2/device_authorization`, { client_id: sandbox.clientId, scope: "openid iot/device" });
-  check(answer.status === 200, `device authorization answered HTTP ${answer.status} ${String(answer.body.error ?? "")}`);
-  return answer.body as unknown as DeviceAuthorization;
+  try {
+    return await requestDeviceCode(sandbox.deviceGrantUrl, { clientId: sandbox.clientId }, "openid iot/device");
+  } catch (err) {
+    throw new StepFailed((err as Error).message);
+  }
 }
 
 /**
@@ -101,14 +87,10 @@ async function pollToken(sandbox: Sandbox, authorization: DeviceAuthorization, m
   let interval = authorization.interval;
   for (let polls = 1; polls <= maxPolls; polls++) {
     await sleep(interval * 1000);
-    const answer = await postForm(`${sandbox.deviceGrantUrl}/oauth2/token`, {
-      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
-      device_code: authorization.device_code,
-      client_id: sandbox.clientId,
-    });
+    const answer = await requestTokens(sandbox.deviceGrantUrl, authorization.device_code, { clientId: sandbox.clientId });
     if (answer.body.error === "authorization_pending") continue;
     if (answer.body.error === "slow_down") {
-      interval += 5;
+      interval += SLOW_DOWN_STEP_SECONDS;
       continue;
     }
     return { ...answer, polls };

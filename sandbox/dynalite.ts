@@ -6,10 +6,10 @@
  * dynalite has no TTL and no transactions, which is why the store uses neither for correctness.
  */
 import { type Server } from "node:http";
-import { type AddressInfo } from "node:net";
 import path from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { TABLE_DEFINITION } from "../functions/device-grant/table";
+import { closeServer, listen } from "./servers";
 
 // dynalite ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -39,11 +39,7 @@ export async function startDynalite(options: LocalDynamoOptions = {}): Promise<L
     updateTableMs: 0,
     ...(options.dataDir !== undefined && { path: path.join(options.dataDir, "dynamodb") }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, 0, "127.0.0.1");
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -64,10 +60,8 @@ export async function startDynalite(options: LocalDynamoOptions = {}): Promise<L
     },
     async stop() {
       client.destroy();
-      // The SDK's keep-alive sockets would hold close() open.
-      server.closeAllConnections();
       // dynalite's close() also closes its database (and its files, on disk).
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await closeServer(server);
     },
   };
 }

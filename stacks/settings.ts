@@ -4,7 +4,7 @@
  * the structured and secret ones, and the one table that maps where a component reports a problem (a path in its
  * arguments, such as `lambda.timeoutSeconds`) to the stack setting a reader sets (`functionTimeoutSeconds`).
  */
-import { DEFAULT_SETTINGS } from "../functions/authorizer/config";
+import { DEFAULT_AUTHORIZER_SETTINGS } from "../functions/authorizer/config";
 import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/settings";
 import { DEVICE_GRANT_DEFAULTS } from "../infra/device-grant-args";
 import { IOT_TOKEN_AUTHORIZER_DEFAULTS } from "../infra/iot-token-authorizer-args";
@@ -20,27 +20,27 @@ export interface ScalarSetting {
 export const SCALAR_SETTINGS = {
   tokenKeyName: {
     type: "string",
-    default: DEFAULT_SETTINGS.tokenKeyName,
+    default: DEFAULT_AUTHORIZER_SETTINGS.tokenKeyName,
     description: "Name of the header, query parameter or MQTT username parameter that carries the token.",
   },
   refreshAfterSeconds: {
     type: "integer",
-    default: DEFAULT_SETTINGS.refreshAfterSeconds,
+    default: DEFAULT_AUTHORIZER_SETTINGS.refreshAfterSeconds,
     description: "Seconds before IoT re-checks a live connection's token (300 to 86400).",
   },
   disconnectAfterSeconds: {
     type: "integer",
-    default: DEFAULT_SETTINGS.disconnectAfterSeconds,
+    default: DEFAULT_AUTHORIZER_SETTINGS.disconnectAfterSeconds,
     description: "Longest a connection may stay open, in seconds (300 to 86400; never past the token's expiry).",
   },
   clockToleranceSeconds: {
     type: "integer",
-    default: DEFAULT_SETTINGS.clockToleranceSeconds,
+    default: DEFAULT_AUTHORIZER_SETTINGS.clockToleranceSeconds,
     description: "Clock skew tolerated on exp, nbf and iat, in seconds (0 to 300).",
   },
   maxTokenBytes: {
     type: "integer",
-    default: DEFAULT_SETTINGS.maxTokenBytes,
+    default: DEFAULT_AUTHORIZER_SETTINGS.maxTokenBytes,
     description: "Tokens longer than this many bytes are refused before parsing (256 to 65536).",
   },
   signingEnabled: {

@@ -1,7 +1,7 @@
 /**
  * The device's side of the device authorization grant as raw HTTP, the way a TV sends it: form POSTs with
  * `client_id` (public clients) or `client_secret_basic`, and every answer's status, headers and JSON body kept
- * for the caller to assert on. Used by the device grant's tests and by `npm run bench`; the device client
+ * for the caller to assert on. Used by the device grant's tests, `npm run bench` and `npm run demo`; the device client
  * library (device/) is the friendly version, and the tests drive standard clients (openid-client,
  * oauth4webapi) besides.
  */

@@ -83,7 +83,7 @@ export const DEFAULT_GRANTS: GrantRule[] = [
   { actions: ["iot:Subscribe"], resources: ["topicfilter/devices/{principal}/*"] },
 ];
 
-export const DEFAULT_SETTINGS = {
+export const DEFAULT_AUTHORIZER_SETTINGS = {
   tokenKeyName: "token",
   refreshAfterSeconds: 3_600,
   disconnectAfterSeconds: 86_400,
@@ -100,7 +100,7 @@ export const LIMITS = {
 const TOKEN_KEY_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The stack-wide integer settings and their ranges. */
-const INTEGER_RANGES: Record<Exclude<keyof typeof DEFAULT_SETTINGS, "tokenKeyName">, readonly [number, number]> = {
+const INTEGER_RANGES: Record<Exclude<keyof typeof DEFAULT_AUTHORIZER_SETTINGS, "tokenKeyName">, readonly [number, number]> = {
   refreshAfterSeconds: [IOT_LIMITS.minTimerSeconds, IOT_LIMITS.maxTimerSeconds],
   disconnectAfterSeconds: [IOT_LIMITS.minTimerSeconds, IOT_LIMITS.maxTimerSeconds],
   clockToleranceSeconds: [0, LIMITS.maxClockToleranceSeconds],
@@ -110,7 +110,7 @@ const INTEGER_RANGES: Record<Exclude<keyof typeof DEFAULT_SETTINGS, "tokenKeyNam
 function checkTokenKeyName(value: unknown, problems: Problem[]): string {
   if (typeof value !== "string" || !TOKEN_KEY_NAME.test(value)) {
     problems.push(problemAt("tokenKeyName", `must be 1-128 letters, digits, _ or -; got ${JSON.stringify(value)}`));
-    return DEFAULT_SETTINGS.tokenKeyName;
+    return DEFAULT_AUTHORIZER_SETTINGS.tokenKeyName;
   }
   if (value.toLowerCase().startsWith("x-amz-customauthorizer-")) {
     problems.push(problemAt("tokenKeyName", "must not be one of IoT's own x-amz-customauthorizer-* names"));
@@ -134,8 +134,8 @@ export function inspectAuthorizerSettings(raw: unknown): { settings: AuthorizerS
 
   const issuers = checkIssuers(r.issuers, problems);
   const grants = r.grants === undefined ? DEFAULT_GRANTS : (checkGrants(r.grants, problems) ?? DEFAULT_GRANTS);
-  const tokenKeyName = checkTokenKeyName(r.tokenKeyName ?? DEFAULT_SETTINGS.tokenKeyName, problems);
-  const integer = (key: keyof typeof INTEGER_RANGES) => integerSetting(key, r[key] ?? DEFAULT_SETTINGS[key], INTEGER_RANGES[key], DEFAULT_SETTINGS[key], problems);
+  const tokenKeyName = checkTokenKeyName(r.tokenKeyName ?? DEFAULT_AUTHORIZER_SETTINGS.tokenKeyName, problems);
+  const integer = (key: keyof typeof INTEGER_RANGES) => integerSetting(key, r[key] ?? DEFAULT_AUTHORIZER_SETTINGS[key], INTEGER_RANGES[key], DEFAULT_AUTHORIZER_SETTINGS[key], problems);
   const refreshAfterSeconds = integer("refreshAfterSeconds");
   const disconnectAfterSeconds = integer("disconnectAfterSeconds");
   const clockToleranceSeconds = integer("clockToleranceSeconds");

@@ -9,6 +9,7 @@ import { type Authorizer, type AuthorizerResponse, createAuthorizer, deniedRespo
 import { consoleLogger, type Logger } from "./logging";
 import { type AuthorizerConfig, parseAuthorizerConfig } from "./config";
 import { ConfigurationError } from "../shared/problems";
+import { coldStart, startFailureReason } from "../shared/cold-start";
 import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 
 export interface HandlerOptions {
@@ -49,14 +50,10 @@ export async function readSharedSecrets(config: AuthorizerConfig, read: Paramete
   return new Map(wanted.map((issuer, i) => [issuer.issuer, values[i]]));
 }
 
-const RETRY_AFTER_FAILURE_MS = 5_000;
-
 /** Builds a handler; `handler` below is the one Lambda runs. Tests build their own with fakes. */
 export function createHandler(options: HandlerOptions = {}): (event: unknown) => Promise<AuthorizerResponse> {
   const environment = options.environment ?? process.env;
   const logger = options.logger ?? consoleLogger;
-  let ready: Promise<Authorizer> | undefined;
-  let failedAt = -Infinity;
 
   async function build(): Promise<Authorizer> {
     const config = parseAuthorizerConfig(environment.AUTHORIZER_CONFIG);
@@ -67,23 +64,19 @@ export function createHandler(options: HandlerOptions = {}): (event: unknown) =>
     return createAuthorizer(config, { logger, sharedSecrets });
   }
 
+  const authorizer = coldStart(build);
   return async (event) => {
+    const ready = authorizer.get();
+    if (ready === undefined) return deniedResponse();
+    let authorize: Authorizer;
     try {
-      // After a failed start, wait a little before trying again, so a broken stack does not hammer SSM.
-      if (ready === undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) return deniedResponse();
-      ready ??= build();
-      const authorize = await ready;
-      return await authorize(event);
+      authorize = await ready;
     } catch (err) {
-      ready = undefined;
-      failedAt = Date.now();
-      logger.error({
-        outcome: "deny",
-        check: "configuration",
-        reason: err instanceof ConfigurationError ? err.message : `start-up failed: ${(err as Error)?.name ?? typeof err}`,
-      });
+      authorizer.failed();
+      logger.error({ outcome: "deny", check: "configuration", reason: startFailureReason(err) });
       return deniedResponse();
     }
+    return authorize(event);
   };
 }
 

@@ -3,26 +3,18 @@
  * says which check failed, so an operator can tell why without seeing credentials. Anything taken from the
  * request is truncated first, since an attacker chooses it.
  */
+import { consoleLogSink, type LogFields, type LogSink } from "../shared/logging";
 
-export interface LogFields {
-  [field: string]: string | number | boolean | undefined;
-}
-export interface Logger {
-  /** A denial: one line per refused request, saying which check failed. */
-  warn(fields: LogFields): void;
-  /** An allowed request; off by default in the Lambda (application log level INFO). */
-  debug(fields: LogFields): void;
-  /** Something the operator must fix (configuration, an unexpected failure). */
-  error(fields: LogFields): void;
-}
+export { type LogFields };
 
-/* eslint-disable no-console -- the Lambda's JSON log format turns these objects into structured lines. */
-export const consoleLogger: Logger = {
-  warn: (fields) => console.warn(fields),
-  debug: (fields) => console.debug(fields),
-  error: (fields) => console.error(fields),
-};
-/* eslint-enable no-console */
+/**
+ * The levels the authorizer writes: `warn` for a denial (one line per refused request, naming the check that
+ * failed), `debug` for an allowed request (off by default in the Lambda, whose application log level is INFO),
+ * `error` for what the operator must fix (configuration, an unexpected failure).
+ */
+export type Logger = Pick<LogSink, "warn" | "debug" | "error">;
+
+export const consoleLogger: Logger = consoleLogSink;
 
 /** Truncates attacker-supplied text before it reaches a log line. */
 export function forLog(value: unknown): string | undefined {

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { IOT_LIMITS } from "./config";
 
-const PRINCIPAL_ID = /^[A-Za-z0-9]{1,128}$/;
+/** What IoT accepts as a principal id: 1 to 128 letters and digits. */
+export const PRINCIPAL_ID = /^[A-Za-z0-9]{1,128}$/;
 /** The shape of a derived principal id's tail; a natural id of that shape is derived too, so ids never collide. */
 const DERIVED_TAIL = /h[0-9a-f]{64}$/;
 /** A canonical (lower-case) UUID, as Cognito and many IdPs give `sub`. */

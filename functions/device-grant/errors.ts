@@ -4,6 +4,7 @@
  * that keeps attacker-supplied names printable and short wherever they are echoed. Log lines carry event
  * names, client ids and outcomes: never a code, token, secret, header or cookie.
  */
+import { consoleLogSink, type LogFields, type LogSink } from "../shared/logging";
 import { type HttpResponse, jsonResponse } from "./http";
 
 /** An OAuth error: a value, not a throw, so every endpoint returns its refusals like its answers. */
@@ -19,23 +20,12 @@ export class OAuthError {
   }
 }
 
-export interface LogFields {
-  [field: string]: string | number | boolean | undefined;
-}
-/** Log lines carry event names, client ids and outcomes: never a code, token, secret, header or cookie. */
-export interface ServiceLogger {
-  info(fields: LogFields): void;
-  warn(fields: LogFields): void;
-  error(fields: LogFields): void;
-}
+export { type LogFields };
 
-/* eslint-disable no-console -- the Lambda's log sink */
-export const consoleServiceLogger: ServiceLogger = {
-  info: (fields) => console.info(fields),
-  warn: (fields) => console.warn(fields),
-  error: (fields) => console.error(fields),
-};
-/* eslint-enable no-console */
+/** The levels the device grant writes. Lines carry event names, client ids and outcomes: never a code, token, secret, header or cookie. */
+export type ServiceLogger = Pick<LogSink, "info" | "warn" | "error">;
+
+export const consoleServiceLogger: ServiceLogger = consoleLogSink;
 
 /** Attacker-supplied names in logs and error descriptions: printable ASCII only, short. */
 export function safeName(value: string): string {

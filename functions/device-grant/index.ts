@@ -17,6 +17,7 @@ import { type Clock, type RandomSource, type Store, type UpstreamIdp } from "./m
 import { PAGES, pageResponse } from "./pages";
 import { createDeviceGrantService, type DeviceGrantService } from "./service";
 import { createOidcUpstream } from "./upstream";
+import { coldStart, startFailureReason } from "../shared/cold-start";
 import { type ParameterReader, ssmParameterReader } from "../shared/ssm";
 
 export interface DeviceGrantHandlerOptions {
@@ -60,14 +61,10 @@ export async function readClientSecrets(config: DeviceGrantConfig, read: Paramet
   return new Map(confidential.map((id) => [id, record[id] as string]));
 }
 
-const RETRY_AFTER_FAILURE_MS = 5_000;
-
 /** Builds a handler; `handler` below is the one Lambda runs. Tests and the local sandbox build their own. */
 export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: unknown) => Promise<ApiGatewayV2Result> {
   const environment = options.environment ?? process.env;
   const logger = options.logger ?? consoleServiceLogger;
-  let ready: Promise<DeviceGrantService> | undefined;
-  let failedAt = -Infinity;
 
   async function build(): Promise<DeviceGrantService> {
     const config = parseDeviceGrantConfig(environment[DEVICE_GRANT_CONFIG_ENV]);
@@ -87,22 +84,20 @@ export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: 
     });
   }
 
+  const service = coldStart(build);
   return async (event) => {
     const request = fromApiGatewayEvent(event);
+    const ready = service.get();
+    if (ready === undefined) return toApiGatewayResult(unavailable(request.path));
+    let built: DeviceGrantService;
     try {
-      if (ready === undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) return toApiGatewayResult(unavailable(request.path));
-      ready ??= build();
-      const service = await ready;
-      return toApiGatewayResult(await service.handle(request));
+      built = await ready;
     } catch (err) {
-      ready = undefined;
-      failedAt = Date.now();
-      logger.error({
-        event: "start-up",
-        reason: err instanceof ConfigurationError ? err.message : `start-up failed: ${(err as Error)?.name ?? typeof err}`,
-      });
+      service.failed();
+      logger.error({ event: "start-up", reason: startFailureReason(err) });
       return toApiGatewayResult(unavailable(request.path));
     }
+    return toApiGatewayResult(await built.handle(request));
   };
 }
 

@@ -4,6 +4,8 @@
  * seconds before trying again, so a broken stack does not hammer SSM while every request is refused anyway.
  */
 
+import { ConfigurationError } from "./problems";
+
 /** How long after a failed start the next invocation waits before building again. */
 export const RETRY_AFTER_FAILURE_MS = 5_000;
 
@@ -15,6 +17,11 @@ export interface ColdStart<T> {
   get(): Promise<T> | undefined;
   /** Forgets the build after it failed, so the next `get()` after the pause builds again. */
   failed(): void;
+}
+
+/** What a failed start logs: every configuration problem, or the error's name only (an SDK message can quote secrets). */
+export function startFailureReason(err: unknown): string {
+  return err instanceof ConfigurationError ? err.message : `start-up failed: ${(err as Error)?.name ?? typeof err}`;
 }
 
 export function coldStart<T>(build: () => Promise<T>, now: () => number = Date.now): ColdStart<T> {

@@ -4,15 +4,10 @@
  * `isAuthenticated: false` does. The authorizer under test must never depend on the gateway being lenient.
  */
 import { type AuthorizerResponse } from "../../functions/authorizer/authorizer";
+import { IOT_LIMITS } from "../../functions/authorizer/config";
+import { PRINCIPAL_ID } from "../../functions/authorizer/principal";
 import { type Refusal } from "./log";
 import { type PolicyDocument } from "./policy";
-
-/**
- * IoT's limits on an answer. The same values live in functions/authorizer (config.ts and authorizer.ts),
- * which writes answers within them; these are the gateway's copy, the side that checks.
- */
-const IOT_LIMITS = { minTimerSeconds: 300, maxTimerSeconds: 86_400, maxPolicyDocuments: 10, maxPolicyDocumentChars: 2_048 };
-const PRINCIPAL_ID = /^[A-Za-z0-9]{1,128}$/;
 
 /** What an accepted answer leaves a connection with: whose it is and the policies it is held to. */
 export interface Session {

@@ -10,12 +10,10 @@
  * It counts authorizer calls and signature rejections, so that tests can see the authorizer was spared.
  */
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { STANDARD_BASE64 } from "../../functions/authorizer/algorithms";
 import { type AuthorizerResponse } from "../../functions/authorizer/authorizer";
 import { checkResponse, type Decision } from "./authorizer-response";
 import { type Credentials } from "./credentials";
-
-/** IoT's reading of a signature: standard base64, padded. A copy of functions/authorizer/config.ts's. */
-const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export type Authorizer = (event: unknown) => Promise<AuthorizerResponse>;
 

@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type RequestLis
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { type Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
+import { closeServer, listen, urlHost } from "../servers";
 import { type Connection } from "./connection";
 import { httpData, serverName } from "./credentials";
 
@@ -31,33 +32,15 @@ export interface ListenerUrls {
   httpUrl: string;
 }
 
-function listen(server: NetServer | HttpServer, port: number, host: string, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === "EADDRINUSE"
-          ? Object.assign(new Error(`The IoT gateway's ${what} port ${host}:${port} is in use; choose another port or stop what holds it`), { code: err.code })
-          : err,
-      );
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.removeListener("error", onError);
-      const address = server.address();
-      resolve(typeof address === "object" && address !== null ? address.port : port);
+/** Listens, saying which of the gateway's ports is taken when it is. */
+function listenAs(server: NetServer | HttpServer, port: number, host: string, what: string): Promise<number> {
+  return listen(server, port, host).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EADDRINUSE") throw err;
+    throw Object.assign(new Error(`The IoT gateway's ${what} port ${host}:${port} is in use; choose another port or stop what holds it`), {
+      code: err.code,
+      port,
     });
   });
-}
-
-function closeServer(server: NetServer | HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-  });
-}
-
-function urlHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
 }
 
 export class Listeners {
@@ -101,9 +84,9 @@ export class Listeners {
   /** Listens on each port in turn; on failure the caller must still `close()`. */
   async listen(ports: ListenerPorts): Promise<ListenerUrls> {
     const host = this.options.host;
-    const mqttPort = await listen(this.mqttServer, ports.mqtt, host, "MQTT");
-    const wsPort = await listen(this.wsServer, ports.ws, host, "MQTT over WebSocket");
-    const httpPort = await listen(this.httpServer, ports.http, host, "HTTP publish");
+    const mqttPort = await listenAs(this.mqttServer, ports.mqtt, host, "MQTT");
+    const wsPort = await listenAs(this.wsServer, ports.ws, host, "MQTT over WebSocket");
+    const httpPort = await listenAs(this.httpServer, ports.http, host, "HTTP publish");
     return {
       mqttUrl: `mqtt://${urlHost(host)}:${mqttPort}`,
       wsUrl: `ws://${urlHost(host)}:${wsPort}/mqtt`,

@@ -1,4 +1,4 @@
-import { checkAuthorizerSettings, DEFAULT_GRANTS, DEFAULT_SETTINGS, loadAuthorizerConfig, parseAuthorizerConfig } from "../../functions/authorizer/config";
+import { checkAuthorizerSettings, DEFAULT_GRANTS, DEFAULT_AUTHORIZER_SETTINGS, loadAuthorizerConfig, parseAuthorizerConfig } from "../../functions/authorizer/config";
 import { ConfigurationError } from "../../functions/shared/problems";
 
 const account = { region: "eu-west-1", accountId: "123456789012" };
@@ -20,9 +20,9 @@ test("a minimal RSA configuration gets the documented defaults", () => {
     partition: "aws",
     issuers: [rsIssuer],
     grants: DEFAULT_GRANTS,
-    ...DEFAULT_SETTINGS,
+    ...DEFAULT_AUTHORIZER_SETTINGS,
   });
-  expect(DEFAULT_SETTINGS).toEqual({
+  expect(DEFAULT_AUTHORIZER_SETTINGS).toEqual({
     tokenKeyName: "token",
     refreshAfterSeconds: 3600,
     disconnectAfterSeconds: 86400,

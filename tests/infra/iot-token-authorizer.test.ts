@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_GRANTS, DEFAULT_SETTINGS } from "../../functions/authorizer/config";
+import { DEFAULT_GRANTS, DEFAULT_AUTHORIZER_SETTINGS } from "../../functions/authorizer/config";
 import { ConfigurationError } from "../../functions/shared/problems";
 import { allRegistered, captureChildren, type CapturedResource } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
@@ -143,7 +143,7 @@ describe("IotTokenAuthorizer with an HS256 issuer (OpenAM, seed 000)", () => {
     expect(config).toEqual({
       issuers: [{ issuer: OPENAM, algorithms: ["HS256"], secretParameter: parameterName, audiences: ["deviceagent"] }],
       grants: DEFAULT_GRANTS,
-      ...DEFAULT_SETTINGS,
+      ...DEFAULT_AUTHORIZER_SETTINGS,
       region: REGION,
       accountId: ACCOUNT,
       partition: "aws",

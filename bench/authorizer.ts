@@ -55,7 +55,7 @@ function signingInput(token: string): { input: Buffer; signature: Buffer } {
  */
 const SIGNATURE = encodeURIComponent(randomBytes(256).toString("base64"));
 
-/** The MQTT CONNECT event IoT sends, token in the username as devices send it (FACTS.md §1). */
+/** The MQTT CONNECT event IoT sends, token in the username as devices send it (docs/aws-iot-custom-auth.md#mqtt). */
 function event(token: string, i: number): unknown {
   return {
     protocols: ["tls", "mqtt"],

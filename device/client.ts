@@ -1,5 +1,5 @@
 /**
- * The device side of the project, as a library: what seeds 000 and 001 do by hand with curl and openssl.
+ * The device side of the project, as a library: what the OpenAM device-flow article and AWS IoT token signing do by hand with curl and openssl.
  *
  * - `login()` runs the OAuth 2.0 device authorization grant (RFC 8628) against the device grant service:
  *   it asks for a code, hands it to `onCode` for display, polls the token endpoint honouring `interval`

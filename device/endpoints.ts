@@ -1,7 +1,7 @@
 /**
  * Where a device reaches IoT. Two shapes: an AWS IoT data endpoint host (`xxxx-ats.iot.REGION.amazonaws.com`,
  * what `aws iot describe-endpoint --endpoint-type iot:Data-ATS` and the stack's `dataEndpoint` give), from
- * which the three custom-auth URLs follow (FACTS.md §1: all custom auth runs on 443, MQTT needs ALPN `mqtt`
+ * which the three custom-auth URLs follow (docs/aws-iot-custom-auth.md#ports-alpn-and-sni: all custom auth runs on 443, MQTT needs ALPN `mqtt`
  * and SNI); or explicit URLs, as the local sandbox's gateway prints them.
  */
 

@@ -49,7 +49,7 @@ export function mqttConnectOptions(
     connectTimeout: (options.connectTimeoutSeconds ?? 15) * 1000,
     keepalive: 60,
     ...(secure && { servername: parsed.hostname, rejectUnauthorized: true }),
-    // AWS IoT serves custom-auth MQTT on 443 and picks the protocol by ALPN (FACTS.md §1).
+    // AWS IoT serves custom-auth MQTT on 443 and picks the protocol by ALPN (docs/aws-iot-custom-auth.md#ports-alpn-and-sni).
     ...(secure && transport === "mqtt" && { ALPNProtocols: ["mqtt"] }),
   };
   if (transport === "mqtt") {

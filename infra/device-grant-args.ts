@@ -41,7 +41,7 @@ export interface DeviceGrantUpstream {
 }
 
 export interface DeviceGrantArgs {
-  /** The grant's settings (seed 003's knobs and more); unset ones take `DEFAULT_DEVICE_GRANT_SETTINGS`. */
+  /** The grant's settings (the AWS device-grant sample's knobs and more); unset ones take `DEFAULT_DEVICE_GRANT_SETTINGS`. */
   settings?: Partial<DeviceGrantSettings>;
   clients: DeviceGrantClient[];
   /** Scopes advertised in the metadata; default: every scope some client may request. */

@@ -1,5 +1,5 @@
 /**
- * `DeviceGrant`: the OAuth 2.0 device authorization grant (RFC 8628) of seed 003 as a serverless service: one
+ * `DeviceGrant`: the OAuth 2.0 device authorization grant (RFC 8628) of the AWS device-grant sample, rebuilt as a serverless service: one
  * DynamoDB table, one Lambda function serving every endpoint, and an API Gateway HTTP API in front of it.
  * Its arguments, their defaults and checks are in `device-grant-args.ts`.
  */

@@ -1,5 +1,5 @@
 /**
- * `UserDirectory`: the Amazon Cognito user pool people sign in to when they approve a device (seed 003), with
+ * `UserDirectory`: the Amazon Cognito user pool people sign in to when they approve a device (as in the AWS device-grant sample), with
  * its hosted UI, the IoT scopes, and one app client per kind of device. The device grant service
  * (`DeviceGrant`) sends the user's browser to this pool's authorization endpoint and exchanges the code with the
  * device's own client, so the tokens a device receives are this pool's, and the IoT authorizer trusts them.

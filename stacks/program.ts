@@ -1,7 +1,7 @@
 /**
- * The program: one `IotTokenAuthorizer` for the identity providers the stack configures (seed 000: devices
+ * The program: one `IotTokenAuthorizer` for the identity providers the stack configures (ForgeRock OpenAM's device flow: devices
  * sign in at OpenAM with the OAuth 2.0 device flow and connect to IoT Core with the access token), and, with
- * `deviceGrantEnabled`, the device grant of seed 003 on AWS: a Cognito `UserDirectory`, the `DeviceGrant`
+ * `deviceGrantEnabled`, the AWS device-grant sample rebuilt on AWS: a Cognito `UserDirectory`, the `DeviceGrant`
  * service in front of it, and the authorizer trusting the pool's access tokens for the device clients.
  */
 import * as pulumi from "@pulumi/pulumi";

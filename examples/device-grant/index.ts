@@ -34,7 +34,7 @@ const grant = new DeviceGrant("devices", {
     ...(c.type === "confidential" && { clientSecret: pulumi.secret(users.clientSecrets.apply((s) => s[c.key])) }),
   })),
   upstream: { issuer: users.issuer, authorizationEndpoint: users.authorizationEndpoint, tokenEndpoint: users.tokenEndpoint },
-  // Seed 003's knobs; unset ones keep their defaults (8-consonant user codes, 30-minute codes, 5 s polling).
+  // The AWS device-grant sample's knobs; unset ones keep their defaults (8-consonant user codes, 30-minute codes, 5 s polling).
   settings: { resultTokenSet: ["ACCESS", "REFRESH"], codeExpirySeconds: 600 },
   customDomain: verificationDomain && certificateArn ? { domainName: verificationDomain, certificateArn } : undefined,
   tags: { application: "device-sign-in" },

@@ -1,6 +1,6 @@
 /**
  * Composing `IotTokenAuthorizer` in your own program: users signed in to an Amazon Cognito user pool
- * connect to AWS IoT Core with their access token, each limited to their own topic tree (seed 002).
+ * connect to AWS IoT Core with their access token, each limited to their own topic tree (Cognito per-user topics).
  *
  * Settings (`pulumi config set …`): `aws:region`, `userPoolId` (e.g. eu-west-1_AbCdEf123) and
  * `appClientId` (the app client the web and mobile apps sign in with).
@@ -22,7 +22,7 @@ const authorizer = new IotTokenAuthorizer("cognito", {
       issuer,
       algorithms: ["RS256"],
       jwksUri: `${issuer}/.well-known/jwks.json`,
-      // Access tokens carry no "aud": pin the token type and the app client instead (FACTS.md §3).
+      // Access tokens carry no "aud": pin the token type and the app client instead (docs/jwt-verification.md#claim-shapes-by-issuer).
       tokenUse: "access",
       clientIds: [appClientId],
     },

@@ -25,8 +25,8 @@ export function isHmacAlgorithm(alg: string): alg is HmacAlgorithm {
 export const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
- * Decodes an HMAC shared secret given as standard base64, as OpenAM's console takes it (seed 000), and
- * returns it as a `KeyObject` (FACTS.md §3), or why it cannot be used (a sentence that follows the issuer's
+ * Decodes an HMAC shared secret given as standard base64, as OpenAM's console takes it, and
+ * returns it as a `KeyObject` (docs/jwt-verification.md#keys-as-keyobjects), or why it cannot be used (a sentence that follows the issuer's
  * name, without the secret).
  */
 export function decodeSharedSecret(

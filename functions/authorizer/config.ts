@@ -13,7 +13,7 @@ import { type Algorithm } from "./algorithms";
 import { checkGrants, type IotAction } from "./grant-checks";
 import { checkIssuers } from "./issuer-checks";
 
-/** The limits IoT Core puts on what an authorizer returns (FACTS.md §1). */
+/** The limits IoT Core puts on what an authorizer returns (docs/aws-iot-custom-auth.md#the-authorizer-response). */
 export const IOT_LIMITS = {
   minTimerSeconds: 300,
   maxTimerSeconds: 86_400,
@@ -75,7 +75,7 @@ export interface AuthorizerConfig extends AuthorizerSettings {
 
 /**
  * A device gets its own client id (`{principal}` or `{principal}-anything`, so one user can run a TV and a
- * console at once) and its own topic tree, as seed 002 does per user. Never `*`.
+ * console at once) and its own topic tree, as Cognito per-user topics do per user. Never `*`.
  */
 export const DEFAULT_GRANTS: GrantRule[] = [
   { actions: ["iot:Connect"], resources: ["client/{principal}", "client/{principal}-*"] },

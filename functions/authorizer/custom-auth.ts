@@ -1,5 +1,5 @@
 /**
- * Where AWS IoT Core carries custom-authorizer credentials (FACTS.md §1), for both sides: the authorizer
+ * Where AWS IoT Core carries custom-authorizer credentials (docs/aws-iot-custom-auth.md#where-the-token-arrives), for both sides: the authorizer
  * reads a token from wherever IoT delivers it, and a device uses the same names to send one.
  */
 import { createPrivateKey, sign, type KeyObject } from "node:crypto";

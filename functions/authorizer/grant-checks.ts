@@ -11,7 +11,7 @@ import { CLAIM_NAME, optionalStringList } from "./value-checks";
 export const IOT_ACTIONS = ["iot:Connect", "iot:Publish", "iot:Receive", "iot:RetainPublish", "iot:Subscribe"] as const;
 export type IotAction = (typeof IOT_ACTIONS)[number];
 
-/** Which kind of IoT resource each action is checked against (FACTS.md §1). */
+/** Which kind of IoT resource each action is checked against (docs/aws-iot-custom-auth.md#policy-resources-and-variables). */
 export const RESOURCE_KIND_OF_ACTION: Record<IotAction, ResourceKind> = {
   "iot:Connect": "client",
   "iot:Publish": "topic",

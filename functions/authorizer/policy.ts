@@ -18,7 +18,7 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
-/** Characters that widen or break an IoT resource when they come from a claim (FACTS.md §1). */
+/** Characters that widen or break an IoT resource when they come from a claim (docs/aws-iot-custom-auth.md#claim-values-in-resources). */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE_IN_RESOURCE = /[/+#*?${}\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const MAX_CLAIM_VALUE_CHARS = 128;

@@ -3,9 +3,9 @@
  * its signature. Any malformation is a `Denial`, so the authorizer refuses before it trusts a single claim.
  *
  * The signature is checked with node:crypto directly: HMAC compared in constant time, RSA PKCS#1 v1.5
- * through `crypto.verify`, each with the algorithm the issuer is pinned to and a `KeyObject` (FACTS.md §3).
+ * through `crypto.verify`, each with the algorithm the issuer is pinned to and a `KeyObject` (docs/jwt-verification.md#keys-as-keyobjects).
  * jsonwebtoken would add nothing here: every claim check it leaves out (a token with no `exp`, an `iat`
- * in the future, an unknown `crit`, FACTS.md §3) is ours anyway, and it would decode every token a second
+ * in the future, an unknown `crit`: docs/jwt-verification.md#checks-jsonwebtoken-leaves-out) is ours anyway, and it would decode every token a second
  * time, which made the whole HS256 decision three times slower. The tests sign their tokens with
  * jsonwebtoken, and a property test holds this verifier to jsonwebtoken's verdicts.
  */

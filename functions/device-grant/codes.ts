@@ -1,5 +1,5 @@
 /**
- * Device and user codes: seed 003's format language, uniform generation from a CSPRNG, the entropy a
+ * Device and user codes: the AWS device-grant sample's format language (docs/device-grant.md#format-letters), uniform generation from a CSPRNG, the entropy a
  * format gives, and the user-code normalisation RFC 8628 §6.1 asks for (case-insensitive, dashes and
  * spaces ignored). Pure functions; randomness comes in through the `RandomSource` port so tests can seed it.
  * Also the constant-time comparison the endpoints apply to whatever secret a caller presents.
@@ -20,7 +20,7 @@ const LOWER = "abcdefghijklmnopqrstuvwxyz";
 /** RFC 8628 §6.1's example alphabet: no vowels (no words), so no `0/O` or `1/I` confusion either. */
 const LOWER_CONSONANTS = "bcdfghjklmnpqrstvwxz";
 
-/** Seed 003's format letters and the characters each one stands for. */
+/** The sample's format letters and the characters each one stands for. */
 export const FORMAT_CLASSES: Readonly<Record<string, string>> = {
   "#": DIGITS,
   a: LOWER,
@@ -30,7 +30,7 @@ export const FORMAT_CLASSES: Readonly<Record<string, string>> = {
   "!": SPECIAL_CHARACTERS,
 };
 
-/** Format letters not in seed 003's language, each once, in order of appearance. */
+/** Format letters not in the sample's language, each once, in order of appearance. */
 export function unknownFormatLetters(format: string): string[] {
   return [...new Set([...format].filter((letter) => !Object.hasOwn(FORMAT_CLASSES, letter)))];
 }

@@ -9,9 +9,9 @@
 export type TokenKind = "ACCESS" | "ID" | "REFRESH";
 
 export interface DeviceGrantSettings {
-  /** Lifetime of a device code and its user code, seconds (seed 003 `CODE_EXPIRATION`). */
+  /** Lifetime of a device code and its user code, seconds (the AWS device-grant sample's `CODE_EXPIRATION`). */
   codeExpirySeconds: number;
-  /** Seed 003 format language: `#` digits, `a`/`A` letters, `b`/`B` consonants, `!` specials. */
+  /** The sample's format language (docs/device-grant.md#format-letters): `#` digits, `a`/`A` letters, `b`/`B` consonants, `!` specials. */
   deviceCodeFormat: string;
   deviceCodeLength: number;
   userCodeFormat: string;
@@ -20,7 +20,7 @@ export interface DeviceGrantSettings {
   userCodeMask: string;
   /** Minimum seconds between polls, an integer ≥ 1 (RFC 8628 §3.2 `interval`). */
   pollingIntervalSeconds: number;
-  /** Tokens handed to the device, e.g. `["ACCESS", "REFRESH"]` (seed 003 `RESULT_TOKEN_SET` = `ACCESS+REFRESH`). */
+  /** Tokens handed to the device, e.g. `["ACCESS", "REFRESH"]` (the sample's `RESULT_TOKEN_SET` = `ACCESS+REFRESH`). */
   resultTokenSet: TokenKind[];
   /** Failed user-code entries allowed per client IP per `attemptWindowSeconds`. */
   maxFailedEntriesPerIp: number;

@@ -1,5 +1,5 @@
 /**
- * The device grant's settings: seed 003's knobs with their defaults, and the registered clients. The same
+ * The device grant's settings: the AWS device-grant sample's knobs (docs/device-grant.md#settings-of-the-aws-sample) with their defaults, and the registered clients. The same
  * checks run in the `DeviceGrant` component at preview (before any resource is declared), in the Lambda at
  * cold start (within the runtime configuration, `config.ts`) and in the local sandbox, and every check
  * reports every problem at once.
@@ -11,7 +11,7 @@ import { type ClientRegistration, type DeviceGrantSettings, type TokenKind } fro
 
 export const TOKEN_KINDS: readonly TokenKind[] = ["ACCESS", "ID", "REFRESH"];
 
-/** Seed 003's defaults, except the user code: consonants only (RFC 8628 §6.1), 8 of them ≈ 34.6 bits. */
+/** The sample's defaults, except the user code: consonants only (RFC 8628 §6.1), 8 of them ≈ 34.6 bits (docs/device-grant.md#user-codes-and-brute-force). */
 export const DEFAULT_DEVICE_GRANT_SETTINGS: Readonly<DeviceGrantSettings> = Object.freeze({
   codeExpirySeconds: 1_800,
   deviceCodeFormat: "#aA",
@@ -59,7 +59,7 @@ function fmtBits(bits: number, minimum: number): string {
   return Number(shown) < minimum ? shown : (Math.floor(bits * 100) / 100).toFixed(2);
 }
 
-/** Parses `ACCESS+REFRESH` (seed 003's `RESULT_TOKEN_SET`) or `["ACCESS", "REFRESH"]`. */
+/** Parses `ACCESS+REFRESH` (the sample's `RESULT_TOKEN_SET`) or `["ACCESS", "REFRESH"]`. */
 function checkTokenSet(value: unknown, problems: Problem[]): TokenKind[] {
   let parts: unknown[];
   if (typeof value === "string") parts = value.split("+").map((p) => p.trim());

@@ -38,7 +38,7 @@ export const KEY_PREFIX = {
 
 /**
  * How long records outlive their `expiresAt` before TTL may remove them: a device polling late must get
- * `expired_token` rather than `invalid_grant` (FACTS.md §2), and a day covers any sane client back-off.
+ * `expired_token` rather than `invalid_grant` (docs/device-grant.md#device-code-rules), and a day covers any sane client back-off.
  */
 export const RETENTION_AFTER_EXPIRY_SECONDS = 86_400;
 

@@ -2,7 +2,7 @@
  * The upstream IdP (Cognito's hosted UI or any OAuth 2.0 / OIDC provider) over `fetch`: the authorization
  * URL the browser is sent to on Approve, the code exchange on the device's next poll, and refresh
  * forwarding. The service never holds a client secret of its own: the exchange and the refresh use the
- * credentials the device presented on that very request (seed 003's design), so the IdP still decides
+ * credentials the device presented on that very request (as the AWS device-grant sample does), so the IdP still decides
  * whether that client may have tokens.
  *
  * Every call has a deadline; a transport failure, a timeout or an unusable answer becomes an

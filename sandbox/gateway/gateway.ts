@@ -1,5 +1,5 @@
 /**
- * The sandbox's stand-in for AWS IoT Core's device gateway with a custom authorizer (FACTS.md §1): an
+ * The sandbox's stand-in for AWS IoT Core's device gateway with a custom authorizer (docs/aws-iot-custom-auth.md): an
  * MQTT broker (aedes) over TCP and over WebSocket, and the HTTPS publish endpoint `POST /topics/{topic}`
  * (plain HTTP on loopback). For every connection and every HTTP request it does what IoT does:
  *

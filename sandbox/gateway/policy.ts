@@ -1,7 +1,7 @@
 /**
  * IoT policy evaluation for the local gateway: what AWS IoT Core decides for a request given the policy
  * documents a custom authorizer returned. Written here rather than taken from an IAM simulator because
- * the one on npm is AGPL (FACTS.md §6), and IoT needs only a small part of IAM:
+ * the one on npm is AGPL (docs/local-stand-ins.md#iam-policy-evaluation), and IoT needs only a small part of IAM:
  *
  * - `Effect` Allow or Deny; an explicit Deny in any statement of any document wins; nothing allowed
  *   means denied (default deny).

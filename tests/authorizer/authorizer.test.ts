@@ -295,7 +295,7 @@ describe("hostile claim values", () => {
   });
 });
 
-describe("token locations (FACTS.md §1)", () => {
+describe("token locations (docs/aws-iot-custom-auth.md#where-the-token-arrives)", () => {
   const token = (): string => signRs(cognitoClaims(), key1);
   const signature = (t: string): string => signToken(t, key1.privateKey);
   const locations: [string, (t: string) => unknown][] = [

@@ -22,7 +22,7 @@ describe("signing a token for IoT's signature validation", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("gives the same bytes as `echo -n $TOKEN | openssl dgst -sha256 -sign private.pem | base64` (seed 000)", () => {
+  test("gives the same bytes as `echo -n $TOKEN | openssl dgst -sha256 -sign private.pem | base64` (the OpenAM walkthrough)", () => {
     const keyFile = join(dir, "private.pem");
     writeFileSync(keyFile, privatePem, { mode: 0o600 });
     for (const t of [token, "x", "a.b.c".repeat(500)]) {

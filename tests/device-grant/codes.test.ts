@@ -73,7 +73,7 @@ const formatArb = fc
   .map((letters) => letters.join(""));
 
 describe("the format language", () => {
-  it("has seed 003's classes, with the 20 RFC 8628 consonants", () => {
+  it("has the AWS sample's classes, with the 20 RFC 8628 consonants", () => {
     expect(alphabetOf("#")).toBe("0123456789");
     expect(alphabetOf("a")).toBe("abcdefghijklmnopqrstuvwxyz");
     expect(alphabetOf("A")).toBe("ABCDEFGHIJKLMNOPQRSTUVWXYZ");

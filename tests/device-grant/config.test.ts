@@ -7,7 +7,7 @@ import { ConfigurationError, ConfigurationError as AuthorizerConfigurationError 
 import { DEFAULT_DEVICE_GRANT_SETTINGS, checkClients, checkDeviceGrantSettings, defaultUserCodeMask } from "../../functions/device-grant/settings";
 
 describe("checkDeviceGrantSettings", () => {
-  it("fills in seed 003's defaults, with consonant user codes", () => {
+  it("fills in the AWS sample's defaults, with consonant user codes", () => {
     const expected = {
       codeExpirySeconds: 1800,
       deviceCodeFormat: "#aA",
@@ -114,7 +114,7 @@ describe("checkDeviceGrantSettings", () => {
     expect(weak.settings).toMatchObject({ deviceCodeLength: 8, userCodeLength: 4, allowWeakCodes: true });
   });
 
-  it("reads seed 003's RESULT_TOKEN_SET syntax and lists", () => {
+  it("reads the AWS sample's RESULT_TOKEN_SET syntax and lists", () => {
     expect(checkDeviceGrantSettings({ resultTokenSet: "ACCESS+REFRESH" }).settings.resultTokenSet).toEqual(["ACCESS", "REFRESH"]);
     expect(checkDeviceGrantSettings({ resultTokenSet: "REFRESH+ID+ACCESS" }).settings.resultTokenSet).toEqual(["ACCESS", "ID", "REFRESH"]);
     expect(checkDeviceGrantSettings({ resultTokenSet: "ACCESS" }).settings.resultTokenSet).toEqual(["ACCESS"]);

@@ -1,6 +1,6 @@
 /**
  * Captures the resource options of a component's children. Mock `newResource` calls do not carry options,
- * and new-style `transforms` do not run under mocks (FACTS.md §5), so this uses the legacy
+ * and new-style `transforms` do not run under mocks (docs/local-stand-ins.md#pulumi-programs-under-mocks), so this uses the legacy
  * `transformations` option, which a component passes on to its children.
  */
 import type * as pulumi from "@pulumi/pulumi";

@@ -65,7 +65,7 @@ function envConfigOf(recorder: MockRecorder) {
   return { variables, config: JSON.parse(variables.AUTHORIZER_CONFIG) };
 }
 
-describe("IotTokenAuthorizer with an HS256 issuer (OpenAM, seed 000)", () => {
+describe("IotTokenAuthorizer with an HS256 issuer (ForgeRock OpenAM)", () => {
   const prefix = `auth-${MOCK_STACK}`;
   const parameterName = `/iot-enterprise-auth/${prefix}/issuers/0/shared-secret`;
   const parameterArn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/iot-enterprise-auth/${prefix}/issuers/0/shared-secret`;

@@ -1,6 +1,6 @@
 /**
  * The gateway's HTTPS-style publish endpoint (`POST /topics/{topic}`) with plain fetch, against the real
- * authorizer core: 200 and delivery on an allowed publish, 403 on every refusal (seed 000 step 12), the
+ * authorizer core: 200 and delivery on an allowed publish, 403 on every refusal (as in the OpenAM walkthrough), the
  * authorizer invoked once per request and never for a bad signature or an unknown authorizer name.
  */
 import { randomBytes } from "node:crypto";

@@ -36,7 +36,7 @@ async function settled(outputs: ReturnType<typeof defineStack>): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-describe("the program with the dev stack's configuration (seed 000, OpenAM HS256)", () => {
+describe("the program with the dev stack's configuration (ForgeRock OpenAM, HS256)", () => {
   it("declares the authorizer with the stack's settings", async () => {
     const mocks = setup(devStackConfig());
     const outputs = defineStack();

@@ -2,7 +2,7 @@
  * The README is part of the feature: its configuration table must say what the code does, and its test
  * command must be the one CI runs.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SCALAR_SETTINGS, SECRET_SETTINGS, STRUCTURED_SETTINGS } from "../stacks/config";
 
@@ -36,4 +36,15 @@ test("the quick start has the two set-up commands, and its test command is exact
   expect(commands.filter((c) => c.startsWith("npm ci"))).toEqual(["npm ci && npm start", "npm ci && npm test"]);
   const ci = readFileSync(join(root, ".ci", "run"), "utf8");
   expect(ci.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).at(-1)).toBe("npm ci && npm test");
+});
+
+test("'Where things are' names every top-level folder, and the file to open first in each exists", () => {
+  const section = readme.slice(readme.indexOf("## Where things are"), readme.indexOf("\n## ", readme.indexOf("## Where things are") + 1));
+  const rows = [...section.matchAll(/^\| `([^`]+)\/` \| [^|]+ \| `([^`]+)` \|$/gm)].map((m) => ({ folder: m[1], first: m[2] }));
+  const folders = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !["node_modules", ".git", "bin", "coverage", "test-artifacts", ".sandbox"].includes(e.name))
+    .map((e) => e.name);
+  const listed = new Set(rows.map((r) => r.folder.split("/")[0]));
+  expect(folders.filter((f) => !listed.has(f)).sort()).toEqual([]);
+  for (const { folder, first } of rows) expect({ folder, first, exists: existsSync(join(root, folder, first)) }).toEqual({ folder, first, exists: true });
 });

@@ -17,7 +17,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleFunction } from "../infra/bundle";
 import { JwksServer } from "../support/jwks-server";
-import { cognitoClaims, HS_ISSUER, openamClaims, RS_ISSUER, rsaKey, SHARED_SECRET, SHARED_SECRET_BYTES, signHs, signRs } from "../support/tokens";
+import {
+  cognitoClaims,
+  HS_ISSUER,
+  openamClaims,
+  RS_ISSUER,
+  rsaKey,
+  SHARED_SECRET,
+  SHARED_SECRET_BYTES,
+  signHs,
+  signRs,
+} from "../support/tokens";
 
 const RS_TOKENS = Number(process.env.BENCH_RS_TOKENS ?? 2_000);
 const HS_TOKENS = Number(process.env.BENCH_HS_TOKENS ?? 20_000);
@@ -112,7 +122,10 @@ export async function benchAuthorizer(): Promise<BenchResult[]> {
     const hsEvents = hsTokens.map(event);
 
     // Warm-up: the first RS256 token fetches the key; every token must be accepted.
-    for (const [events, name] of [[rsEvents, "RS256"], [hsEvents, "HS256"]] as const) {
+    for (const [events, name] of [
+      [rsEvents, "RS256"],
+      [hsEvents, "HS256"],
+    ] as const) {
       for (const e of events) {
         if (!(await handler(e)).isAuthenticated) throw new Error(`a valid ${name} token was denied: the benchmark is measuring denials`);
       }
@@ -151,7 +164,12 @@ export async function benchAuthorizer(): Promise<BenchResult[]> {
     results.push({ name: "JWKS requests during measured loops", value: String(hotPathRequests), target: "0", ok: hotPathRequests === 0 });
 
     const kib = bundle.bytes / 1024;
-    results.push({ name: "bundle size (minified)", value: `${kib.toFixed(1)} KiB`, target: `< ${TARGETS.bundleKiB} KiB`, ok: kib < TARGETS.bundleKiB });
+    results.push({
+      name: "bundle size (minified)",
+      value: `${kib.toFixed(1)} KiB`,
+      target: `< ${TARGETS.bundleKiB} KiB`,
+      ok: kib < TARGETS.bundleKiB,
+    });
 
     // Cold start: a fresh process per sample, timing the require and the first decision separately.
     const probe = `
@@ -166,7 +184,9 @@ export async function benchAuthorizer(): Promise<BenchResult[]> {
       });`;
     const emptyProbe = `const { performance } = require("node:perf_hooks"); const t0 = performance.now(); require("node:crypto"); process.stdout.write(JSON.stringify({ load: performance.now() - t0, first: 0 }));`;
     const sample = (code: string): { load: number; first: number } =>
-      JSON.parse(execFileSync(process.execPath, ["-e", code], { env: { ...process.env, AUTHORIZER_CONFIG: JSON.stringify(config) } }).toString());
+      JSON.parse(
+        execFileSync(process.execPath, ["-e", code], { env: { ...process.env, AUTHORIZER_CONFIG: JSON.stringify(config) } }).toString(),
+      );
     const cold = Array.from({ length: COLD_STARTS }, () => sample(probe));
     const empty = Array.from({ length: COLD_STARTS }, () => sample(emptyProbe));
     const load = median(cold.map((c) => c.load));
@@ -175,7 +195,12 @@ export async function benchAuthorizer(): Promise<BenchResult[]> {
       `cold start, median of ${COLD_STARTS} fresh processes: load ${load.toFixed(1)} ms + first decision ${first.toFixed(1)} ms ` +
         `(baseline: requiring node:crypto alone ${median(empty.map((c) => c.load)).toFixed(2)} ms)`,
     );
-    results.push({ name: "cold start: load bundle with valid config", value: `${load.toFixed(1)} ms`, target: `< ${TARGETS.coldStartMs} ms`, ok: load < TARGETS.coldStartMs });
+    results.push({
+      name: "cold start: load bundle with valid config",
+      value: `${load.toFixed(1)} ms`,
+      target: `< ${TARGETS.coldStartMs} ms`,
+      ok: load < TARGETS.coldStartMs,
+    });
     results.push({ name: "cold start: first HS256 decision", value: `${first.toFixed(1)} ms`, target: "(reported)", ok: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
  * Load on the device grant (part of `npm run bench`): many concurrent device flows, from device authorization
  * to tokens, against the real Lambda handler behind the local API Gateway adapter, on dynalite, with
- * cognito-local as the IdP (the local chain of sandbox/device-grant-chain.ts, as the tests and the sandbox use it). Reports the service's requests per
+ * cognito-local as the IdP (the local chain of sandbox/device-grant-chain.ts, as the tests and the sandbox use it). Reports the
+ * service's requests per
  * second and latency (the IdP's sign-in is timed separately and left out), errors (must be zero), and the
  * DynamoDB requests per completed flow: on AWS, the number that sets the cost of a sign-in.
  *
@@ -79,7 +80,8 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
     // The device waits its interval before polling again.
     offsetMs += authorization.interval * 1000;
     const tokens = await timed(() => pollToken(grant.url, authorization.device_code, client));
-    if (tokens.status !== 200 || typeof tokens.body.access_token !== "string") throw new Error(`final poll: ${tokens.status} ${JSON.stringify(tokens.body.error)}`);
+    if (tokens.status !== 200 || typeof tokens.body.access_token !== "string")
+      throw new Error(`final poll: ${tokens.status} ${JSON.stringify(tokens.body.error)}`);
     completed++;
   }
 
@@ -120,7 +122,12 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
   return [
     { name: "device flows completed", value: `${completed}/${FLOWS}`, target: "all", ok: completed === FLOWS },
     { name: "device flow errors", value: String(errors), target: "0", ok: errors === 0 },
-    { name: "service latency p50 / p99", value: `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`, target: "(reported)", ok: true },
+    {
+      name: "service latency p50 / p99",
+      value: `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`,
+      target: "(reported)",
+      ok: true,
+    },
     { name: "DynamoDB requests per flow", value: perFlow.toFixed(1), target: "(reported)", ok: true },
   ];
 }

@@ -19,7 +19,11 @@ export interface TokenOptions {
 }
 
 /** A token response as the file keeps it, with what a refresh response left out carried over from `previous`. */
-export function toStoredTokens(context: Pick<ClientContext, "options" | "tokenEndpoint" | "now">, tokens: TokenResponse, previous: StoredTokens | undefined): StoredTokens {
+export function toStoredTokens(
+  context: Pick<ClientContext, "options" | "tokenEndpoint" | "now">,
+  tokens: TokenResponse,
+  previous: StoredTokens | undefined,
+): StoredTokens {
   const obtainedAt = context.now();
   const expiresAt = tokens.expires_in !== undefined ? obtainedAt + tokens.expires_in * 1000 : jwtExpiry(tokens.access_token);
   // A refresh response may leave the refresh token out (RFC 6749 §6): the old one stays valid then.
@@ -61,7 +65,8 @@ export class AccessTokens {
   async current(options: TokenOptions = {}): Promise<string> {
     const stored = await this.stored();
     const margin = (options.minValiditySeconds ?? REFRESH_MARGIN_SECONDS) * 1000;
-    if (!options.forceRefresh && (stored.expiresAt === undefined || stored.expiresAt - this.context.now() > margin)) return stored.accessToken;
+    if (!options.forceRefresh && (stored.expiresAt === undefined || stored.expiresAt - this.context.now() > margin))
+      return stored.accessToken;
     if (!this.refreshing) {
       this.refreshing = this.refresh(stored).finally(() => {
         this.refreshing = undefined;
@@ -74,19 +79,26 @@ export class AccessTokens {
     const { context } = this;
     const expired = stored.expiresAt !== undefined && stored.expiresAt <= context.now();
     if (stored.refreshToken === undefined) {
-      throw new NotLoggedInError(`The access token ${expired ? "has expired" : "expires soon"} and there is no refresh token: run login again.`);
+      throw new NotLoggedInError(
+        `The access token ${expired ? "has expired" : "expires soon"} and there is no refresh token: run login again.`,
+      );
     }
     let answer: OAuthAnswer;
     try {
       answer = await postForm(context, context.tokenEndpoint, { grant_type: "refresh_token", refresh_token: stored.refreshToken });
     } catch (err) {
-      throw new DeviceClientError(`Could not refresh the access token: the token endpoint ${context.tokenEndpoint} is unreachable (${networkReason(err)})`);
+      throw new DeviceClientError(
+        `Could not refresh the access token: the token endpoint ${context.tokenEndpoint} is unreachable (${networkReason(err)})`,
+      );
     }
     if (answer.status !== 200) {
       if (answer.body?.error === "invalid_grant") {
         throw new NotLoggedInError(`The refresh token was refused (${describeAnswer(answer)}): run login again.`);
       }
-      throw clientProblem(context.options, answer, context.tokenEndpoint) ?? new ProtocolError(`Refreshing the access token failed: ${describeAnswer(answer)}`);
+      throw (
+        clientProblem(context.options, answer, context.tokenEndpoint) ??
+        new ProtocolError(`Refreshing the access token failed: ${describeAnswer(answer)}`)
+      );
     }
     const next = toStoredTokens(context, readTokenResponse(answer, "refresh"), stored);
     await writeTokenFile(context.tokenFile, next);

@@ -107,12 +107,18 @@ export const subscribe: Command = async (args, io) => {
     },
     { transport, qos },
   );
-  io.stderr.write(`Subscribed to ${topicFilter} over ${transport} as client ${subscription.clientId}${count !== undefined ? `; waiting for ${count} message(s)` : "; Ctrl-C to stop"}.\n`);
+  io.stderr.write(
+    `Subscribed to ${topicFilter} over ${transport} as client ${subscription.clientId}${count !== undefined ? `; waiting for ${count} message(s)` : "; Ctrl-C to stop"}.\n`,
+  );
   const interrupted = new Promise<void>((resolve) => {
     if (io.signal?.aborted) resolve();
     io.signal?.addEventListener("abort", () => resolve(), { once: true });
   });
-  const outcome = await Promise.race([enough.then(() => "done" as const), interrupted.then(() => "interrupted" as const), subscription.closed]);
+  const outcome = await Promise.race([
+    enough.then(() => "done" as const),
+    interrupted.then(() => "interrupted" as const),
+    subscription.closed,
+  ]);
   await subscription.close();
   if (outcome instanceof Error) throw outcome;
   return 0;

@@ -1,5 +1,6 @@
 /**
- * The device side of the project, as a library: what the OpenAM device-flow article and AWS IoT token signing do by hand with curl and openssl.
+ * The device side of the project, as a library: what the OpenAM device-flow article and AWS IoT token signing do by hand with
+ * curl and openssl.
  *
  * - `login()` runs the OAuth 2.0 device authorization grant (RFC 8628) against the device grant service:
  *   it asks for a code, hands it to `onCode` for display, polls the token endpoint honouring `interval`
@@ -106,11 +107,17 @@ export class DeviceClient {
 
   /** Publishes one message; resolves once IoT accepted it (PUBACK or HTTP 200 at QoS 1). */
   async publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
-    if (topic === "" || /[+#]/.test(topic)) throw new DeviceClientError(`Cannot publish to ${JSON.stringify(topic)}: a topic name is not empty and has no + or # wildcard`);
+    if (topic === "" || /[+#]/.test(topic))
+      throw new DeviceClientError(`Cannot publish to ${JSON.stringify(topic)}: a topic name is not empty and has no + or # wildcard`);
     const transport = options.transport ?? "mqtt";
     const qos = options.qos ?? 1;
     if (transport === "https") {
-      return publishOverHttps({ httpUrl: this.endpoints.httpUrl, fetch: this.context.fetch, credentials: () => this.credentials() }, topic, payload, qos);
+      return publishOverHttps(
+        { httpUrl: this.endpoints.httpUrl, fetch: this.context.fetch, credentials: () => this.credentials() },
+        topic,
+        payload,
+        qos,
+      );
     }
     const { client } = await this.connect(transport);
     try {
@@ -141,7 +148,11 @@ export class DeviceClient {
    * Subscribes and delivers every message to `onMessage` until `close()` or until the server ends the
    * connection (IoT disconnects at the authorizer's `disconnectAfterInSeconds`, or when a refresh denies).
    */
-  async subscribe(topicFilter: string, onMessage: (topic: string, payload: Buffer) => void, options: SubscribeOptions = {}): Promise<Subscription> {
+  async subscribe(
+    topicFilter: string,
+    onMessage: (topic: string, payload: Buffer) => void,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
     const transport = options.transport ?? "mqtt";
     const { client, clientId } = await this.connect(transport);
     return subscribeOn(client, clientId, transport, topicFilter, options.qos ?? 1, onMessage);

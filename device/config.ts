@@ -20,8 +20,17 @@ export class ConfigError extends Error {
 
 /** The client options a layer can set; DeviceClientOptions documents each. */
 type LayeredOption =
-  | "deviceAuthorizationEndpoint" | "tokenEndpoint" | "clientId" | "clientSecret" | "scope"
-  | "authorizerName" | "tokenKeyName" | "signingKeyPem" | "tokenFile" | "mqttClientId" | "principalPrefix";
+  | "deviceAuthorizationEndpoint"
+  | "tokenEndpoint"
+  | "clientId"
+  | "clientSecret"
+  | "scope"
+  | "authorizerName"
+  | "tokenKeyName"
+  | "signingKeyPem"
+  | "tokenFile"
+  | "mqttClientId"
+  | "principalPrefix";
 
 /** One layer's settings, before merging; the IoT endpoint is split into a URL per transport so layers merge transport by transport. */
 export type SettingsLayer = Partial<Pick<DeviceClientOptions, LayeredOption>> & IotEndpoints;
@@ -95,7 +104,11 @@ function readPem(file: string, cwd: string, problems: string[], what: string): s
   }
 }
 
-function endpointsLayer(raw: { iotEndpoint?: string; mqttUrl?: string; wsUrl?: string; httpUrl?: string }, label: string, problems: string[]): IotEndpoints {
+function endpointsLayer(
+  raw: { iotEndpoint?: string; mqttUrl?: string; wsUrl?: string; httpUrl?: string },
+  label: string,
+  problems: string[],
+): IotEndpoints {
   let base: IotEndpoints = {};
   try {
     if (raw.iotEndpoint) base = resolveIotEndpoints(raw.iotEndpoint);
@@ -183,7 +196,10 @@ export function layerFromStackOutput(file: string, cwd: string, clientKey: strin
       if (secret === SECRET_PLACEHOLDER) layer.clientSecret = SECRET_PLACEHOLDER;
       else if (str(secret)) layer.clientSecret = secret as string;
     } else if (entries.length > 1) {
-      layerHints.set(layer, `the stack has several device clients (${entries.map(([k]) => k).join(", ")}): choose one with --client KEY or --client-id`);
+      layerHints.set(
+        layer,
+        `the stack has several device clients (${entries.map(([k]) => k).join(", ")}): choose one with --client KEY or --client-id`,
+      );
     }
   }
   const dataEndpoint = str(pick("dataEndpoint"));
@@ -226,7 +242,9 @@ export function layerFromSandbox(file: string, cwd: string, problems: string[]):
     authorizerName: str(json.authorizerName),
     tokenKeyName: str(json.tokenKeyName),
     principalPrefix: typeof json.principalPrefix === "string" ? json.principalPrefix : undefined,
-    signingKeyPem: inlineKey ?? (signingKeyFile !== undefined ? readPem(path.resolve(dir, signingKeyFile), cwd, problems, `${what}'s signing key`) : undefined),
+    signingKeyPem:
+      inlineKey ??
+      (signingKeyFile !== undefined ? readPem(path.resolve(dir, signingKeyFile), cwd, problems, `${what}'s signing key`) : undefined),
   });
 }
 
@@ -276,8 +294,20 @@ function mergeLayers(layers: [string, SettingsLayer][]): { merged: SettingsLayer
   const merged: SettingsLayer = {};
   const sources: ResolvedSettings["sources"] = {};
   const fields: (keyof SettingsLayer)[] = [
-    "deviceAuthorizationEndpoint", "tokenEndpoint", "clientId", "clientSecret", "scope", "mqttUrl", "wsUrl", "httpUrl",
-    "authorizerName", "tokenKeyName", "signingKeyPem", "tokenFile", "mqttClientId", "principalPrefix",
+    "deviceAuthorizationEndpoint",
+    "tokenEndpoint",
+    "clientId",
+    "clientSecret",
+    "scope",
+    "mqttUrl",
+    "wsUrl",
+    "httpUrl",
+    "authorizerName",
+    "tokenKeyName",
+    "signingKeyPem",
+    "tokenFile",
+    "mqttClientId",
+    "principalPrefix",
   ];
   for (const field of fields) {
     for (const [label, layer] of layers) {
@@ -308,15 +338,22 @@ function unusableSettings(merged: SettingsLayer, layers: [string, SettingsLayer]
   for (const field of require) if (merged[field] === undefined) missing.add(howToSet[field] ?? field);
   for (const m of missing) problems.push(`missing ${m}`);
   if (merged.clientSecret === SECRET_PLACEHOLDER) {
-    problems.push("the stack output hides the client secret: run `pulumi stack output --json --show-secrets > FILE`, or give --client-secret / DEVICE_CLIENT_SECRET");
+    problems.push(
+      "the stack output hides the client secret: run `pulumi stack output --json --show-secrets > FILE`, or give --client-secret / DEVICE_CLIENT_SECRET",
+    );
   }
   if (merged.signingKeyPem === SECRET_PLACEHOLDER) {
-    problems.push("the stack output hides the token-signing private key: run `pulumi stack output --json --show-secrets > FILE`, give --signing-key FILE, or --unsigned when the authorizer has signing disabled");
+    problems.push(
+      "the stack output hides the token-signing private key: run `pulumi stack output --json --show-secrets > FILE`, give --signing-key FILE, or --unsigned when the authorizer has signing disabled",
+    );
   }
   return problems;
 }
 
-function clientOptions(merged: SettingsLayer, extra: Pick<DeviceClientOptions, "mqttProtocolVersion" | "wsCredentials">): DeviceClientOptions {
+function clientOptions(
+  merged: SettingsLayer,
+  extra: Pick<DeviceClientOptions, "mqttProtocolVersion" | "wsCredentials">,
+): DeviceClientOptions {
   const iotEndpoint: IotEndpoints = compact({ mqttUrl: merged.mqttUrl, wsUrl: merged.wsUrl, httpUrl: merged.httpUrl });
   return compact({
     deviceAuthorizationEndpoint: merged.deviceAuthorizationEndpoint,

@@ -44,10 +44,7 @@ export interface LoginResult {
 
 /** What one poll of the token endpoint means for the loop; refusals that end the login are thrown instead. */
 type PollOutcome =
-  | { next: "tokens"; answer: OAuthAnswer }
-  | { next: "poll-again" }
-  | { next: "slow-down" }
-  | { next: "back-off"; failure: string };
+  { next: "tokens"; answer: OAuthAnswer } | { next: "poll-again" } | { next: "slow-down" } | { next: "back-off"; failure: string };
 
 /**
  * Runs the device flow to the end: the tokens are in the token file when it resolves. Rejects with
@@ -60,7 +57,10 @@ export async function login(context: ClientContext, options: LoginOptions): Prom
   return pollForTokens(context, deviceCode, code, options);
 }
 
-async function requestDeviceCode(context: ClientContext, signal: AbortSignal | undefined): Promise<{ deviceCode: string; code: DeviceCode }> {
+async function requestDeviceCode(
+  context: ClientContext,
+  signal: AbortSignal | undefined,
+): Promise<{ deviceCode: string; code: DeviceCode }> {
   const endpoint = context.deviceAuthorizationEndpoint;
   let started: OAuthAnswer;
   try {
@@ -145,5 +145,9 @@ async function pollOnce(context: ClientContext, deviceCode: string, signal: Abor
 async function saveTokens(context: ClientContext, answer: OAuthAnswer): Promise<LoginResult> {
   const stored = toStoredTokens(context, readTokenResponse(answer, "device code"), undefined);
   await writeTokenFile(context.tokenFile, stored);
-  return { ...(stored.expiresAt !== undefined && { expiresAt: stored.expiresAt }), ...(stored.scope && { scope: stored.scope }), refreshable: stored.refreshToken !== undefined };
+  return {
+    ...(stored.expiresAt !== undefined && { expiresAt: stored.expiresAt }),
+    ...(stored.scope && { scope: stored.scope }),
+    refreshable: stored.refreshToken !== undefined,
+  };
 }

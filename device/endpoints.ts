@@ -1,7 +1,8 @@
 /**
  * Where a device reaches IoT. Two shapes: an AWS IoT data endpoint host (`xxxx-ats.iot.REGION.amazonaws.com`,
  * what `aws iot describe-endpoint --endpoint-type iot:Data-ATS` and the stack's `dataEndpoint` give), from
- * which the three custom-auth URLs follow (docs/aws-iot-custom-auth.md#ports-alpn-and-sni: all custom auth runs on 443, MQTT needs ALPN `mqtt`
+ * which the three custom-auth URLs follow (docs/aws-iot-custom-auth.md#ports-alpn-and-sni: all custom auth runs on 443, MQTT
+ * needs ALPN `mqtt`
  * and SNI); or explicit URLs, as the local sandbox's gateway prints them.
  */
 
@@ -52,7 +53,9 @@ export function parseIotEndpoint(endpoint: string): IotEndpoints {
     case "https:":
       return { httpUrl: value.replace(/\/+$/, "") };
     default:
-      throw new EndpointError(`IoT endpoint ${JSON.stringify(endpoint)}: unknown scheme ${url.protocol} (use mqtt(s)://, ws(s):// or http(s)://, or a bare host)`);
+      throw new EndpointError(
+        `IoT endpoint ${JSON.stringify(endpoint)}: unknown scheme ${url.protocol} (use mqtt(s)://, ws(s):// or http(s)://, or a bare host)`,
+      );
   }
 }
 

@@ -31,7 +31,10 @@ export class AccessDeniedError extends LoginError {
 /** The device code ran out before the user approved (`expired_token`, or the client's own deadline). */
 export class ExpiredCodeError extends LoginError {
   constructor(description?: string) {
-    super("expired_token", `The code expired before it was approved (expired_token)${description ? `: ${description}` : ""}. Run login again for a new code.`);
+    super(
+      "expired_token",
+      `The code expired before it was approved (expired_token)${description ? `: ${description}` : ""}. Run login again for a new code.`,
+    );
   }
 }
 

@@ -6,7 +6,12 @@
  * `IotDeniedError` that says which step was refused and how.
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { type CustomAuthCredentials, customAuthHeaders, customAuthMqttUsername, customAuthQuery } from "../functions/authorizer/custom-auth";
+import {
+  type CustomAuthCredentials,
+  customAuthHeaders,
+  customAuthMqttUsername,
+  customAuthQuery,
+} from "../functions/authorizer/custom-auth";
 import { type IotEndpoints } from "./endpoints";
 import { DeviceClientError, IotConnectionError, IotDeniedError } from "./errors";
 import { type DeviceClientOptions } from "./options";
@@ -79,7 +84,13 @@ export async function openMqttConnection(transport: MqttTransport, url: string, 
     const onConnect = () => done();
     const onError = (err: Error & { code?: unknown }) => done(connectError(err, transport, url));
     const onClose = () =>
-      done(new IotDeniedError("connect", transport, `${url} closed the connection without accepting it (IoT does so when the authorizer or the iot:Connect policy refuses)`));
+      done(
+        new IotDeniedError(
+          "connect",
+          transport,
+          `${url} closed the connection without accepting it (IoT does so when the authorizer or the iot:Connect policy refuses)`,
+        ),
+      );
     client.on("connect", onConnect);
     client.on("error", onError);
     client.on("close", onClose);
@@ -91,7 +102,11 @@ function connectError(err: Error & { code?: unknown }, transport: string, url: s
   const code = err.code;
   // MQTT 3.1.1 CONNACK 4 (bad user name or password) / 5 (not authorized); MQTT 5: 134, 135.
   if (code === 4 || code === 5 || code === 134 || code === 135) {
-    return new IotDeniedError("connect", transport, `CONNACK ${code}: ${err.message} (the authorizer denied the token, or the policy does not allow iot:Connect for this client id)`);
+    return new IotDeniedError(
+      "connect",
+      transport,
+      `CONNACK ${code}: ${err.message} (the authorizer denied the token, or the policy does not allow iot:Connect for this client id)`,
+    );
   }
   const status = /Unexpected server response: (\d{3})/.exec(err.message);
   if (status && (status[1] === "401" || status[1] === "403")) {

@@ -49,7 +49,8 @@ export function publishMessage(
     client.publish(topic, typeof payload === "string" ? Buffer.from(payload, "utf8") : payload, options, (err) => {
       client.off("close", onClose);
       if (!err) resolve();
-      else if (typeof (err as { code?: unknown }).code === "number") reject(new IotDeniedError("publish", transport, `${err.message} (PUBACK reason ${(err as { code: number }).code})`));
+      else if (typeof (err as { code?: unknown }).code === "number")
+        reject(new IotDeniedError("publish", transport, `${err.message} (PUBACK reason ${(err as { code: number }).code})`));
       else reject(new IotConnectionError(`Publishing over ${transport} failed: ${err.message}`));
     });
   });
@@ -82,7 +83,13 @@ export async function subscribeOn(
   client.on("message", (topic, payload) => onMessage(topic, payload));
   client.on("error", () => undefined);
   client.once("close", () => {
-    resolveClosed(closing ? undefined : new IotConnectionError(`The ${transport} connection was closed by the server (IoT disconnects at the authorizer's disconnectAfterInSeconds, or when a re-authorization denies)`));
+    resolveClosed(
+      closing
+        ? undefined
+        : new IotConnectionError(
+            `The ${transport} connection was closed by the server (IoT disconnects at the authorizer's disconnectAfterInSeconds, or when a re-authorization denies)`,
+          ),
+    );
   });
   return {
     clientId,
@@ -97,7 +104,10 @@ export async function subscribeOn(
 
 function awaitSuback(client: MqttClient, transport: MqttTransport, topicFilter: string, qos: 0 | 1): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const onClose = () => reject(new IotDeniedError("subscribe", transport, `the connection was closed before the subscription to ${topicFilter} was acknowledged`));
+    const onClose = () =>
+      reject(
+        new IotDeniedError("subscribe", transport, `the connection was closed before the subscription to ${topicFilter} was acknowledged`),
+      );
     client.once("close", onClose);
     client.subscribe(topicFilter, { qos }, (err, granted) => {
       client.off("close", onClose);
@@ -109,7 +119,13 @@ function awaitSuback(client: MqttClient, transport: MqttTransport, topicFilter: 
       const errorCode = (err as { code?: unknown } | null)?.code;
       if (refusedQos !== undefined || typeof errorCode === "number") {
         const code = refusedQos ?? errorCode;
-        reject(new IotDeniedError("subscribe", transport, `SUBACK ${code} for ${topicFilter} (the policy does not allow iot:Subscribe to this filter)`));
+        reject(
+          new IotDeniedError(
+            "subscribe",
+            transport,
+            `SUBACK ${code} for ${topicFilter} (the policy does not allow iot:Subscribe to this filter)`,
+          ),
+        );
       } else if (err) reject(new IotConnectionError(`Subscribing over ${transport} failed: ${err.message}`));
       else resolve();
     });

@@ -24,7 +24,12 @@ export interface TokenResponse {
 type OAuthCaller = Pick<ClientContext, "options" | "fetch">;
 
 /** Client authentication: client_secret_basic for a confidential client, `client_id` in the form for a public one. */
-export async function postForm(caller: OAuthCaller, url: string, fields: Record<string, string>, signal?: AbortSignal): Promise<OAuthAnswer> {
+export async function postForm(
+  caller: OAuthCaller,
+  url: string,
+  fields: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<OAuthAnswer> {
   const { clientId, clientSecret } = caller.options;
   const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
   const form = new URLSearchParams(fields);
@@ -75,7 +80,8 @@ export function readTokenResponse(answer: OAuthAnswer, grant: string): TokenResp
   if (typeof b.access_token !== "string" || b.access_token === "" || typeof b.token_type !== "string") {
     throw new ProtocolError(`The ${grant} token response lacks access_token or token_type`);
   }
-  if (b.token_type.toLowerCase() !== "bearer") throw new ProtocolError(`The ${grant} token response has token_type ${b.token_type}, not Bearer`);
+  if (b.token_type.toLowerCase() !== "bearer")
+    throw new ProtocolError(`The ${grant} token response has token_type ${b.token_type}, not Bearer`);
   return {
     access_token: b.access_token,
     token_type: b.token_type,

@@ -82,7 +82,8 @@ export function resolveClientContext(options: DeviceClientOptions): ClientContex
   const tokenEndpoint = options.tokenEndpoint ?? (base && `${base}/oauth2/token`);
   const problems: string[] = [];
   if (!options.clientId) problems.push("clientId is required");
-  if (!deviceAuthorizationEndpoint || !tokenEndpoint) problems.push("baseUrl (or both deviceAuthorizationEndpoint and tokenEndpoint) is required");
+  if (!deviceAuthorizationEndpoint || !tokenEndpoint)
+    problems.push("baseUrl (or both deviceAuthorizationEndpoint and tokenEndpoint) is required");
   for (const [name, url] of [
     ["device authorization endpoint", deviceAuthorizationEndpoint],
     ["token endpoint", tokenEndpoint],

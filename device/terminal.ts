@@ -56,7 +56,9 @@ export async function showDeviceCode(
   }
   const render = () => {
     const remaining = code.expiresAt - now();
-    out.write(`\r\x1b[2K${remaining > 0 ? `Waiting for approval... the code expires in ${formatRemaining(remaining)}` : "The code has expired."}`);
+    out.write(
+      `\r\x1b[2K${remaining > 0 ? `Waiting for approval... the code expires in ${formatRemaining(remaining)}` : "The code has expired."}`,
+    );
   };
   render();
   const tick =

@@ -56,7 +56,10 @@ export function checkFunctionArgs(
   const timeoutSeconds = fn.timeoutSeconds ?? defaults.timeoutSeconds;
   if (!isIntegerInRange(timeoutSeconds, 1, timeout.max)) {
     problems.push(
-      problemAt("lambda.timeoutSeconds", `must be an integer from 1 to ${timeout.max}${timeout.why ? `: ${timeout.why}` : ""}; got ${JSON.stringify(timeoutSeconds)}`),
+      problemAt(
+        "lambda.timeoutSeconds",
+        `must be an integer from 1 to ${timeout.max}${timeout.why ? `: ${timeout.why}` : ""}; got ${JSON.stringify(timeoutSeconds)}`,
+      ),
     );
   }
   const architecture = fn.architecture ?? defaults.architecture;
@@ -85,7 +88,11 @@ export function checkResourcePrefix(name: string, given: string | undefined, sta
   if (!RESOURCE_PREFIX.test(resourcePrefix)) {
     const derived = given === undefined ? " (derived from the component name and stack)" : "";
     problems.push(
-      problem("resourcePrefix", (n) => `${n("resourcePrefix")} ${JSON.stringify(resourcePrefix)}${derived} must be 1-64 letters, digits, - or _ (it names ${names})`),
+      problem(
+        "resourcePrefix",
+        (n) =>
+          `${n("resourcePrefix")} ${JSON.stringify(resourcePrefix)}${derived} must be 1-64 letters, digits, - or _ (it names ${names})`,
+      ),
     );
   }
   return resourcePrefix;

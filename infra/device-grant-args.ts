@@ -83,7 +83,11 @@ export interface CheckedDeviceGrantArgs {
 }
 
 /** The checks of `checkDeviceGrantArgs`, returning the problems instead of throwing (the stack lists them with others). */
-export function deviceGrantProblems(name: string, args: DeviceGrantArgs, stack: string): { checked: CheckedDeviceGrantArgs; problems: Problem[] } {
+export function deviceGrantProblems(
+  name: string,
+  args: DeviceGrantArgs,
+  stack: string,
+): { checked: CheckedDeviceGrantArgs; problems: Problem[] } {
   const problems: Problem[] = [];
   const a = (args ?? {}) as Partial<DeviceGrantArgs>;
   const resourcePrefix = checkResourcePrefix(name, a.resourcePrefix, stack, "the function and the table", problems);
@@ -111,8 +115,10 @@ function checkClientArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): Clie
   rawClients.forEach((c, i) => {
     const label = typeof c?.name === "string" && c.name ? `client ${c.name}` : `clients[${i}]`;
     const path = `clients[${i}].clientSecret`;
-    if (c?.type === "confidential" && c.clientSecret === undefined) problems.push(problemWithText(path, `${label} is confidential and needs clientSecret`));
-    if (c?.type !== "confidential" && c?.clientSecret !== undefined) problems.push(problemWithText(path, `${label} is public and must not have a clientSecret`));
+    if (c?.type === "confidential" && c.clientSecret === undefined)
+      problems.push(problemWithText(path, `${label} is confidential and needs clientSecret`));
+    if (c?.type !== "confidential" && c?.clientSecret !== undefined)
+      problems.push(problemWithText(path, `${label} is public and must not have a clientSecret`));
   });
   return clients.clients;
 }
@@ -125,7 +131,8 @@ function checkScopesArg(a: Partial<DeviceGrantArgs>, clients: ClientRegistration
   } else {
     for (const client of clients) {
       const foreign = client.scopes.filter((s) => !scopes.includes(s));
-      if (foreign.length > 0) problems.push(problemWithText("scopes", `client ${client.name}: scope(s) ${foreign.join(", ")} are not among the offered scopes`));
+      if (foreign.length > 0)
+        problems.push(problemWithText("scopes", `client ${client.name}: scope(s) ${foreign.join(", ")} are not among the offered scopes`));
     }
   }
   return Array.isArray(scopes) ? scopes : [];
@@ -146,7 +153,8 @@ function checkCustomDomainArgs(a: Partial<DeviceGrantArgs>, problems: Problem[])
   if (typeof a.customDomain.domainName !== "string" || !DOMAIN_NAME.test(a.customDomain.domainName)) {
     problems.push(problemAt("customDomain.domainName", `must be a lowercase DNS name; got ${JSON.stringify(a.customDomain.domainName)}`));
   }
-  if (a.customDomain.certificateArn === undefined) problems.push(problemAt("customDomain.certificateArn", "is required (ACM, same region)"));
+  if (a.customDomain.certificateArn === undefined)
+    problems.push(problemAt("customDomain.certificateArn", "is required (ACM, same region)"));
 }
 
 type RuntimeArgs = Pick<

@@ -165,7 +165,10 @@ function declareTable({ name, component, args, checked }: ChildScope): aws.dynam
       name: checked.resourcePrefix,
       billingMode: "PAY_PER_REQUEST",
       hashKey: PARTITION_KEY,
-      attributes: (TABLE_DEFINITION.AttributeDefinitions ?? []).map((a) => ({ name: a.AttributeName as string, type: a.AttributeType as string })),
+      attributes: (TABLE_DEFINITION.AttributeDefinitions ?? []).map((a) => ({
+        name: a.AttributeName as string,
+        type: a.AttributeType as string,
+      })),
       globalSecondaryIndexes:
         indexes.length === 0
           ? undefined
@@ -218,7 +221,15 @@ function runtimeConfig(
   const hasConfidential = args.clients.some((c) => c.type === "confidential");
   const upstream = args.upstream;
   return pulumi
-    .all([clientIds, deployed.baseUrl, deployed.tableName, deployed.region, upstream.issuer, upstream.authorizationEndpoint, upstream.tokenEndpoint])
+    .all([
+      clientIds,
+      deployed.baseUrl,
+      deployed.tableName,
+      deployed.region,
+      upstream.issuer,
+      upstream.authorizationEndpoint,
+      upstream.tokenEndpoint,
+    ])
     .apply(([ids, publicBaseUrl, tableName, regionName, issuer, authorizationEndpoint, tokenEndpoint]) =>
       // The function's own cold-start checks, now with the real ids and URLs: what it would refuse fails the
       // deployment here instead (a duplicate client id, say), and what it accepts is exactly what it gets.

@@ -63,11 +63,15 @@ type DeferrableField = (typeof DEFERRABLE_FIELDS)[number];
 /** What an output-valued field stands for while it is checked at preview. */
 function standIn(field: DeferrableField, index: number): string | string[] {
   const tag = `issuer-${index}`;
-  return { issuer: standInIssuer(tag), jwksUri: standInJwksUri(tag), audiences: [standInClientId(tag)], clientIds: [standInClientId(tag)] }[field];
+  return { issuer: standInIssuer(tag), jwksUri: standInJwksUri(tag), audiences: [standInClientId(tag)], clientIds: [standInClientId(tag)] }[
+    field
+  ];
 }
 
 function isPlain(field: DeferrableField, value: unknown): boolean {
-  return field === "issuer" || field === "jwksUri" ? typeof value === "string" : Array.isArray(value) && value.every((v) => typeof v === "string");
+  return field === "issuer" || field === "jwksUri"
+    ? typeof value === "string"
+    : Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
 export interface IotTokenAuthorizerSigningArgs {
@@ -196,7 +200,11 @@ export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthoriz
 }
 
 /** The checks of `checkIotTokenAuthorizerArgs`, returning the problems instead of throwing (the stack names them its own way). */
-export function iotTokenAuthorizerProblems(name: string, args: IotTokenAuthorizerArgs, stack: string): { checked: CheckedArgs; problems: Problem[] } {
+export function iotTokenAuthorizerProblems(
+  name: string,
+  args: IotTokenAuthorizerArgs,
+  stack: string,
+): { checked: CheckedArgs; problems: Problem[] } {
   const problems: Problem[] = [];
   const a = (args ?? {}) as Partial<IotTokenAuthorizerArgs>;
   const resourcePrefix = checkResourcePrefix(name, a.resourcePrefix, stack, "the Lambda function and the IoT authorizer", problems);
@@ -221,7 +229,10 @@ export function iotTokenAuthorizerProblems(name: string, args: IotTokenAuthorize
   const fn = checkFunctionArgs(a.lambda, d, { max: 4, why: "IoT gives an authorizer 5 s in all" }, problems);
   const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
   checkDomainArgs(a.domainConfiguration, problems);
-  return { checked: { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn, logRetentionDays }, problems };
+  return {
+    checked: { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn, logRetentionDays },
+    problems,
+  };
 }
 
 /**
@@ -279,7 +290,8 @@ function checkSigningArgs(
     problems.push(
       problem(
         "signing.rsaBits",
-        (name) => `${name("signing.publicKeyPem")} and ${name("signing.rsaBits")} conflict: rsaBits sizes a generated key, publicKeyPem replaces it`,
+        (name) =>
+          `${name("signing.publicKeyPem")} and ${name("signing.rsaBits")} conflict: rsaBits sizes a generated key, publicKeyPem replaces it`,
       ),
     );
   }
@@ -300,7 +312,9 @@ function publicKeyProblems(pem: string): Problem[] {
     const key = createPublicKey(pem);
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (key.asymmetricKeyType === "rsa" && bits >= 2048) return [];
-    return [problemAt("signing.publicKeyPem", `must be an RSA key of at least 2048 bits; got ${key.asymmetricKeyType} ${bits || ""}`.trim())];
+    return [
+      problemAt("signing.publicKeyPem", `must be an RSA key of at least 2048 bits; got ${key.asymmetricKeyType} ${bits || ""}`.trim()),
+    ];
   } catch {
     return [problemAt("signing.publicKeyPem", "is not a PEM public key")];
   }
@@ -310,11 +324,15 @@ function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, probl
   if (domain === undefined) return;
   if (typeof domain.name !== "string" || !DOMAIN_CONFIGURATION_NAME.test(domain.name) || domain.name.startsWith("iot:")) {
     problems.push(
-      problemAt("domainConfiguration.name", `must be 1-128 letters, digits, _ . or - (names starting iot: are AWS's); got ${JSON.stringify(domain.name)}`),
+      problemAt(
+        "domainConfiguration.name",
+        `must be 1-128 letters, digits, _ . or - (names starting iot: are AWS's); got ${JSON.stringify(domain.name)}`,
+      ),
     );
   }
   if (domain.domainName !== undefined && (domain.serverCertificateArns ?? []).length === 0) {
-    problems.push(problemAt("domainConfiguration.domainName", `${domain.domainName} needs serverCertificateArns (an ACM certificate for it)`));
+    problems.push(
+      problemAt("domainConfiguration.domainName", `${domain.domainName} needs serverCertificateArns (an ACM certificate for it)`),
+    );
   }
 }
-

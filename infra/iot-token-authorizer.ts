@@ -1,7 +1,8 @@
 /**
  * `IotTokenAuthorizer`: an AWS IoT Core custom authorizer that lets devices connect with access tokens from
  * an enterprise identity provider (OpenAM/ForgeRock with HS256 shared secrets, Cognito or any OIDC provider
- * with RS256 and a JWKS), as ForgeRock OpenAM's device flow, AWS IoT token signing and Cognito per-user topics use it (docs/README.md#original-articles). Its arguments and their checks are in
+ * with RS256 and a JWKS), as ForgeRock OpenAM's device flow, AWS IoT token signing and Cognito per-user topics use it
+ * (docs/README.md#original-articles). Its arguments and their checks are in
  * `iot-token-authorizer-args.ts`; this file declares the children they shape.
  */
 import * as path from "node:path";
@@ -188,9 +189,7 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         signingDisabled: !signingEnabled,
         status: "ACTIVE",
         tokenKeyName: settings.tokenKeyName,
-        tokenSigningPublicKeys: signingEnabled
-          ? publicKeyPem.apply((pem) => ({ [checked.signingKeyName]: pem as string }))
-          : undefined,
+        tokenSigningPublicKeys: signingEnabled ? publicKeyPem.apply((pem) => ({ [checked.signingKeyName]: pem as string })) : undefined,
         enableCachingForHttp: args.enableCachingForHttp ?? IOT_TOKEN_AUTHORIZER_DEFAULTS.enableCachingForHttp,
         tags,
       },

@@ -151,10 +151,17 @@ function checkDomain(
   if (domain.customDomain !== undefined) {
     customDomain = domain.customDomain;
     if (domain.prefix !== undefined) {
-      problems.push(problem("domain.prefix", (n) => `${n("domain.prefix")} and ${n("domain.customDomain")} conflict: the hosted UI has one domain`));
+      problems.push(
+        problem("domain.prefix", (n) => `${n("domain.prefix")} and ${n("domain.customDomain")} conflict: the hosted UI has one domain`),
+      );
     }
     if (domain.certificateArn === undefined) {
-      problems.push(problem("domain.certificateArn", (n) => `${n("domain.customDomain")} ${customDomain} needs ${n("domain.certificateArn")} (ACM, us-east-1)`));
+      problems.push(
+        problem(
+          "domain.certificateArn",
+          (n) => `${n("domain.customDomain")} ${customDomain} needs ${n("domain.certificateArn")} (ACM, us-east-1)`,
+        ),
+      );
     }
   } else {
     if (domain.certificateArn !== undefined) {
@@ -181,7 +188,12 @@ function checkResourceServer(
 ): { resourceServerIdentifier: string; scopes: UserDirectoryScope[]; resourceScopes: string[] } {
   const resourceServerIdentifier = a.resourceServerIdentifier ?? USER_DIRECTORY_DEFAULTS.resourceServerIdentifier;
   if (typeof resourceServerIdentifier !== "string" || !IDENTIFIER.test(resourceServerIdentifier)) {
-    problems.push(problemAt("resourceServerIdentifier", `must be 1-256 printable characters without " or \\; got ${JSON.stringify(resourceServerIdentifier)}`));
+    problems.push(
+      problemAt(
+        "resourceServerIdentifier",
+        `must be 1-256 printable characters without " or \\; got ${JSON.stringify(resourceServerIdentifier)}`,
+      ),
+    );
   }
   const scopes = a.scopes ?? USER_DIRECTORY_DEFAULTS.scopes.map((s) => ({ ...s }));
   if (!Array.isArray(scopes) || scopes.length === 0) {
@@ -190,7 +202,9 @@ function checkResourceServer(
     const seen = new Set<string>();
     for (const [i, scope] of scopes.entries()) {
       if (typeof scope?.name !== "string" || !SCOPE_NAME.test(scope.name)) {
-        problems.push(problemAt(`scopes[${i}].name`, `must be 1-256 printable characters without " \\ or /; got ${JSON.stringify(scope?.name)}`));
+        problems.push(
+          problemAt(`scopes[${i}].name`, `must be 1-256 printable characters without " \\ or /; got ${JSON.stringify(scope?.name)}`),
+        );
       } else if (seen.has(scope.name)) {
         problems.push(problemWithText(`scopes[${i}].name`, `scope ${scope.name} is listed more than once`));
       } else seen.add(scope.name);
@@ -225,7 +239,8 @@ function checkClients(
     } else if (keys.has(client.key)) {
       problems.push(problemWithText(`${where}.key`, `${label} is listed more than once`));
     } else keys.add(client.key);
-    if (typeof client?.name !== "string" || client.name.length === 0 || client.name.length > 128) about("name", "name must be 1-128 characters");
+    if (typeof client?.name !== "string" || client.name.length === 0 || client.name.length > 128)
+      about("name", "name must be 1-128 characters");
     const type = client?.type ?? "public";
     if (type !== "public" && type !== "confidential") about("type", `type must be public or confidential; got ${JSON.stringify(type)}`);
     const clientScopes = client?.scopes ?? ["openid", ...resourceScopes];
@@ -244,7 +259,8 @@ function checkClients(
 }
 
 function checkCallbackUrls(callbackUrls: UserDirectoryArgs["callbackUrls"] | undefined, problems: Problem[]): void {
-  if (!Array.isArray(callbackUrls) || callbackUrls.length === 0) problems.push(problemAt("callbackUrls", "must list the device grant's /callback URL"));
+  if (!Array.isArray(callbackUrls) || callbackUrls.length === 0)
+    problems.push(problemAt("callbackUrls", "must list the device grant's /callback URL"));
   for (const [i, url] of (Array.isArray(callbackUrls) ? callbackUrls : []).entries()) {
     // Outputs are checked by Cognito itself; a literal one can be checked now.
     if (typeof url === "string" && !/^https:\/\//.test(url) && !/^http:\/\/localhost[:/]/.test(url)) {
@@ -266,7 +282,13 @@ function checkPoolSettings(
   if (!["OFF", "AUDIT", "ENFORCED"].includes(advancedSecurity)) {
     problems.push(problemAt("advancedSecurity", `must be OFF, AUDIT or ENFORCED; got ${JSON.stringify(advancedSecurity)}`));
   }
-  const minimumPasswordLength = integerSetting("minimumPasswordLength", a.minimumPasswordLength ?? d.minimumPasswordLength, [12, 99], d.minimumPasswordLength, problems);
+  const minimumPasswordLength = integerSetting(
+    "minimumPasswordLength",
+    a.minimumPasswordLength ?? d.minimumPasswordLength,
+    [12, 99],
+    d.minimumPasswordLength,
+    problems,
+  );
   return { mfa, deletionProtection, advancedSecurity, minimumPasswordLength };
 }
 
@@ -288,4 +310,3 @@ function checkTokenLifetimes(
   }
   return { accessTokenValidityMinutes, idTokenValidityMinutes, refreshTokenValidityDays };
 }
-

@@ -61,7 +61,12 @@ export function toPayloadV2Event(request: http.IncomingMessage, body: Buffer, so
     const name = request.rawHeaders[i].toLowerCase();
     const value = request.rawHeaders[i + 1];
     if (name === "cookie") {
-      cookies.push(...value.split(";").map((c) => c.trim()).filter((c) => c !== ""));
+      cookies.push(
+        ...value
+          .split(";")
+          .map((c) => c.trim())
+          .filter((c) => c !== ""),
+      );
       continue;
     }
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;

@@ -79,4 +79,3 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
     "",
   ].join("\n");
 }
-

@@ -158,7 +158,9 @@ function cognitoLocalModules() {
 
 /** cognito-local's `pino` (a dependency of cognito-local, not of this project), silenced. */
 function silentLogger(): Logger {
-  const pino = nodeRequire<(options: object) => Logger>(require.resolve("pino", { paths: [path.dirname(require.resolve("cognito-local"))] }));
+  const pino = nodeRequire<(options: object) => Logger>(
+    require.resolve("pino", { paths: [path.dirname(require.resolve("cognito-local"))] }),
+  );
   return pino({ level: "silent" });
 }
 
@@ -179,8 +181,19 @@ const NO_KMS = {
  */
 async function cognitoApplication(dataDirectory: string): Promise<{ application: http.RequestListener; config: Config }> {
   const {
-    createServer, Router, DefaultConfig, DateClock, MessagesService, TriggersService, CognitoServiceFactoryImpl, StormDBDataStoreFactory,
-    ConsoleMessageSender, MessageDeliveryService, otp, JwtTokenGenerator, UserPoolServiceFactoryImpl,
+    createServer,
+    Router,
+    DefaultConfig,
+    DateClock,
+    MessagesService,
+    TriggersService,
+    CognitoServiceFactoryImpl,
+    StormDBDataStoreFactory,
+    ConsoleMessageSender,
+    MessageDeliveryService,
+    otp,
+    JwtTokenGenerator,
+    UserPoolServiceFactoryImpl,
   } = cognitoLocalModules();
   const logger = silentLogger();
   const ctx = { logger };
@@ -275,7 +288,13 @@ async function createAppClient(call: CognitoLocal["call"], poolId: string, optio
   return { clientId: UserPoolClient.ClientId, ...(UserPoolClient.ClientSecret && { clientSecret: UserPoolClient.ClientSecret }) };
 }
 
-async function createUser(call: CognitoLocal["call"], poolId: string, username: string, password: string, attributes: Record<string, string>): Promise<CognitoUser> {
+async function createUser(
+  call: CognitoLocal["call"],
+  poolId: string,
+  username: string,
+  password: string,
+  attributes: Record<string, string>,
+): Promise<CognitoUser> {
   const { User } = await call<{ User: { Username: string; Attributes: { Name: string; Value: string }[] } }>("AdminCreateUser", {
     UserPoolId: poolId,
     Username: username,

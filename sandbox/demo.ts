@@ -83,7 +83,11 @@ async function authorizeDevice(sandbox: Sandbox): Promise<DeviceAuthorization> {
  * Polls the token endpoint as RFC 8628 §3.4-3.5 asks: `interval` seconds between polls, 5 s more after
  * each `slow_down`, until tokens or an error other than `authorization_pending`.
  */
-async function pollToken(sandbox: Sandbox, authorization: DeviceAuthorization, maxPolls = 30): Promise<{ status: number; body: Record<string, unknown>; polls: number }> {
+async function pollToken(
+  sandbox: Sandbox,
+  authorization: DeviceAuthorization,
+  maxPolls = 30,
+): Promise<{ status: number; body: Record<string, unknown>; polls: number }> {
   let interval = authorization.interval;
   for (let polls = 1; polls <= maxPolls; polls++) {
     await sleep(interval * 1000);
@@ -99,7 +103,12 @@ async function pollToken(sandbox: Sandbox, authorization: DeviceAuthorization, m
 }
 
 function credentials(sandbox: Sandbox, token: string, signature: string | undefined): CustomAuthCredentials {
-  return { authorizerName: sandbox.authorizerName, tokenKeyName: sandbox.tokenKeyName, token, ...(signature !== undefined && { signature }) };
+  return {
+    authorizerName: sandbox.authorizerName,
+    tokenKeyName: sandbox.tokenKeyName,
+    token,
+    ...(signature !== undefined && { signature }),
+  };
 }
 
 function mqttOptions(clientId: string, username: string): IClientOptions {
@@ -222,7 +231,11 @@ async function publishToOwnTopic(story: Story): Promise<string> {
   await within(device.publish(topic, JSON.stringify({ via: "mqtt", nonce }), { transport: "mqtt" }), "publishing over MQTT");
   await within(device.publish(topic, JSON.stringify({ via: "https", nonce }), { transport: "https" }), "publishing over HTTPS");
   await within(bothReceived, "the subscriber receiving both messages");
-  const vias = received.map((r) => (JSON.parse(r) as { via: string; nonce: string })).filter((m) => m.nonce === nonce).map((m) => m.via).sort();
+  const vias = received
+    .map((r) => JSON.parse(r) as { via: string; nonce: string })
+    .filter((m) => m.nonce === nonce)
+    .map((m) => m.via)
+    .sort();
   check(vias.join() === "https,mqtt", `the subscriber received ${JSON.stringify(vias)}`);
   return `${s.user.principalId}-device published to ${topic}; ${subscription.clientId} received the MQTT and the HTTPS message`;
 }
@@ -234,13 +247,17 @@ async function refuseAnotherUsersTopic(story: Story): Promise<string> {
   const status = await within(httpPublish(s, other, "{}", auth), "HTTP publish");
   check(status === 403, `publishing to ${other} answered HTTP ${status}, not 403`);
   const pid = s.user.principalId;
-  const subscriber = await within(connectAsync(s.gateway.mqttUrl, mqttOptions(`${pid}-probe`, customAuthMqttUsername(auth))), "MQTT CONNECT");
+  const subscriber = await within(
+    connectAsync(s.gateway.mqttUrl, mqttOptions(`${pid}-probe`, customAuthMqttUsername(auth))),
+    "MQTT CONNECT",
+  );
   story.clients.push(subscriber);
   // mqtt.js rejects a refused subscription with the SUBACK packet attached.
   const refusal = await within(
     subscriber.subscribeAsync(other, { qos: 1 }).then(
       () => "granted",
-      (err: { packet?: { granted?: number[] }; message?: string }) => (err.packet?.granted ? `SUBACK ${err.packet.granted.join(",")}` : `error: ${err.message}`),
+      (err: { packet?: { granted?: number[] }; message?: string }) =>
+        err.packet?.granted ? `SUBACK ${err.packet.granted.join(",")}` : `error: ${err.message}`,
     ),
     "SUBSCRIBE",
   );
@@ -285,7 +302,10 @@ async function denyRequest(story: Story): Promise<string> {
   const denied = await within(user.submit(confirmation, {}, { submitter: "deny" }), "Deny");
   check(denied.status === 200, `Deny answered HTTP ${denied.status}`);
   const answer = await within(pollToken(s, authorization), "polling");
-  check(answer.status === 400 && answer.body.error === "access_denied", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
+  check(
+    answer.status === 400 && answer.body.error === "access_denied",
+    `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`,
+  );
   return "HTTP 400 access_denied";
 }
 
@@ -294,7 +314,10 @@ async function letCodeExpire(story: Story): Promise<string> {
   const authorization = await within(authorizeDevice(s), "device authorization");
   s.advanceClock(authorization.expires_in + 1);
   const answer = await within(pollToken(s, authorization), "polling");
-  check(answer.status === 400 && answer.body.error === "expired_token", `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`);
+  check(
+    answer.status === 400 && answer.body.error === "expired_token",
+    `the poll answered HTTP ${answer.status} ${String(answer.body.error ?? "tokens")}`,
+  );
   return `HTTP 400 expired_token (the service's clock moved ${authorization.expires_in + 1} s ahead)`;
 }
 
@@ -337,7 +360,8 @@ async function runStep(name: string, run: () => Promise<string>, skip: boolean, 
     log(`[ ok ] ${name}: ${detail}`);
     return { name, ok: true, detail };
   } catch (err) {
-    const detail = err instanceof StepFailed ? err.message : `${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`;
+    const detail =
+      err instanceof StepFailed ? err.message : `${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`;
     log(`[FAIL] ${name}: ${detail}`);
     return { name, ok: false, detail };
   }
@@ -350,13 +374,24 @@ export async function runDemo(options: { log?: (line: string) => void; sandbox?:
   const steps: DemoStep[] = [];
   try {
     for (const { name, run } of STEPS) {
-      steps.push(await runStep(name, () => run(story), steps.some((s) => !s.ok), log));
+      steps.push(
+        await runStep(
+          name,
+          () => run(story),
+          steps.some((s) => !s.ok),
+          log,
+        ),
+      );
     }
   } finally {
     await endStory(story, steps, log);
   }
   const ok = steps.length > 0 && steps.every((s) => s.ok);
-  log(ok ? `The story holds: ${steps.length} steps passed.` : `The story does not hold: ${steps.filter((s) => !s.ok).length} of ${steps.length} steps failed.`);
+  log(
+    ok
+      ? `The story holds: ${steps.length} steps passed.`
+      : `The story does not hold: ${steps.filter((s) => !s.ok).length} of ${steps.length} steps failed.`,
+  );
   return { ok, steps };
 }
 

@@ -97,7 +97,10 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
       readParameter: async () => JSON.stringify(secrets),
       store: () => store,
       upstream: (config) => {
-        const real = createOidcUpstream({ authorizationEndpoint: config.upstream.authorizationEndpoint, tokenEndpoint: config.upstream.tokenEndpoint });
+        const real = createOidcUpstream({
+          authorizationEndpoint: config.upstream.authorizationEndpoint,
+          tokenEndpoint: config.upstream.tokenEndpoint,
+        });
         return options.upstream ? options.upstream(real) : real;
       },
       ...(options.clock && { clock: options.clock }),
@@ -130,7 +133,12 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
       settings: options.settings,
       clients: options.clients.map((c, i) => ({ clientId: clients[i].clientId, name: c.displayName, type: c.type, scopes: c.scopes })),
       scopes: options.scopes ?? [...new Set(options.clients.flatMap((c) => c.scopes))],
-      upstream: { issuer: endpoints.issuer, authorizationEndpoint: endpoints.authorizationEndpoint, tokenEndpoint: endpoints.tokenEndpoint, redirectUri },
+      upstream: {
+        issuer: endpoints.issuer,
+        authorizationEndpoint: endpoints.authorizationEndpoint,
+        tokenEndpoint: endpoints.tokenEndpoint,
+        redirectUri,
+      },
       publicBaseUrl: server.url,
       tableName,
       region: options.region,

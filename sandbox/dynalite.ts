@@ -13,7 +13,12 @@ import { closeServer, listen } from "./servers";
 
 // dynalite ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require("dynalite") as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+const dynalite = require("dynalite") as (options: {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
 
 export interface LocalDynamo {
   endpoint: string;

@@ -66,7 +66,8 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
   }
   if (values.help) return { help: true, problems: [] };
   const problems: string[] = [];
-  if (values.settings !== undefined && values["stack-file"] !== undefined) problems.push("--settings and --stack-file cannot be used together");
+  if (values.settings !== undefined && values["stack-file"] !== undefined)
+    problems.push("--settings and --stack-file cannot be used together");
   const offset = port(values["port-offset"] as string | undefined, "--port-offset", problems) ?? 0;
   const ports: SandboxPorts = { ...DEFAULT_PORTS };
   for (const key of Object.keys(PORT_FLAGS) as (keyof SandboxPorts)[]) {

@@ -60,7 +60,10 @@ export class PortInUseError extends Error {
   constructor(readonly ports: { port: number; host: string; service: string; flag: string }[]) {
     super(
       ports
-        .map(({ port, host, service, flag }) => `port ${port} on ${host} (${service}) is in use: stop what holds it, or choose another with ${flag} <port>`)
+        .map(
+          ({ port, host, service, flag }) =>
+            `port ${port} on ${host} (${service}) is in use: stop what holds it, or choose another with ${flag} <port>`,
+        )
         .concat("or move every port at once with --port-offset <n>")
         .join("\n"),
     );
@@ -147,7 +150,9 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
   if (port === 0) return true;
   const probe = net.createServer();
   return new Promise((resolve, reject) => {
-    probe.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" || err.code === "EACCES" ? resolve(false) : reject(err)));
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      err.code === "EADDRINUSE" || err.code === "EACCES" ? resolve(false) : reject(err),
+    );
     probe.listen(port, host, () => probe.close(() => resolve(true)));
   });
 }
@@ -159,7 +164,9 @@ function explainListenError(err: unknown, host: string, ports: SandboxPorts): un
   const key = (Object.keys(ports) as (keyof SandboxPorts)[]).find((k) => ports[k] === e.port);
   if (key) return new PortInUseError([{ port: ports[key], host, ...PORT_FLAGS[key] }]);
   // Taken between the probe and the listen, by a server that did not say which port.
-  const flags = Object.values(PORT_FLAGS).map((f) => f.flag).join(", ");
+  const flags = Object.values(PORT_FLAGS)
+    .map((f) => f.flag)
+    .join(", ");
   return Object.assign(new Error(`${e.message} (move a port with ${flags} or --port-offset)`), { code: e.code });
 }
 
@@ -274,7 +281,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
     const chain = await startDeviceGrantChain({
       settings: settings.deviceGrant,
-      clients: [{ appName: settings.deviceClient.name, displayName: settings.deviceClient.name, type: "public", scopes: settings.deviceClient.scopes }],
+      clients: [
+        {
+          appName: settings.deviceClient.name,
+          displayName: settings.deviceClient.name,
+          type: "public",
+          scopes: settings.deviceClient.scopes,
+        },
+      ],
       user: { username: TEST_USERNAME, password, email: `${TEST_USERNAME}@example.com` },
       region: settings.region,
       tableName: TABLE_NAME,

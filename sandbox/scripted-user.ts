@@ -207,7 +207,9 @@ function attributesOf(tag: string): Record<string, string> {
 }
 
 function textOf(html: string): string {
-  return decodeEntities(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
+  return decodeEntities(html.replace(/<[^>]*>/g, " "))
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /** Reads the forms of a page: enough HTML for server-rendered forms, hidden CSRF fields included. */
@@ -295,10 +297,15 @@ export class ScriptedUser {
    * value or label, e.g. "approve") when given. `formIndex` picks the form when the page has several;
    * by default, the first form with that submitter, or the first form.
    */
-  async submit(page: Page, values: Record<string, string> = {}, options: NavigationOptions & { submitter?: string; formIndex?: number } = {}): Promise<Page> {
+  async submit(
+    page: Page,
+    values: Record<string, string> = {},
+    options: NavigationOptions & { submitter?: string; formIndex?: number } = {},
+  ): Promise<Page> {
     const forms = parseForms(page.body, page.url);
     const wanted = options.submitter?.toLowerCase();
-    const matchesSubmitter = (f: HtmlForm) => f.submitters.find((s) => s.value.toLowerCase() === wanted || s.label.toLowerCase() === wanted);
+    const matchesSubmitter = (f: HtmlForm) =>
+      f.submitters.find((s) => s.value.toLowerCase() === wanted || s.label.toLowerCase() === wanted);
     const form =
       options.formIndex !== undefined ? forms[options.formIndex] : wanted !== undefined ? forms.find((f) => matchesSubmitter(f)) : forms[0];
     if (!form) throw new Error(`no form${wanted ? ` with a "${options.submitter}" button` : ""} on ${page.url} (${forms.length} form(s))`);
@@ -327,14 +334,17 @@ export class ScriptedUser {
     const loginPage = await this.get(authorizeUrl, { follow: sameIdp });
     const redirectedAway = loginPage.chain.at(-1)?.location;
     if (redirectedAway) return redirectedAway; // e.g. an error redirect straight back to the app
-    if (loginPage.status !== 200) throw new Error(`cognito-local refused the authorization request: HTTP ${loginPage.status} ${loginPage.body.slice(0, 300)}`);
+    if (loginPage.status !== 200)
+      throw new Error(`cognito-local refused the authorization request: HTTP ${loginPage.status} ${loginPage.body.slice(0, 300)}`);
     const formIndex = parseForms(loginPage.body, loginPage.url).findIndex((f) => f.fields.some(([n]) => n === "username"));
     if (formIndex < 0) throw new Error(`no login form at ${loginPage.url}`);
     const answer = await this.submit(loginPage, { username, password }, { formIndex, follow: sameIdp });
     const location = answer.chain.at(-1)?.location;
     if (location) return location;
     const message = /<p[^>]*color:\s*red[^>]*>([\s\S]*?)<\/p>/i.exec(answer.body)?.[1];
-    throw new Error(`cognito-local did not sign in ${username}: HTTP ${answer.status} ${message ? textOf(message) : answer.body.slice(0, 300)}`);
+    throw new Error(
+      `cognito-local did not sign in ${username}: HTTP ${answer.status} ${message ? textOf(message) : answer.body.slice(0, 300)}`,
+    );
   }
 
   private async navigate(method: string, url: string, body: URLSearchParams | undefined, options: NavigationOptions): Promise<Page> {
@@ -348,7 +358,8 @@ export class ScriptedUser {
         accept: "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
         "user-agent": this.userAgent,
         "sec-fetch-mode": "navigate",
-        "sec-fetch-site": initiator === undefined ? "none" : crossSite ? "cross-site" : initiator.origin === target.origin ? "same-origin" : "same-site",
+        "sec-fetch-site":
+          initiator === undefined ? "none" : crossSite ? "cross-site" : initiator.origin === target.origin ? "same-origin" : "same-site",
         ...options.headers,
       };
       const cookie = this.cookies.header(target, { crossSite, method, topLevel: true });
@@ -384,7 +395,10 @@ export class ScriptedUser {
 // The user's side of the device grant, for the demo and the tests.
 
 /** Opens `verification_uri_complete` and submits the pre-filled form: the confirmation page. */
-export async function openConfirmation<A extends { verification_uri_complete: string }>(user: ScriptedUser, authorization: A): Promise<Page> {
+export async function openConfirmation<A extends { verification_uri_complete: string }>(
+  user: ScriptedUser,
+  authorization: A,
+): Promise<Page> {
   const form = await user.get(authorization.verification_uri_complete);
   if (form.status !== 200) throw new Error(`GET /device answered ${form.status}`);
   return user.submit(form);

@@ -21,7 +21,6 @@ import { isObject, REGION } from "../functions/shared/checks";
 import { ConfigurationError, renderProblems } from "../functions/shared/problems";
 import { type DeviceGrantSettings } from "../functions/device-grant/model";
 
-
 /** The Pulumi project's configuration namespace. */
 export const STACK_CONFIG_PREFIX = "iot-enterprise-auth:";
 /** The repository root (this file lives in `sandbox/`). */
@@ -65,7 +64,11 @@ export interface SandboxSettings {
  * Checks stack-style settings (keys without the project prefix) and fills in defaults. With `strict`, a key
  * the sandbox does not know is a problem; otherwise it is returned in `ignored`.
  */
-export function checkSandboxSettings(raw: Record<string, unknown>, source: string, strict: boolean): { settings: SandboxSettings; problems: string[] } {
+export function checkSandboxSettings(
+  raw: Record<string, unknown>,
+  source: string,
+  strict: boolean,
+): { settings: SandboxSettings; problems: string[] } {
   const problems: string[] = [];
   const ignored: string[] = [];
   for (const key of Object.keys(raw)) {
@@ -79,7 +82,8 @@ export function checkSandboxSettings(raw: Record<string, unknown>, source: strin
   problems.push(...deviceGrant.problems);
 
   const region = raw.region ?? SANDBOX_DEFAULTS.region;
-  if (typeof region !== "string" || !REGION.test(region)) problems.push(`region must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`);
+  if (typeof region !== "string" || !REGION.test(region))
+    problems.push(`region must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`);
 
   // The authorizer's own check, with a stand-in for the pool that only exists once the sandbox runs (as
   // stacks/config.ts does with the pool a stack has yet to declare).
@@ -102,7 +106,10 @@ export function checkSandboxSettings(raw: Record<string, unknown>, source: strin
   });
   problems.push(...authorizer.problems);
 
-  let deviceClient: { name: string; scopes: string[] } = { ...SANDBOX_DEFAULTS.deviceClient, scopes: [...SANDBOX_DEFAULTS.deviceClient.scopes] };
+  let deviceClient: { name: string; scopes: string[] } = {
+    ...SANDBOX_DEFAULTS.deviceClient,
+    scopes: [...SANDBOX_DEFAULTS.deviceClient.scopes],
+  };
   if (raw.deviceClients !== undefined) {
     if (!Array.isArray(raw.deviceClients)) {
       problems.push("deviceClients must be a list such as [{ key: tv, name: Living-room TV, type: public, scopes: [openid, iot/device] }]");
@@ -181,7 +188,10 @@ export function loadSandboxSettings(source: SettingsSource = {}): SandboxSetting
     try {
       text = readFileSync(source.settingsFile, "utf8");
     } catch (err) {
-      throw new ConfigurationError([`cannot read the settings file ${source.settingsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`], "sandbox settings");
+      throw new ConfigurationError(
+        [`cannot read the settings file ${source.settingsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`],
+        "sandbox settings",
+      );
     }
     let parsed: unknown;
     try {
@@ -199,7 +209,10 @@ export function loadSandboxSettings(source: SettingsSource = {}): SandboxSetting
     try {
       text = readFileSync(file, "utf8");
     } catch (err) {
-      throw new ConfigurationError([`cannot read the stack file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`], "sandbox settings");
+      throw new ConfigurationError(
+        [`cannot read the stack file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`],
+        "sandbox settings",
+      );
     }
     raw = stackFileSettings(text, file);
   }

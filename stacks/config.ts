@@ -192,7 +192,11 @@ function readDeviceGrant(source: ConfigSource, problems: StackProblems): DeviceG
   const principalPrefix = source.get("userPoolPrincipalPrefix") ?? SCALAR_SETTINGS.userPoolPrincipalPrefix.default;
 
   const stack = pulumi.getStack();
-  const checkedDirectory = userDirectoryProblems(USER_DIRECTORY_NAME, { ...directory, callbackUrls: [standInUrl("device-grant", "/callback")] }, stack);
+  const checkedDirectory = userDirectoryProblems(
+    USER_DIRECTORY_NAME,
+    { ...directory, callbackUrls: [standInUrl("device-grant", "/callback")] },
+    stack,
+  );
   const checkedGrant = deviceGrantProblems(
     DEVICE_GRANT_NAME,
     {
@@ -214,7 +218,11 @@ function readDeviceGrant(source: ConfigSource, problems: StackProblems): DeviceG
   );
   problems.addFrom(checkedDirectory.problems, stackNamer(STACK_SETTING_NAMES.userDirectory));
   // The grant's clients are the directory's, already checked: say each problem once.
-  problems.addFrom(checkedGrant.problems, stackNamer(STACK_SETTING_NAMES.deviceGrant), (p) => p.path === "clients" || p.path.startsWith("clients["));
+  problems.addFrom(
+    checkedGrant.problems,
+    stackNamer(STACK_SETTING_NAMES.deviceGrant),
+    (p) => p.path === "clients" || p.path.startsWith("clients["),
+  );
   return { directory, grant, principalPrefix };
 }
 
@@ -244,7 +252,10 @@ function readIssuers(
       if (reference !== true) {
         problems.add("issuers", `${label}: sharedSecret must be true (the secret itself goes in the secret setting sharedSecret)`);
       } else if (sharedSecret === undefined || sharedSecret === "") {
-        problems.add("sharedSecret", `${label} reads the shared secret, but sharedSecret is not set: run pulumi config set --secret sharedSecret <base64 secret>`);
+        problems.add(
+          "sharedSecret",
+          `${label} reads the shared secret, but sharedSecret is not set: run pulumi config set --secret sharedSecret <base64 secret>`,
+        );
       }
       const usable = reference === true && sharedSecret !== undefined && sharedSecret !== "";
       // A missing secret is reported above; the component's checks then see a stand-in so they do not repeat it.
@@ -318,10 +329,19 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
     issuers.push(poolIssuer);
   }
 
-  const checked = iotTokenAuthorizerProblems(COMPONENT_NAME, { ...common, issuers: issuersToCheck as IotTokenAuthorizerIssuer[] }, pulumi.getStack());
+  const checked = iotTokenAuthorizerProblems(
+    COMPONENT_NAME,
+    { ...common, issuers: issuersToCheck as IotTokenAuthorizerIssuer[] },
+    pulumi.getStack(),
+  );
   // "issuers must list at least one" says again what the stack's reading of `issuers` already said.
-  problems.addFrom(checked.problems, stackNamer(STACK_SETTING_NAMES.authorizer, extraNames), (p) => p.path === "issuers" && problems.reported("issuers"));
+  problems.addFrom(
+    checked.problems,
+    stackNamer(STACK_SETTING_NAMES.authorizer, extraNames),
+    (p) => p.path === "issuers" && problems.reported("issuers"),
+  );
 
-  if (problems.sentences.length > 0) throw new ConfigurationError([...new Set(problems.sentences)], `${PROJECT} stack configuration`, usualNames);
+  if (problems.sentences.length > 0)
+    throw new ConfigurationError([...new Set(problems.sentences)], `${PROJECT} stack configuration`, usualNames);
   return { authorizer: { ...common, issuers }, ...(deviceGrant && { deviceGrant }) };
 }

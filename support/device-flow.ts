@@ -25,9 +25,17 @@ export async function postForm(
   fields: Record<string, string> | [string, string][],
   options: { basic?: { clientId: string; clientSecret: string }; headers?: Record<string, string> } = {},
 ): Promise<FormAnswer> {
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...options.headers };
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    accept: "application/json",
+    ...options.headers,
+  };
   if (options.basic) headers.authorization = basicAuthorizationHeader(options.basic.clientId, options.basic.clientSecret);
-  const response = await fetch(url, { method: "POST", headers, body: new URLSearchParams(Array.isArray(fields) ? fields : Object.entries(fields)).toString() });
+  const response = await fetch(url, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(Array.isArray(fields) ? fields : Object.entries(fields)).toString(),
+  });
   const text = await response.text();
   let body: Record<string, unknown> = {};
   try {
@@ -53,7 +61,9 @@ export async function authorizeDevice(baseUrl: string, client: DeviceClientCrede
   const answer =
     client.clientSecret === undefined
       ? await postForm(`${baseUrl}/oauth2/device_authorization`, { client_id: client.clientId, ...fields })
-      : await postForm(`${baseUrl}/oauth2/device_authorization`, fields, { basic: { clientId: client.clientId, clientSecret: client.clientSecret } });
+      : await postForm(`${baseUrl}/oauth2/device_authorization`, fields, {
+          basic: { clientId: client.clientId, clientSecret: client.clientSecret },
+        });
   if (answer.status !== 200) throw new Error(`device authorization failed: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body as unknown as DeviceAuthorization;
 }

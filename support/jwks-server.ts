@@ -64,4 +64,3 @@ export async function closedPortUri(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}/jwks.json`;
 }
-

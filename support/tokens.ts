@@ -56,7 +56,11 @@ export function signRs(claims: Record<string, unknown>, key: RsaKey, header: Rec
   return jwt.sign(claims, key.privateKey, { algorithm: "RS256", keyid: key.kid, header: { alg: "RS256", ...header } as jwt.JwtHeader });
 }
 
-export function signHs(claims: Record<string, unknown>, secret: Buffer = SHARED_SECRET_BYTES, header: Record<string, unknown> = {}): string {
+export function signHs(
+  claims: Record<string, unknown>,
+  secret: Buffer = SHARED_SECRET_BYTES,
+  header: Record<string, unknown> = {},
+): string {
   return jwt.sign(claims, secret, { algorithm: "HS256", header: { alg: "HS256", ...header } as jwt.JwtHeader });
 }
 
@@ -74,4 +78,3 @@ export function rawToken(header: unknown, payload: unknown, signature = "c2ln"):
   const part = (v: unknown): string => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
   return `${part(header)}.${part(payload)}.${signature}`;
 }
-

@@ -35,7 +35,12 @@ test("the quick start has the two set-up commands, and its test command is exact
   // Exactly two set-up commands: one runs the project locally, one runs the tests.
   expect(commands.filter((c) => c.startsWith("npm ci"))).toEqual(["npm ci && npm start", "npm ci && npm test"]);
   const ci = readFileSync(join(root, ".ci", "run"), "utf8");
-  expect(ci.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).at(-1)).toBe("npm ci && npm test");
+  expect(
+    ci
+      .split("\n")
+      .filter((l) => l.trim() && !l.trim().startsWith("#"))
+      .at(-1),
+  ).toBe("npm ci && npm test");
 });
 
 test("'Where things are' names every top-level folder, and the file to open first in each exists", () => {
@@ -46,5 +51,6 @@ test("'Where things are' names every top-level folder, and the file to open firs
     .map((e) => e.name);
   const listed = new Set(rows.map((r) => r.folder.split("/")[0]));
   expect(folders.filter((f) => !listed.has(f)).sort()).toEqual([]);
-  for (const { folder, first } of rows) expect({ folder, first, exists: existsSync(join(root, folder, first)) }).toEqual({ folder, first, exists: true });
+  for (const { folder, first } of rows)
+    expect({ folder, first, exists: existsSync(join(root, folder, first)) }).toEqual({ folder, first, exists: true });
 });

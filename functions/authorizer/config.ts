@@ -135,15 +135,24 @@ export function inspectAuthorizerSettings(raw: unknown): { settings: AuthorizerS
   const issuers = checkIssuers(r.issuers, problems);
   const grants = r.grants === undefined ? DEFAULT_GRANTS : (checkGrants(r.grants, problems) ?? DEFAULT_GRANTS);
   const tokenKeyName = checkTokenKeyName(r.tokenKeyName ?? DEFAULT_AUTHORIZER_SETTINGS.tokenKeyName, problems);
-  const integer = (key: keyof typeof INTEGER_RANGES) => integerSetting(key, r[key] ?? DEFAULT_AUTHORIZER_SETTINGS[key], INTEGER_RANGES[key], DEFAULT_AUTHORIZER_SETTINGS[key], problems);
+  const integer = (key: keyof typeof INTEGER_RANGES) =>
+    integerSetting(key, r[key] ?? DEFAULT_AUTHORIZER_SETTINGS[key], INTEGER_RANGES[key], DEFAULT_AUTHORIZER_SETTINGS[key], problems);
   const refreshAfterSeconds = integer("refreshAfterSeconds");
   const disconnectAfterSeconds = integer("disconnectAfterSeconds");
   const clockToleranceSeconds = integer("clockToleranceSeconds");
   const maxTokenBytes = integer("maxTokenBytes");
 
   const knownTop = new Set([
-    "issuers", "grants", "tokenKeyName", "refreshAfterSeconds", "disconnectAfterSeconds", "clockToleranceSeconds",
-    "maxTokenBytes", "region", "accountId", "partition",
+    "issuers",
+    "grants",
+    "tokenKeyName",
+    "refreshAfterSeconds",
+    "disconnectAfterSeconds",
+    "clockToleranceSeconds",
+    "maxTokenBytes",
+    "region",
+    "accountId",
+    "partition",
   ]);
   for (const key of Object.keys(r)) if (!knownTop.has(key)) problems.push(problemWithText(key, `unknown setting "${key}"`));
 
@@ -160,9 +169,12 @@ export function loadAuthorizerConfig(raw: unknown): AuthorizerConfig {
   const region = r.region;
   const accountId = r.accountId;
   const partition = r.partition ?? "aws";
-  if (typeof region !== "string" || !REGION.test(region)) problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
-  if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) problems.push(problemAt("accountId", `must be 12 digits; got ${JSON.stringify(accountId)}`));
-  if (typeof partition !== "string" || !PARTITION.test(partition)) problems.push(problemAt("partition", `must be aws, aws-cn, aws-us-gov…; got ${JSON.stringify(partition)}`));
+  if (typeof region !== "string" || !REGION.test(region))
+    problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
+  if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId))
+    problems.push(problemAt("accountId", `must be 12 digits; got ${JSON.stringify(accountId)}`));
+  if (typeof partition !== "string" || !PARTITION.test(partition))
+    problems.push(problemAt("partition", `must be aws, aws-cn, aws-us-gov…; got ${JSON.stringify(partition)}`));
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { ...settings, region: region as string, accountId: accountId as string, partition: partition as string };
 }

@@ -1,5 +1,6 @@
 /**
- * Where AWS IoT Core carries custom-authorizer credentials (docs/aws-iot-custom-auth.md#where-the-token-arrives), for both sides: the authorizer
+ * Where AWS IoT Core carries custom-authorizer credentials (docs/aws-iot-custom-auth.md#where-the-token-arrives), for both sides:
+ * the authorizer
  * reads a token from wherever IoT delivers it, and a device uses the same names to send one.
  */
 import { createPrivateKey, sign, type KeyObject } from "node:crypto";
@@ -54,8 +55,7 @@ export function customAuthMqttUsername(credentials: CustomAuthCredentials & { us
 export type TokenLocation = "event.token" | "http-header" | "http-query" | "mqtt-username" | "mqtt-password";
 
 export type TokenSearch =
-  | { found: true; token: string; location: TokenLocation }
-  | { found: false; ambiguous: boolean; location?: TokenLocation };
+  { found: true; token: string; location: TokenLocation } | { found: false; ambiguous: boolean; location?: TokenLocation };
 
 interface EventShape {
   token?: unknown;

@@ -82,7 +82,13 @@ function unmatchedProblems(actions: IotAction[], resources: string[], where: str
   const kinds = new Set(resources.map(resourceKind));
   for (const action of actions) {
     if (!kinds.has(RESOURCE_KIND_OF_ACTION[action])) {
-      problems.push(ruleProblem(where, "resources", `${action} is checked against ${RESOURCE_KIND_OF_ACTION[action]}/… resources and the rule has none`));
+      problems.push(
+        ruleProblem(
+          where,
+          "resources",
+          `${action} is checked against ${RESOURCE_KIND_OF_ACTION[action]}/… resources and the rule has none`,
+        ),
+      );
     }
   }
   const actionKinds = new Set(actions.map((a) => RESOURCE_KIND_OF_ACTION[a]));

@@ -37,7 +37,8 @@ export async function readSharedSecrets(config: AuthorizerConfig, read: Paramete
         } catch (err) {
           const name_ = (err as Error).name;
           const permanent =
-            err instanceof ConfigurationError || ["ParameterNotFound", "AccessDeniedException", "InvalidKeyId", "ParameterVersionNotFound"].includes(name_);
+            err instanceof ConfigurationError ||
+            ["ParameterNotFound", "AccessDeniedException", "InvalidKeyId", "ParameterVersionNotFound"].includes(name_);
           if (permanent || attempt >= attempts) {
             if (err instanceof ConfigurationError) throw err;
             throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer.issuer}) could not be read: ${name_}`]);

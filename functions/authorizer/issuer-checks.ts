@@ -34,8 +34,16 @@ class IssuerProblems {
 }
 
 const KNOWN_SETTINGS = new Set([
-  "issuer", "algorithms", "jwksUri", "secretParameter", "secret", "audiences", "clientIds", "tokenUse",
-  "principalClaim", "principalPrefix",
+  "issuer",
+  "algorithms",
+  "jwksUri",
+  "secretParameter",
+  "secret",
+  "audiences",
+  "clientIds",
+  "tokenUse",
+  "principalClaim",
+  "principalPrefix",
 ]);
 
 /**

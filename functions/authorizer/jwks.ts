@@ -150,7 +150,10 @@ export class JwksKeySource implements KeySource {
     } catch (err) {
       const name = (err as Error).name;
       if (name === "SigningKeyNotFoundError") {
-        throw new Denial("key-not-found", `no signing key ${kid === undefined ? "without kid" : `with kid ${kid}`} at the issuer's JWKS URI`);
+        throw new Denial(
+          "key-not-found",
+          `no signing key ${kid === undefined ? "without kid" : `with kid ${kid}`} at the issuer's JWKS URI`,
+        );
       }
       throw new Denial("jwks-unavailable", `JWKS fetch failed: ${(err as Error).message}`);
     }

@@ -130,7 +130,10 @@ export function packPolicy(statements: PolicyStatement[]): PolicyDocument[] {
   }
   const documents = fillDocuments(splitOversizeStatements(statements, sizes));
   if (documents.length > IOT_LIMITS.maxPolicyDocuments) {
-    throw new Denial("policy-too-large", `the grants need ${documents.length} policy documents; IoT accepts ${IOT_LIMITS.maxPolicyDocuments}`);
+    throw new Denial(
+      "policy-too-large",
+      `the grants need ${documents.length} policy documents; IoT accepts ${IOT_LIMITS.maxPolicyDocuments}`,
+    );
   }
   return documents;
 }
@@ -158,7 +161,9 @@ function splitOversizeStatements(statements: PolicyStatement[], sizes: number[])
       }
       const open = pieces.at(-1);
       const merged: PolicyStatement | undefined =
-        open && open.statement.Action === statement.Action ? { ...open.statement, Resource: [...open.statement.Resource, resource] } : undefined;
+        open && open.statement.Action === statement.Action
+          ? { ...open.statement, Resource: [...open.statement.Resource, resource] }
+          : undefined;
       const mergedSize = merged ? statementLength(merged) : Infinity;
       if (open && merged && DOCUMENT_OVERHEAD + mergedSize <= max) {
         open.statement = merged;

@@ -5,7 +5,8 @@
  * The signature is checked with node:crypto directly: HMAC compared in constant time, RSA PKCS#1 v1.5
  * through `crypto.verify`, each with the algorithm the issuer is pinned to and a `KeyObject` (docs/jwt-verification.md#keys-as-keyobjects).
  * jsonwebtoken would add nothing here: every claim check it leaves out (a token with no `exp`, an `iat`
- * in the future, an unknown `crit`: docs/jwt-verification.md#checks-jsonwebtoken-leaves-out) is ours anyway, and it would decode every token a second
+ * in the future, an unknown `crit`: docs/jwt-verification.md#checks-jsonwebtoken-leaves-out) is ours anyway, and it would decode
+ * every token a second
  * time, which made the whole HS256 decision three times slower. The tests sign their tokens with
  * jsonwebtoken, and a property test holds this verifier to jsonwebtoken's verdicts.
  */
@@ -63,8 +64,12 @@ export function numericDate(payload: Record<string, unknown>, claim: string): nu
 }
 
 const HASH_OF: Record<string, string> = {
-  HS256: "sha256", HS384: "sha384", HS512: "sha512",
-  RS256: "sha256", RS384: "sha384", RS512: "sha512",
+  HS256: "sha256",
+  HS384: "sha384",
+  HS512: "sha512",
+  RS256: "sha256",
+  RS384: "sha384",
+  RS512: "sha512",
 };
 
 /**

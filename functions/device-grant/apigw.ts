@@ -45,7 +45,11 @@ export function fromApiGatewayEvent(event: unknown): HttpRequest {
   }
   const rawBody = asString(e.body);
   const body = e.isBase64Encoded === true ? Buffer.from(rawBody, "base64").toString("utf8") : rawBody;
-  const cookieList = Array.isArray(e.cookies) ? e.cookies.filter((c): c is string => typeof c === "string") : headers.cookie !== undefined ? [headers.cookie] : [];
+  const cookieList = Array.isArray(e.cookies)
+    ? e.cookies.filter((c): c is string => typeof c === "string")
+    : headers.cookie !== undefined
+      ? [headers.cookie]
+      : [];
   return {
     method: asString(http.method).toUpperCase(),
     path: asString(e.rawPath) || asString(http.path),

@@ -26,7 +26,8 @@ export function readForm(request: HttpRequest): ReadonlyMap<string, string> | OA
   if (!isFormRequest(request)) return new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded");
   const parsed = parseParameters(request.body);
   if (!parsed) return new OAuthError("invalid_request", "the form body is malformed");
-  if (parsed.repeated.length > 0) return new OAuthError("invalid_request", `parameter(s) given more than once: ${parsed.repeated.map(safeName).join(", ")}`);
+  if (parsed.repeated.length > 0)
+    return new OAuthError("invalid_request", `parameter(s) given more than once: ${parsed.repeated.map(safeName).join(", ")}`);
   return parsed.params;
 }
 
@@ -36,14 +37,19 @@ export function invalidClient(viaHeader: boolean, description: string): OAuthErr
     : new OAuthError("invalid_client", description, 400);
 }
 
-export function authenticateClient(context: GrantContext, request: HttpRequest, params: ReadonlyMap<string, string>): AuthenticatedClient | OAuthError {
+export function authenticateClient(
+  context: GrantContext,
+  request: HttpRequest,
+  params: ReadonlyMap<string, string>,
+): AuthenticatedClient | OAuthError {
   const basic = parseBasicAuthorization(request.headers.authorization);
   const bodyId = params.get("client_id");
   const bodySecret = params.get("client_secret");
   if (basic === "malformed") return invalidClient(true, "the Authorization header is not usable client_secret_basic credentials");
   if (basic !== undefined) {
     if (bodySecret !== undefined) return new OAuthError("invalid_request", "use one client authentication method, not two");
-    if (bodyId !== undefined && bodyId !== basic.clientId) return new OAuthError("invalid_request", "client_id differs from the Authorization header");
+    if (bodyId !== undefined && bodyId !== basic.clientId)
+      return new OAuthError("invalid_request", "client_id differs from the Authorization header");
     return checkSecret(context, basic.clientId, basic.clientSecret, "client_secret_basic", true);
   }
   if (bodyId === undefined) return invalidClient(false, "client authentication is required (client_id)");

@@ -1,5 +1,6 @@
 /**
- * Device and user codes: the AWS device-grant sample's format language (docs/device-grant.md#format-letters), uniform generation from a CSPRNG, the entropy a
+ * Device and user codes: the AWS device-grant sample's format language (docs/device-grant.md#format-letters), uniform generation
+ * from a CSPRNG, the entropy a
  * format gives, and the user-code normalisation RFC 8628 §6.1 asks for (case-insensitive, dashes and
  * spaces ignored). Pure functions; randomness comes in through the `RandomSource` port so tests can seed it.
  * Also the constant-time comparison the endpoints apply to whatever secret a caller presents.

@@ -56,7 +56,8 @@ function checkUrl(value: unknown, path: string, problems: Problem[], allowQuery 
     problems.push(problemAt(path, `${JSON.stringify(value)} is not a URL`));
     return value;
   }
-  if (!isHttpsOrLoopback(url)) problems.push(problemAt(path, `must use https (plain http is allowed on loopback only); got ${JSON.stringify(value)}`));
+  if (!isHttpsOrLoopback(url))
+    problems.push(problemAt(path, `must use https (plain http is allowed on loopback only); got ${JSON.stringify(value)}`));
   if (url.username || url.password) problems.push(problemAt(path, "must not carry credentials"));
   if (url.hash) problems.push(problemAt(path, "must not have a fragment"));
   if (!allowQuery && url.search) problems.push(problemAt(path, "must not have a query"));
@@ -71,7 +72,8 @@ function checkUpstream(raw: unknown, problems: Problem[]): UpstreamConfig {
     return { issuer: "", authorizationEndpoint: "", tokenEndpoint: "", redirectUri: "" };
   }
   for (const key of Object.keys(raw)) {
-    if (!(UPSTREAM_KEYS as readonly string[]).includes(key)) problems.push(problem(`upstream.${key}`, (name) => `${name("upstream")}: unknown setting "${key}"`));
+    if (!(UPSTREAM_KEYS as readonly string[]).includes(key))
+      problems.push(problem(`upstream.${key}`, (name) => `${name("upstream")}: unknown setting "${key}"`));
   }
   return {
     issuer: checkUrl(raw.issuer, "upstream.issuer", problems),
@@ -90,7 +92,9 @@ function checkClientsAndScopes(r: Record<string, unknown>, problems: Problem[]):
     for (const client of checkedClients.clients) {
       const foreign = client.scopes.filter((s) => !scopes.includes(s));
       if (foreign.length > 0) {
-        problems.push(problemWithText("scopes", `client ${client.clientId}: scope(s) ${foreign.join(", ")} are not among the offered scopes`));
+        problems.push(
+          problemWithText("scopes", `client ${client.clientId}: scope(s) ${foreign.join(", ")} are not among the offered scopes`),
+        );
       }
     }
   }
@@ -111,7 +115,8 @@ function checkSecretsParameter(r: Record<string, unknown>, problems: Problem[]):
     problems.push(
       problem(
         "clientSecretsParameter",
-        (name) => `confidential client(s) ${confidential.join(", ")} need ${name("clientSecretsParameter")} (the SSM SecureString holding their secrets)`,
+        (name) =>
+          `confidential client(s) ${confidential.join(", ")} need ${name("clientSecretsParameter")} (the SSM SecureString holding their secrets)`,
       ),
     );
   }
@@ -135,7 +140,8 @@ export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
     problems.push(problemAt("tableName", `must be a DynamoDB table name (3-255 letters, digits, _ . -); got ${JSON.stringify(tableName)}`));
   }
   const region = r.region;
-  if (typeof region !== "string" || !REGION.test(region)) problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
+  if (typeof region !== "string" || !REGION.test(region))
+    problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
   const clientSecretsParameter = checkSecretsParameter(r, problems);
 
   if (problems.length > 0) throw new ConfigurationError(problems, "device grant configuration");
@@ -153,7 +159,8 @@ export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
 
 /** Reads the configuration from its JSON text (the `DEVICE_GRANT_CONFIG` environment variable). */
 export function parseDeviceGrantConfig(json: string | undefined): DeviceGrantConfig {
-  if (json === undefined || json.trim() === "") throw new ConfigurationError([`${DEVICE_GRANT_CONFIG_ENV} is not set`], "device grant configuration");
+  if (json === undefined || json.trim() === "")
+    throw new ConfigurationError([`${DEVICE_GRANT_CONFIG_ENV} is not set`], "device grant configuration");
   let raw: unknown;
   try {
     raw = JSON.parse(json);

@@ -75,7 +75,9 @@ function marshal(field: Field, value: unknown): AttributeValue {
   if (type === "S" && typeof value === "string") return { S: value };
   if (type === "N" && typeof value === "number" && Number.isFinite(value)) return { N: String(value) };
   if (type === "L" && Array.isArray(value) && value.every((v) => typeof v === "string")) return { L: value.map((v: string) => ({ S: v })) };
-  throw new TypeError(`request field ${field} must be ${type === "S" ? "a string" : type === "N" ? "a finite number" : "a list of strings"}`);
+  throw new TypeError(
+    `request field ${field} must be ${type === "S" ? "a string" : type === "N" ? "a finite number" : "a list of strings"}`,
+  );
 }
 
 function unmarshal(field: Field, value: AttributeValue | undefined): unknown {

@@ -131,7 +131,11 @@ export function parseCookies(values: readonly string[] | string | undefined): Re
 }
 
 /** A JSON response; `noStore` adds the headers RFC 6749 §5.1 / RFC 8628 §3.2 require on codes and tokens. */
-export function jsonResponse(status: number, body: unknown, options: { noStore?: boolean; headers?: Record<string, string> } = {}): HttpResponse {
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  options: { noStore?: boolean; headers?: Record<string, string> } = {},
+): HttpResponse {
   return {
     status,
     headers: {

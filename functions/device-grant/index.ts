@@ -41,7 +41,10 @@ export async function readClientSecrets(config: DeviceGrantConfig, read: Paramet
   try {
     value = await read(name);
   } catch (err) {
-    throw new ConfigurationError([`SSM parameter ${name} (client secrets) could not be read: ${(err as Error)?.name ?? typeof err}`], "device grant configuration");
+    throw new ConfigurationError(
+      [`SSM parameter ${name} (client secrets) could not be read: ${(err as Error)?.name ?? typeof err}`],
+      "device grant configuration",
+    );
   }
   let parsed: unknown;
   try {
@@ -69,7 +72,9 @@ export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: 
   async function build(): Promise<DeviceGrantService> {
     const config = parseDeviceGrantConfig(environment[DEVICE_GRANT_CONFIG_ENV]);
     const secrets = await readClientSecrets(config, options.readParameter ?? ssmParameterReader(config.region));
-    const store = options.store ? options.store(config) : new DynamoStore({ client: new DynamoDBClient({ region: config.region }), tableName: config.tableName });
+    const store = options.store
+      ? options.store(config)
+      : new DynamoStore({ client: new DynamoDBClient({ region: config.region }), tableName: config.tableName });
     const upstream = options.upstream
       ? options.upstream(config)
       : createOidcUpstream({ authorizationEndpoint: config.upstream.authorizationEndpoint, tokenEndpoint: config.upstream.tokenEndpoint });

@@ -103,7 +103,13 @@ export interface UpstreamIdp {
   /** Where the user's browser goes on Approve (authorization code with PKCE S256). */
   authorizationUrl(params: { clientId: string; redirectUri: string; state: string; codeChallenge: string; scopes: string[] }): string;
   /** Exchanges the code with the device's own client credentials and the PKCE verifier. */
-  exchangeCode(params: { clientId: string; clientSecret?: string; code: string; redirectUri: string; codeVerifier: string }): Promise<UpstreamResult>;
+  exchangeCode(params: {
+    clientId: string;
+    clientSecret?: string;
+    code: string;
+    redirectUri: string;
+    codeVerifier: string;
+  }): Promise<UpstreamResult>;
   /** Forwards a refresh with the device's own client credentials. */
   refresh(params: { clientId: string; clientSecret?: string; refreshToken: string; scopes?: string[] }): Promise<UpstreamResult>;
 }

@@ -238,9 +238,11 @@ export const PAGES = {
       next: "Enter the code from your device again to retry; the code stays valid until it expires.",
       startAgainLink: true,
     }),
-  badRequest: () => messagePage({ status: 400, title: "Bad request", message: "The request could not be understood.", startAgainLink: true }),
+  badRequest: () =>
+    messagePage({ status: 400, title: "Bad request", message: "The request could not be understood.", startAgainLink: true }),
   notFound: () => messagePage({ status: 404, title: "Not found", message: "There is no page at this address.", startAgainLink: true }),
-  methodNotAllowed: () => messagePage({ status: 405, title: "Not allowed", message: "This page cannot be used this way.", startAgainLink: true }),
+  methodNotAllowed: () =>
+    messagePage({ status: 405, title: "Not allowed", message: "This page cannot be used this way.", startAgainLink: true }),
   unavailable: () =>
     messagePage({
       status: 503,
@@ -252,7 +254,11 @@ export const PAGES = {
 };
 
 /** Renders a page into a response. */
-export function pageResponse(page: Page, upstreamOrigin: string, extra: { cookies?: string[]; headers?: Record<string, string> } = {}): HttpResponse {
+export function pageResponse(
+  page: Page,
+  upstreamOrigin: string,
+  extra: { cookies?: string[]; headers?: Record<string, string> } = {},
+): HttpResponse {
   return {
     status: page.status,
     headers: { ...pageHeaders(upstreamOrigin), ...extra.headers },

@@ -23,7 +23,12 @@ export function rateWindow(context: GrantContext, nowSeconds: number): RateWindo
 export const ipKey = (ip: string) => `ip#${ip}`;
 export const codeKey = (userCode: string) => `code#${createHash("sha256").update(userCode, "utf8").digest("hex")}`;
 
-export async function isRateLimited(context: GrantContext, ip: string, userCode: string | undefined, windowStart: number): Promise<boolean> {
+export async function isRateLimited(
+  context: GrantContext,
+  ip: string,
+  userCode: string | undefined,
+  windowStart: number,
+): Promise<boolean> {
   const { store, config } = context;
   const [ipCount, codeCount] = await Promise.all([
     store.failureCount(ipKey(ip), windowStart),

@@ -1,5 +1,6 @@
 /**
- * The device grant's settings: the AWS device-grant sample's knobs (docs/device-grant.md#settings-of-the-aws-sample) with their defaults, and the registered clients. The same
+ * The device grant's settings: the AWS device-grant sample's knobs (docs/device-grant.md#settings-of-the-aws-sample) with their
+ * defaults, and the registered clients. The same
  * checks run in the `DeviceGrant` component at preview (before any resource is declared), in the Lambda at
  * cold start (within the runtime configuration, `config.ts`) and in the local sandbox, and every check
  * reports every problem at once.
@@ -11,7 +12,10 @@ import { type ClientRegistration, type DeviceGrantSettings, type TokenKind } fro
 
 export const TOKEN_KINDS: readonly TokenKind[] = ["ACCESS", "ID", "REFRESH"];
 
-/** The sample's defaults, except the user code: consonants only (RFC 8628 §6.1), 8 of them ≈ 34.6 bits (docs/device-grant.md#user-codes-and-brute-force). */
+/**
+ * The sample's defaults, except the user code: consonants only (RFC 8628 §6.1), 8 of them ≈ 34.6 bits
+ * (docs/device-grant.md#user-codes-and-brute-force).
+ */
 export const DEFAULT_DEVICE_GRANT_SETTINGS: Readonly<DeviceGrantSettings> = Object.freeze({
   codeExpirySeconds: 1_800,
   deviceCodeFormat: "#aA",
@@ -28,7 +32,10 @@ export const DEFAULT_DEVICE_GRANT_SETTINGS: Readonly<DeviceGrantSettings> = Obje
   allowWeakCodes: false,
 });
 
-/** Entropy floors: RFC 8628 §5.2 wants device codes unguessable; §5.1 rates 8 of 20 consonants (34.6 bits) as enough for a rate-limited user code. */
+/**
+ * Entropy floors: RFC 8628 §5.2 wants device codes unguessable; §5.1 rates 8 of 20 consonants (34.6 bits) as enough
+ * for a rate-limited user code.
+ */
 export const MIN_DEVICE_CODE_BITS = 128;
 export const MIN_USER_CODE_BITS = 30;
 
@@ -66,17 +73,27 @@ function checkTokenSet(value: unknown, problems: Problem[]): TokenKind[] {
   else if (Array.isArray(value)) parts = value;
   else {
     problems.push(
-      problemAt("resultTokenSet", `must be a list such as ["ACCESS", "REFRESH"] or a string such as "ACCESS+REFRESH"; got ${JSON.stringify(value)}`),
+      problemAt(
+        "resultTokenSet",
+        `must be a list such as ["ACCESS", "REFRESH"] or a string such as "ACCESS+REFRESH"; got ${JSON.stringify(value)}`,
+      ),
     );
     return [...DEFAULT_DEVICE_GRANT_SETTINGS.resultTokenSet];
   }
   const unknown = parts.filter((p) => !(TOKEN_KINDS as readonly unknown[]).includes(p));
   if (unknown.length > 0) {
-    problems.push(problemAt("resultTokenSet", `has unknown token kind(s) ${unknown.map((u) => JSON.stringify(u)).join(", ")}; allowed: ${TOKEN_KINDS.join(", ")}`));
+    problems.push(
+      problemAt(
+        "resultTokenSet",
+        `has unknown token kind(s) ${unknown.map((u) => JSON.stringify(u)).join(", ")}; allowed: ${TOKEN_KINDS.join(", ")}`,
+      ),
+    );
   }
   const kinds = TOKEN_KINDS.filter((k) => parts.includes(k));
   if (!kinds.includes("ACCESS")) {
-    problems.push(problemAt("resultTokenSet", "must include ACCESS: a token response without access_token is not a token response (RFC 6749 §5.1)"));
+    problems.push(
+      problemAt("resultTokenSet", "must include ACCESS: a token response without access_token is not a token response (RFC 6749 §5.1)"),
+    );
   }
   return kinds;
 }
@@ -150,14 +167,25 @@ type CodeFormatSetting = "deviceCodeFormat" | "userCodeFormat";
 
 function checkInteger(r: Record<string, unknown>, key: IntegerSetting, problems: Problem[]): Checked<number> {
   const before = problems.length;
-  const value = integerSetting(key, r[key] ?? DEFAULT_DEVICE_GRANT_SETTINGS[key], SETTING_RANGES[key], DEFAULT_DEVICE_GRANT_SETTINGS[key], problems);
+  const value = integerSetting(
+    key,
+    r[key] ?? DEFAULT_DEVICE_GRANT_SETTINGS[key],
+    SETTING_RANGES[key],
+    DEFAULT_DEVICE_GRANT_SETTINGS[key],
+    problems,
+  );
   return { value, ok: problems.length === before };
 }
 
 function checkFormat(r: Record<string, unknown>, key: CodeFormatSetting, problems: Problem[]): Checked<string> {
   const value = r[key] ?? DEFAULT_DEVICE_GRANT_SETTINGS[key];
   if (typeof value !== "string" || value.length === 0) {
-    problems.push(problemAt(key, `must be a non-empty string of format letters (${Object.keys(FORMAT_CLASSES).join(" ")}); got ${JSON.stringify(value)}`));
+    problems.push(
+      problemAt(
+        key,
+        `must be a non-empty string of format letters (${Object.keys(FORMAT_CLASSES).join(" ")}); got ${JSON.stringify(value)}`,
+      ),
+    );
     return { value: DEFAULT_DEVICE_GRANT_SETTINGS[key], ok: false };
   }
   const unknown = unknownFormatLetters(value);
@@ -215,7 +243,11 @@ function checkUserCodeMask(r: Record<string, unknown>, userLength: Checked<numbe
   const slots = [...userCodeMask].filter((ch) => ch === "#").length;
   if (userLength.ok && slots !== userLength.value) {
     problems.push(
-      problem("userCodeMask", (name) => `${name("userCodeMask")} ${JSON.stringify(userCodeMask)} has ${slots} # slot(s) but ${name("userCodeLength")} is ${userLength.value}`),
+      problem(
+        "userCodeMask",
+        (name) =>
+          `${name("userCodeMask")} ${JSON.stringify(userCodeMask)} has ${slots} # slot(s) but ${name("userCodeLength")} is ${userLength.value}`,
+      ),
     );
   }
   return userCodeMask;
@@ -264,7 +296,12 @@ export function checkScopeList(value: unknown, path: string, label: (name: Namer
   const scopes: string[] = [];
   for (const scope of value) {
     if (typeof scope !== "string" || !SCOPE_TOKEN.test(scope)) {
-      problems.push(problem(path, (name) => `${label(name)}: ${JSON.stringify(scope)} is not a scope (printable ASCII without spaces, quotes or backslashes)`));
+      problems.push(
+        problem(
+          path,
+          (name) => `${label(name)}: ${JSON.stringify(scope)} is not a scope (printable ASCII without spaces, quotes or backslashes)`,
+        ),
+      );
     } else if (scopes.includes(scope)) {
       problems.push(problem(path, (name) => `${label(name)}: scope ${scope} is listed more than once`));
     } else {
@@ -296,11 +333,14 @@ export function inspectClients(raw: unknown): { clients: ClientRegistration[]; p
     }
     const before = problems.length;
     for (const key of Object.keys(entry)) {
-      if (!["clientId", "name", "type", "scopes"].includes(key)) problems.push(problem(`${where}.${key}`, (name) => `${name(where)}: unknown setting "${key}"`));
+      if (!["clientId", "name", "type", "scopes"].includes(key))
+        problems.push(problem(`${where}.${key}`, (name) => `${name(where)}: unknown setting "${key}"`));
     }
     const { clientId, name, type } = entry;
     if (typeof clientId !== "string" || !CLIENT_ID.test(clientId)) {
-      problems.push(problemAt(`${where}.clientId`, `must be 1-128 printable ASCII characters without spaces; got ${JSON.stringify(clientId)}`));
+      problems.push(
+        problemAt(`${where}.clientId`, `must be 1-128 printable ASCII characters without spaces; got ${JSON.stringify(clientId)}`),
+      );
     } else if (seen.has(clientId)) {
       problems.push(problemWithText(`${where}.clientId`, `client ${clientId} is registered more than once`));
     } else {

@@ -46,11 +46,23 @@ export function createOidcUpstream(options: OidcUpstreamOptions): UpstreamIdp {
     let response: Response;
     let text: string;
     try {
-      response = await doFetch(options.tokenEndpoint, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      response = await doFetch(options.tokenEndpoint, {
+        method: "POST",
+        headers,
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       text = await readCapped(response, maxBytes);
     } catch (err) {
       const name = (err as Error)?.name;
-      return { ok: false, status: 504, error: "temporarily_unavailable", description: name === "TimeoutError" ? "the identity provider did not answer in time" : "the identity provider could not be reached" };
+      return {
+        ok: false,
+        status: 504,
+        error: "temporarily_unavailable",
+        description:
+          name === "TimeoutError" ? "the identity provider did not answer in time" : "the identity provider could not be reached",
+      };
     }
     let json: Record<string, unknown> | undefined;
     try {
@@ -72,10 +84,16 @@ export function createOidcUpstream(options: OidcUpstreamOptions): UpstreamIdp {
         ok: false,
         status: response.status,
         error: json.error,
-        ...(typeof json.error_description === "string" && ERROR_TEXT.test(json.error_description) && { description: json.error_description }),
+        ...(typeof json.error_description === "string" &&
+          ERROR_TEXT.test(json.error_description) && { description: json.error_description }),
       };
     }
-    return { ok: false, status: 502, error: "temporarily_unavailable", description: `the identity provider answered HTTP ${response.status} without a usable body` };
+    return {
+      ok: false,
+      status: 502,
+      error: "temporarily_unavailable",
+      description: `the identity provider answered HTTP ${response.status} without a usable body`,
+    };
   }
 
   return {
@@ -91,7 +109,12 @@ export function createOidcUpstream(options: OidcUpstreamOptions): UpstreamIdp {
       return url.toString();
     },
     exchangeCode({ clientId, clientSecret, code, redirectUri, codeVerifier }) {
-      return tokenRequest(clientId, clientSecret, { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: codeVerifier });
+      return tokenRequest(clientId, clientSecret, {
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: codeVerifier,
+      });
     },
     refresh({ clientId, clientSecret, refreshToken, scopes }) {
       return tokenRequest(clientId, clientSecret, {

@@ -2,7 +2,8 @@
  * Where IoT Core reads a custom authorizer's credentials (the authorizer name, the token signature and the
  * token) on each transport, and nowhere else:
  *
- * - MQTT over TCP: the username's query part (`anything?x-amz-customauthorizer-name=…&x-amz-customauthorizer-signature=…&<tokenKeyName>=…`),
+ * - MQTT over TCP: the username's query part
+ * (`anything?x-amz-customauthorizer-name=…&x-amz-customauthorizer-signature=…&<tokenKeyName>=…`),
  *   other parameters such as the AWS SDKs' metrics ignored;
  * - MQTT over WebSocket: the upgrade request's headers or query string;
  * - HTTP publish: the request's headers or query string.

@@ -2,7 +2,8 @@
  * IoT Core's HTTPS publish endpoint, `POST /topics/{topic}?qos=0|1&retain=true|false` (plain HTTP on
  * loopback here): each request is authenticated on its own through the custom authorizer (credentials in
  * its headers or query string), checked for `iot:Publish` (and `iot:RetainPublish`) on the topic, and
- * published to the MQTT subscribers. On refusal, HTTP answers 403 `{"message":"Forbidden"}` (docs/aws-iot-custom-auth.md#refused-publish, as in the OpenAM device-flow article).
+ * published to the MQTT subscribers. On refusal, HTTP answers 403 `{"message":"Forbidden"}`
+ * (docs/aws-iot-custom-auth.md#refused-publish, as in the OpenAM device-flow article).
  */
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";

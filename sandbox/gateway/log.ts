@@ -47,6 +47,14 @@ export class GatewayLog {
   /** A connection closed because the authorizer's `disconnectAfterInSeconds` ran out. */
   disconnected(fields: ConnectionFields): void {
     const { transport, connectionId, clientId, principalId } = fields;
-    this.write({ component: "iot-gateway", outcome: "disconnected", reason: "disconnectAfterInSeconds", transport, connectionId, clientId, principalId });
+    this.write({
+      component: "iot-gateway",
+      outcome: "disconnected",
+      reason: "disconnectAfterInSeconds",
+      transport,
+      connectionId,
+      clientId,
+      principalId,
+    });
   }
 }

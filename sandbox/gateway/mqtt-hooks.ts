@@ -18,7 +18,9 @@ import { type Permissions } from "./permissions";
 import { type SessionTimers } from "./session-timers";
 
 type AedesClient = AedesModule.Client;
-type PolicyHooks = Required<Pick<AedesModule.AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">>;
+type PolicyHooks = Required<
+  Pick<AedesModule.AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">
+>;
 
 export interface PolicyEnforcement {
   /** The connection an aedes client was accepted on (the connection registry, mqtt-broker.ts). */
@@ -33,7 +35,12 @@ export interface PolicyEnforcement {
 const notAuthorized = (message: string) => Object.assign(new Error(message), { returnCode: 5 as const });
 
 /** IoT's authorizer event for an MQTT CONNECT (the gateway adds the token and `signatureVerified`). */
-function connectEvent(conn: Connection, clientId: string, username: string | undefined, password: Buffer | undefined): Record<string, unknown> {
+function connectEvent(
+  conn: Connection,
+  clientId: string,
+  username: string | undefined,
+  password: Buffer | undefined,
+): Record<string, unknown> {
   return {
     protocols: conn.transport === "wss" ? ["tls", "http", "mqtt"] : ["tls", "mqtt"],
     protocolData: {
@@ -50,7 +57,13 @@ function connectEvent(conn: Connection, clientId: string, username: string | und
 }
 
 /** Authenticates a CONNECT and, when it is allowed to connect, starts the connection's session. */
-async function connect(enforcement: PolicyEnforcement, conn: Connection, client: AedesClient, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+async function connect(
+  enforcement: PolicyEnforcement,
+  conn: Connection,
+  client: AedesClient,
+  username: string | undefined,
+  password: Buffer | undefined,
+): Promise<boolean> {
   const { tokenKeyName, log } = enforcement;
   const credentials = conn.transport === "wss" && conn.http ? fromHttp(conn.http, tokenKeyName) : fromUsername(username, tokenKeyName);
   const decision = await enforcement.authorizer.authenticate(credentials, connectEvent(conn, client.id, username, password));
@@ -86,7 +99,15 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       const conn = connectionOf(client);
       const topic = packet.topic;
       if (conn !== undefined && permissions.mayPublish(conn.session, topic, packet.retain, conn.clientId)) return callback(null);
-      log.refused({ transport: conn?.transport ?? "mqtt", stage: "publish", reason: "policy-denied", connectionId: conn?.id, clientId: conn?.clientId, principalId: conn?.session?.principalId, topic });
+      log.refused({
+        transport: conn?.transport ?? "mqtt",
+        stage: "publish",
+        reason: "policy-denied",
+        connectionId: conn?.id,
+        clientId: conn?.clientId,
+        principalId: conn?.session?.principalId,
+        topic,
+      });
       // MQTT 3.1.1 cannot refuse a PUBLISH: IoT Core, like aedes on this error, closes the connection.
       callback(new Error("not authorized to publish"));
     },
@@ -95,14 +116,30 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       if (conn !== undefined && permissions.maySubscribe(conn.session, subscription.topic, conn.clientId)) {
         return callback(null, subscription);
       }
-      log.refused({ transport: conn?.transport ?? "mqtt", stage: "subscribe", reason: "policy-denied", connectionId: conn?.id, clientId: conn?.clientId, principalId: conn?.session?.principalId, topic: subscription.topic });
+      log.refused({
+        transport: conn?.transport ?? "mqtt",
+        stage: "subscribe",
+        reason: "policy-denied",
+        connectionId: conn?.id,
+        clientId: conn?.clientId,
+        principalId: conn?.session?.principalId,
+        topic: subscription.topic,
+      });
       callback(null, null); // SUBACK 128 (0x87 on MQTT 5) for this filter; the others go on
     },
     authorizeForward: (client, packet) => {
       const conn = connectionOf(client);
       if (conn !== undefined && permissions.mayReceive(conn.session, packet.topic, conn.clientId)) return packet;
       if (!packet.topic.startsWith("$SYS/")) {
-        log.refused({ transport: conn?.transport ?? "mqtt", stage: "receive", reason: "policy-denied", connectionId: conn?.id, clientId: conn?.clientId, principalId: conn?.session?.principalId, topic: packet.topic });
+        log.refused({
+          transport: conn?.transport ?? "mqtt",
+          stage: "receive",
+          reason: "policy-denied",
+          connectionId: conn?.id,
+          clientId: conn?.clientId,
+          principalId: conn?.session?.principalId,
+          topic: packet.topic,
+        });
       }
       return null;
     },
@@ -117,6 +154,14 @@ export function bridgeHooks(enforcement: Pick<PolicyEnforcement, "permissions" |
       return enforcement.permissions.mayPublish(conn.session, topic, retain, conn.clientId);
     },
     onPublishRefused: (topic) =>
-      enforcement.log.refused({ transport: conn.transport, stage: "publish", reason: "policy-denied", connectionId: conn.id, clientId: conn.clientId, principalId: conn.session?.principalId, topic }),
+      enforcement.log.refused({
+        transport: conn.transport,
+        stage: "publish",
+        reason: "policy-denied",
+        connectionId: conn.id,
+        clientId: conn.clientId,
+        principalId: conn.session?.principalId,
+        topic,
+      }),
   };
 }

@@ -154,7 +154,11 @@ export class Mqtt5Bridge {
   private fromBroker(packet: mqttPacket.Packet): void {
     switch (packet.cmd) {
       case "connack":
-        this.toClient({ cmd: "connack", sessionPresent: packet.sessionPresent, reasonCode: CONNACK_REASON[packet.returnCode ?? 0] ?? 0x80 });
+        this.toClient({
+          cmd: "connack",
+          sessionPresent: packet.sessionPresent,
+          reasonCode: CONNACK_REASON[packet.returnCode ?? 0] ?? 0x80,
+        });
         return;
       case "publish":
         this.toClient(plainPublish(packet, packet.topic));

@@ -172,6 +172,12 @@ export function evaluatePolicies(
 }
 
 /** The ARN of an IoT resource: `client/ID`, `topic/NAME` or `topicfilter/FILTER`. */
-export function iotArn(partition: string, region: string, accountId: string, kind: "client" | "topic" | "topicfilter", name: string): string {
+export function iotArn(
+  partition: string,
+  region: string,
+  accountId: string,
+  kind: "client" | "topic" | "topicfilter",
+  name: string,
+): string {
   return `arn:${partition}:iot:${region}:${accountId}:${kind}/${name}`;
 }

@@ -28,10 +28,18 @@ export class SessionTimers {
     const now = Date.now();
     const disconnectAt = Math.min(conn.disconnectAt ?? Infinity, now + decision.disconnectAfter * 1000 * scale);
     conn.disconnectAt = disconnectAt;
-    conn.disconnectTimer = setTimeout(() => {
-      this.options.log.disconnected({ transport: conn.transport, connectionId: conn.id, clientId: conn.clientId, principalId: conn.session?.principalId });
-      forceDisconnect(conn, MAXIMUM_CONNECT_TIME);
-    }, Math.max(0, disconnectAt - now));
+    conn.disconnectTimer = setTimeout(
+      () => {
+        this.options.log.disconnected({
+          transport: conn.transport,
+          connectionId: conn.id,
+          clientId: conn.clientId,
+          principalId: conn.session?.principalId,
+        });
+        forceDisconnect(conn, MAXIMUM_CONNECT_TIME);
+      },
+      Math.max(0, disconnectAt - now),
+    );
     conn.disconnectTimer.unref();
     const refreshAt = now + decision.refreshAfter * 1000 * scale;
     if (refreshAt < disconnectAt) {

@@ -39,7 +39,10 @@ beforeEach(() => {
 
 function setup(overrides: Record<string, unknown> = {}, jwksOptions: Partial<ConstructorParameters<typeof JwksKeySource>[0]> = {}) {
   const logger = new RecordingLogger();
-  const keySource = new JwksKeySource({ timeoutMs: 300, maxBytes: 16_384, cacheMaxAgeMs: 600_000, requestsPerMinute: 10, ...jwksOptions }, () => NOW_MS);
+  const keySource = new JwksKeySource(
+    { timeoutMs: 300, maxBytes: 16_384, cacheMaxAgeMs: 600_000, requestsPerMinute: 10, ...jwksOptions },
+    () => NOW_MS,
+  );
   const authorize = createAuthorizer(config(overrides, jwks.uri), { logger, keySource, now: () => NOW_MS });
   return { authorize, logger };
 }
@@ -83,7 +86,10 @@ describe("accepting tokens", () => {
       disconnectAfterInSeconds: 3600,
     });
     expect(logger.lines).toEqual([
-      { level: "debug", fields: expect.objectContaining({ outcome: "allow", principalId: "calice", issuer: RS_ISSUER, location: "event.token" }) },
+      {
+        level: "debug",
+        fields: expect.objectContaining({ outcome: "allow", principalId: "calice", issuer: RS_ISSUER, location: "event.token" }),
+      },
     ]);
   });
 
@@ -166,16 +172,24 @@ describe("refusing tokens", () => {
     ["with an empty sub", () => signRs(cognitoClaims({ sub: "" }), key1), "principal-missing"],
     ["with alg none", () => rawToken({ alg: "none" }, cognitoClaims(), ""), "token-malformed"],
     ["with alg none and a signature", () => rawToken({ alg: "none" }, cognitoClaims()), "algorithm-not-allowed"],
-    ["with HS256 to an RSA issuer, keyed with its public key", () => signHs(cognitoClaims(), key1.publicKey.export({ type: "spki", format: "pem" }) as Buffer), "algorithm-not-allowed"],
+    [
+      "with HS256 to an RSA issuer, keyed with its public key",
+      () => signHs(cognitoClaims(), key1.publicKey.export({ type: "spki", format: "pem" }) as Buffer),
+      "algorithm-not-allowed",
+    ],
     ["with RS256 to an HMAC issuer", () => signRs(openamClaims(), key1), "algorithm-not-allowed"],
     ["with RS512 where RS256 is pinned", () => signRs(cognitoClaims(), key1, { alg: "RS512" }), "algorithm-not-allowed"],
     ["signed by a key the IdP never published", () => signRs(cognitoClaims(), { ...rsaKey("key-1") }), "signature-invalid"],
     ["with an unknown kid", () => signRs(cognitoClaims(), rsaKey("key-9")), "key-not-found"],
     ["with a crit header", () => signRs(cognitoClaims(), key1, { crit: ["exp"] }), "critical-header"],
-    ["with a tampered payload", () => {
-      const [h, , s] = signRs(cognitoClaims(), key1).split(".");
-      return `${h}.${Buffer.from(JSON.stringify(cognitoClaims({ sub: "admin" }))).toString("base64url")}.${s}`;
-    }, "signature-invalid"],
+    [
+      "with a tampered payload",
+      () => {
+        const [h, , s] = signRs(cognitoClaims(), key1).split(".");
+        return `${h}.${Buffer.from(JSON.stringify(cognitoClaims({ sub: "admin" }))).toString("base64url")}.${s}`;
+      },
+      "signature-invalid",
+    ],
     ["of two parts", () => signRs(cognitoClaims(), key1).split(".").slice(0, 2).join("."), "token-malformed"],
     ["of four parts", () => `${signRs(cognitoClaims(), key1)}.x`, "token-malformed"],
     ["whose header is not JSON", () => `bm90IGpzb24.${signRs(cognitoClaims(), key1).split(".").slice(1).join(".")}`, "token-malformed"],
@@ -214,7 +228,12 @@ describe("refusing tokens", () => {
 
   test("an absent token and an ambiguous one are refused", async () => {
     const { authorize, logger } = setup();
-    await expectDenied(authorize, logger, { protocols: ["http"], protocolData: { http: { headers: {}, queryString: "" } } }, "token-missing");
+    await expectDenied(
+      authorize,
+      logger,
+      { protocols: ["http"], protocolData: { http: { headers: {}, queryString: "" } } },
+      "token-missing",
+    );
     const t = signRs(cognitoClaims(), key1);
     await expectDenied(authorize, logger, { protocolData: { http: { headers: { token: t, TOKEN: t } } } }, "token-ambiguous");
     await expectDenied(authorize, logger, { protocolData: { http: { queryString: `?token=${t}&token=${t}` } } }, "token-ambiguous");
@@ -300,13 +319,36 @@ describe("token locations (docs/aws-iot-custom-auth.md#where-the-token-arrives)"
   const signature = (t: string): string => signToken(t, key1.privateKey);
   const locations: [string, (t: string) => unknown][] = [
     ["event.token", (t) => ({ token: t })],
-    ["an HTTP header, any case", (t) => ({ protocols: ["http"], protocolData: { http: { headers: { "x-amz-customauthorizer-name": "a", Token: t }, queryString: "" } } })],
-    ["the HTTP query string", (t) => ({ protocols: ["http"], protocolData: { http: { headers: {}, queryString: `?x-amz-customauthorizer-name=a&token=${encodeURIComponent(t)}` } } })],
-    ["the MQTT username, with SDK metrics parameters", (t) => ({
-      protocols: ["mqtt"],
-      protocolData: { mqtt: { username: `${customAuthMqttUsername({ authorizerName: "a", tokenKeyName: "token", token: t, signature: signature(t), username: "dev" })}&SDK=IoTDeviceSDK/JS&Version=2.1`, clientId: "calice" } },
-    })],
-    ["the MQTT password, base64", (t) => ({ protocols: ["mqtt"], protocolData: { mqtt: { username: "dev", password: Buffer.from(t).toString("base64") } } })],
+    [
+      "an HTTP header, any case",
+      (t) => ({
+        protocols: ["http"],
+        protocolData: { http: { headers: { "x-amz-customauthorizer-name": "a", Token: t }, queryString: "" } },
+      }),
+    ],
+    [
+      "the HTTP query string",
+      (t) => ({
+        protocols: ["http"],
+        protocolData: { http: { headers: {}, queryString: `?x-amz-customauthorizer-name=a&token=${encodeURIComponent(t)}` } },
+      }),
+    ],
+    [
+      "the MQTT username, with SDK metrics parameters",
+      (t) => ({
+        protocols: ["mqtt"],
+        protocolData: {
+          mqtt: {
+            username: `${customAuthMqttUsername({ authorizerName: "a", tokenKeyName: "token", token: t, signature: signature(t), username: "dev" })}&SDK=IoTDeviceSDK/JS&Version=2.1`,
+            clientId: "calice",
+          },
+        },
+      }),
+    ],
+    [
+      "the MQTT password, base64",
+      (t) => ({ protocols: ["mqtt"], protocolData: { mqtt: { username: "dev", password: Buffer.from(t).toString("base64") } } }),
+    ],
   ];
   test.each(locations)("%s", async (_name, event) => {
     const { authorize } = setup();
@@ -354,8 +396,17 @@ describe("configuration at start", () => {
       issuers: [{ issuer: HS_ISSUER, algorithms: ["HS256"], secretParameter: "/iot/openam-secret" }],
     });
     expect(() => createAuthorizer(cfg)).toThrow(/its shared secret \(\/iot\/openam-secret\) was not provided/);
-    expect(() => createAuthorizer(cfg, { sharedSecrets: new Map([[HS_ISSUER, "c2hvcnQ="]]) })).toThrow(/decodes to 5 bytes; HS256 needs at least 32/);
-    const ok = createAuthorizer(cfg, { sharedSecrets: new Map([[HS_ISSUER, SHARED_SECRET]]), now: () => NOW_MS, logger: new RecordingLogger() });
-    return expect(ok(mqttEvent(signHs(openamClaims({ aud: undefined }))))).resolves.toMatchObject({ isAuthenticated: true, principalId: "bob" });
+    expect(() => createAuthorizer(cfg, { sharedSecrets: new Map([[HS_ISSUER, "c2hvcnQ="]]) })).toThrow(
+      /decodes to 5 bytes; HS256 needs at least 32/,
+    );
+    const ok = createAuthorizer(cfg, {
+      sharedSecrets: new Map([[HS_ISSUER, SHARED_SECRET]]),
+      now: () => NOW_MS,
+      logger: new RecordingLogger(),
+    });
+    return expect(ok(mqttEvent(signHs(openamClaims({ aud: undefined }))))).resolves.toMatchObject({
+      isAuthenticated: true,
+      principalId: "bob",
+    });
   });
 });

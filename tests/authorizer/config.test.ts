@@ -1,4 +1,10 @@
-import { checkAuthorizerSettings, DEFAULT_GRANTS, DEFAULT_AUTHORIZER_SETTINGS, loadAuthorizerConfig, parseAuthorizerConfig } from "../../functions/authorizer/config";
+import {
+  checkAuthorizerSettings,
+  DEFAULT_GRANTS,
+  DEFAULT_AUTHORIZER_SETTINGS,
+  loadAuthorizerConfig,
+  parseAuthorizerConfig,
+} from "../../functions/authorizer/config";
 import { ConfigurationError } from "../../functions/shared/problems";
 
 const account = { region: "eu-west-1", accountId: "123456789012" };
@@ -46,7 +52,12 @@ test("an unsafe configuration is refused with every problem listed at once", () 
       { issuer: "https://cognito.example.com", algorithms: ["RS256"] },
       { issuer: "https://hs.example.com", algorithms: ["HS256"] },
       { issuer: "https://weird.example.com", algorithms: ["ES256", "none"], jwksUri: "https://weird.example.com/jwks" },
-      { issuer: "https://mixed.example.com", algorithms: ["RS256", "HS256"], jwksUri: "https://m.example.com/jwks", secret: Buffer.alloc(32).toString("base64") },
+      {
+        issuer: "https://mixed.example.com",
+        algorithms: ["RS256", "HS256"],
+        jwksUri: "https://m.example.com/jwks",
+        secret: Buffer.alloc(32).toString("base64"),
+      },
       { issuer: "https://plain.example.com", algorithms: ["RS256"], jwksUri: "http://plain.example.com/jwks" },
     ],
     grants: [
@@ -84,10 +95,24 @@ test("an unsafe configuration is refused with every problem listed at once", () 
 
 test("several issuers need prefix-free principal prefixes, so one IdP's alice is not another's", () => {
   const hs = { algorithms: ["HS256"], secret: Buffer.alloc(32, 1).toString("base64") };
-  expect(problemsOf({ ...account, issuers: [{ ...rsIssuer, principalPrefix: "c" }, { issuer: "https://o", ...hs, principalPrefix: "co" }] })).toEqual([
-    expect.stringMatching(/share a principal namespace \(prefixes "c" and "co"\)/),
-  ]);
-  expect(() => loadAuthorizerConfig({ ...account, issuers: [{ ...rsIssuer, principalPrefix: "c" }, { issuer: "https://o", ...hs, principalPrefix: "o" }] })).not.toThrow();
+  expect(
+    problemsOf({
+      ...account,
+      issuers: [
+        { ...rsIssuer, principalPrefix: "c" },
+        { issuer: "https://o", ...hs, principalPrefix: "co" },
+      ],
+    }),
+  ).toEqual([expect.stringMatching(/share a principal namespace \(prefixes "c" and "co"\)/)]);
+  expect(() =>
+    loadAuthorizerConfig({
+      ...account,
+      issuers: [
+        { ...rsIssuer, principalPrefix: "c" },
+        { issuer: "https://o", ...hs, principalPrefix: "o" },
+      ],
+    }),
+  ).not.toThrow();
 });
 
 test("a shared secret must be standard base64, as OpenAM's console takes it", () => {
@@ -95,9 +120,9 @@ test("a shared secret must be standard base64, as OpenAM's console takes it", ()
   expect(problemsOf({ ...account, issuers: [{ issuer: "https://o", algorithms: ["HS256"], secret: base64url }] })).toEqual([
     expect.stringMatching(/not standard base64/),
   ]);
-  expect(problemsOf({ ...account, issuers: [{ issuer: "https://o", algorithms: ["HS512"], secret: Buffer.alloc(32).toString("base64") }] })).toEqual([
-    expect.stringMatching(/decodes to 32 bytes; HS512 needs at least 64/),
-  ]);
+  expect(
+    problemsOf({ ...account, issuers: [{ issuer: "https://o", algorithms: ["HS512"], secret: Buffer.alloc(32).toString("base64") }] }),
+  ).toEqual([expect.stringMatching(/decodes to 32 bytes; HS512 needs at least 64/)]);
 });
 
 test("http JWKS URIs are allowed on loopback only", () => {

@@ -3,13 +3,7 @@ import { createPublicKey, generateKeyPairSync, verify } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  customAuthHeaders,
-  customAuthMqttUsername,
-  customAuthQuery,
-  findToken,
-  signToken,
-} from "../../functions/authorizer/custom-auth";
+import { customAuthHeaders, customAuthMqttUsername, customAuthQuery, findToken, signToken } from "../../functions/authorizer/custom-auth";
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const privatePem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
@@ -81,7 +75,11 @@ describe("finding the token where IoT delivers it", () => {
   });
   test("the query string, with or without the leading ?", () => {
     for (const queryString of ["?token=t%2Bu", "token=t%2Bu"]) {
-      expect(findToken({ protocolData: { http: { queryString } } }, "token")).toMatchObject({ found: true, token: "t+u", location: "http-query" });
+      expect(findToken({ protocolData: { http: { queryString } } }, "token")).toMatchObject({
+        found: true,
+        token: "t+u",
+        location: "http-query",
+      });
     }
   });
   test("the MQTT username's query, ignoring the SDK's metrics parameters; a username without query is not a token", () => {

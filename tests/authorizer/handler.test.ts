@@ -36,7 +36,10 @@ test("reads the shared secret from SSM once per cold start, decrypted, and verif
 
 test("a throttled SSM is retried; the secret still arrives", async () => {
   const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
-  ssm.on(GetParameterCommand).rejectsOnce(throttled).resolves({ Parameter: { Value: SHARED_SECRET } });
+  ssm
+    .on(GetParameterCommand)
+    .rejectsOnce(throttled)
+    .resolves({ Parameter: { Value: SHARED_SECRET } });
   const { handle } = handler();
   expect(await handle(mqttEvent(signHs(claims())))).toMatchObject({ isAuthenticated: true });
   expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
@@ -49,7 +52,10 @@ test("a missing parameter denies, logs the configuration problem once, and never
   expect(await handle(mqttEvent(signHs(claims())))).toMatchObject({ isAuthenticated: false });
   expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1); // not retried on every request
   expect(logger.lines).toEqual([
-    { level: "error", fields: expect.objectContaining({ check: "configuration", reason: expect.stringMatching(/could not be read: ParameterNotFound/) }) },
+    {
+      level: "error",
+      fields: expect.objectContaining({ check: "configuration", reason: expect.stringMatching(/could not be read: ParameterNotFound/) }),
+    },
   ]);
 });
 
@@ -80,5 +86,7 @@ test("the exported handler is built from the environment lazily and never throws
   } finally {
     spy.mockRestore();
   }
-  expect(errors).toEqual([expect.objectContaining({ check: "configuration", reason: expect.stringMatching(/AUTHORIZER_CONFIG is not set/) })]);
+  expect(errors).toEqual([
+    expect.objectContaining({ check: "configuration", reason: expect.stringMatching(/AUTHORIZER_CONFIG is not set/) }),
+  ]);
 });

@@ -11,7 +11,18 @@ import { principalIdFor } from "../../functions/authorizer/principal";
 import { verifySignature } from "../../functions/authorizer/token";
 import { type KeySource } from "../../functions/authorizer/jwks";
 import { queryValue } from "../../functions/authorizer/custom-auth";
-import { cognitoClaims, config, mqttEvent, NOW_MS, openamClaims, RecordingLogger, rsaKey, SHARED_SECRET_BYTES, signHs, signRs } from "./fixtures";
+import {
+  cognitoClaims,
+  config,
+  mqttEvent,
+  NOW_MS,
+  openamClaims,
+  RecordingLogger,
+  rsaKey,
+  SHARED_SECRET_BYTES,
+  signHs,
+  signRs,
+} from "./fixtures";
 
 const key = rsaKey("key-1");
 const keySource: KeySource = { getKey: async () => key.publicKey };
@@ -27,7 +38,10 @@ const authorize = createAuthorizer(config({ grants }), { keySource, now: () => N
 const hostile = fc.oneof(
   { arbitrary: fc.stringMatching(/^[A-Za-z0-9.@_-]{1,30}$/), weight: 2 },
   fc.string({ maxLength: 40 }),
-  fc.string({ unit: fc.constantFrom("/", "+", "#", "*", "?", "$", "{", "}", "a", "-", ".", "\n", "\u0000", "é", "${iot:ClientId}"), maxLength: 12 }),
+  fc.string({
+    unit: fc.constantFrom("/", "+", "#", "*", "?", "$", "{", "}", "a", "-", ".", "\n", "\u0000", "é", "${iot:ClientId}"),
+    maxLength: 12,
+  }),
   fc.constantFrom("*", "#", "+", "../x", "a/b", "${iot:ClientId}", "", "\u2028"),
 );
 
@@ -93,7 +107,19 @@ const eventLike = fc.record(
     protocols: anything,
     protocolData: fc.oneof(
       anything,
-      fc.record({ http: fc.record({ headers: fc.oneof(anything, fc.dictionary(fc.string(), anything)), queryString: fc.oneof(fc.string(), anything) }, { requiredKeys: [] }), mqtt: fc.record({ username: fc.oneof(fc.string(), anything), password: fc.oneof(fc.base64String(), anything) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          http: fc.record(
+            { headers: fc.oneof(anything, fc.dictionary(fc.string(), anything)), queryString: fc.oneof(fc.string(), anything) },
+            { requiredKeys: [] },
+          ),
+          mqtt: fc.record(
+            { username: fc.oneof(fc.string(), anything), password: fc.oneof(fc.base64String(), anything) },
+            { requiredKeys: [] },
+          ),
+        },
+        { requiredKeys: [] },
+      ),
     ),
     connectionMetadata: anything,
   },
@@ -102,22 +128,31 @@ const eventLike = fc.record(
 const tokenLike = fc.oneof(
   fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map((parts) => parts.join(".")),
   fc.tuple(fc.json(), fc.json()).map(([h, p]) => `${Buffer.from(h).toString("base64url")}.${Buffer.from(p).toString("base64url")}.AAAA`),
-  fc.dictionary(fc.constantFrom("iss", "exp", "sub", "aud", "nbf", "iat", "client_id", "token_use", "scope", "tenant"), anything).map((claims) => {
-    try {
-      return signHs({ ...openamClaims(), ...claims });
-    } catch {
-      return "x.y.z";
-    }
-  }),
+  fc
+    .dictionary(fc.constantFrom("iss", "exp", "sub", "aud", "nbf", "iat", "client_id", "token_use", "scope", "tenant"), anything)
+    .map((claims) => {
+      try {
+        return signHs({ ...openamClaims(), ...claims });
+      } catch {
+        return "x.y.z";
+      }
+    }),
 );
 
 test("arbitrary events and tokens never throw and never authenticate by accident", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.oneof(anything, eventLike, tokenLike.map((token) => ({ token }))), async (event) => {
-      const response = await authorize(event);
-      expect(typeof response.isAuthenticated).toBe("boolean");
-      if (!response.isAuthenticated) expect(response.policyDocuments).toEqual([]);
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        anything,
+        eventLike,
+        tokenLike.map((token) => ({ token })),
+      ),
+      async (event) => {
+        const response = await authorize(event);
+        expect(typeof response.isAuthenticated).toBe("boolean");
+        if (!response.isAuthenticated) expect(response.policyDocuments).toEqual([]);
+      },
+    ),
     { numRuns: 1000 },
   );
 });
@@ -170,10 +205,14 @@ test("the signature check agrees with jsonwebtoken on valid and mutated tokens",
 
 test("the policy size is computed exactly as JSON.stringify would serialise it", () => {
   fc.assert(
-    fc.property(fc.array(fc.string({ unit: "binary" }), { minLength: 1 }), fc.array(fc.string({ unit: "grapheme" })), (actions, resources) => {
-      const statement = { Effect: "Allow" as const, Action: actions, Resource: resources };
-      expect(statementLength(statement)).toBe(JSON.stringify(statement).length);
-    }),
+    fc.property(
+      fc.array(fc.string({ unit: "binary" }), { minLength: 1 }),
+      fc.array(fc.string({ unit: "grapheme" })),
+      (actions, resources) => {
+        const statement = { Effect: "Allow" as const, Action: actions, Resource: resources };
+        expect(statementLength(statement)).toBe(JSON.stringify(statement).length);
+      },
+    ),
     { numRuns: 2000 },
   );
 });
@@ -181,14 +220,19 @@ test("the policy size is computed exactly as JSON.stringify would serialise it",
 test("the token's query parameter is read exactly as URLSearchParams reads it", () => {
   const piece = fc.oneof(
     fc.constantFrom("token", "tok%65n", "to+ken", "x-amz-customauthorizer-signature", "SDK", "", "%", "%zz", "%E2%82", "+", "="),
-    fc.string({ unit: fc.constantFrom("a", "t", "o", "k", "e", "n", "%", "2", "B", "+", "=", " ", "é", "&") , maxLength: 12 }),
+    fc.string({ unit: fc.constantFrom("a", "t", "o", "k", "e", "n", "%", "2", "B", "+", "=", " ", "é", "&"), maxLength: 12 }),
   );
   fc.assert(
-    fc.property(fc.array(fc.tuple(piece, fc.option(piece, { nil: undefined })), { maxLength: 6 }), fc.boolean(), fc.constantFrom("token", "to ken", "tok"), (pairs, leadingQuestionMark, name) => {
-      const query = (leadingQuestionMark ? "?" : "") + pairs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join("&");
-      const all = new URLSearchParams(query.startsWith("?") ? query.slice(1) : query).getAll(name);
-      expect(queryValue(query, name)).toEqual(all.length > 1 ? { ambiguous: true } : { value: all[0], ambiguous: false });
-    }),
+    fc.property(
+      fc.array(fc.tuple(piece, fc.option(piece, { nil: undefined })), { maxLength: 6 }),
+      fc.boolean(),
+      fc.constantFrom("token", "to ken", "tok"),
+      (pairs, leadingQuestionMark, name) => {
+        const query = (leadingQuestionMark ? "?" : "") + pairs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join("&");
+        const all = new URLSearchParams(query.startsWith("?") ? query.slice(1) : query).getAll(name);
+        expect(queryValue(query, name)).toEqual(all.length > 1 ? { ambiguous: true } : { value: all[0], ambiguous: false });
+      },
+    ),
     { numRuns: 3000 },
   );
 });

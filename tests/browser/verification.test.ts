@@ -13,8 +13,23 @@
  * One browser for the file, one fresh profile (context) per scenario.
  */
 import { type Browser, type BrowserContext, type Page } from "playwright-core";
-import { type DeviceAuthorization, type GrantHarness, PASSWORD, pollToken, postForm, SCOPES, startGrant } from "../device-grant/support/grant";
-import { describeWithBrowser, fitsViewportWidth, launchChromium, newWatchedContext, type PageProblems, Screenshots } from "./support/chromium";
+import {
+  type DeviceAuthorization,
+  type GrantHarness,
+  PASSWORD,
+  pollToken,
+  postForm,
+  SCOPES,
+  startGrant,
+} from "../device-grant/support/grant";
+import {
+  describeWithBrowser,
+  fitsViewportWidth,
+  launchChromium,
+  newWatchedContext,
+  type PageProblems,
+  Screenshots,
+} from "./support/chromium";
 
 jest.setTimeout(60_000);
 
@@ -41,7 +56,11 @@ describeWithBrowser("verification pages in headless Chromium", () => {
   async function startDevice(deviceIp: string): Promise<DeviceAuthorization> {
     grant.sourceIp.value = deviceIp;
     try {
-      const answer = await postForm(`${grant.url}/oauth2/device_authorization`, { client_id: grant.publicClient.clientId }, { headers: { "user-agent": DEVICE_USER_AGENT } });
+      const answer = await postForm(
+        `${grant.url}/oauth2/device_authorization`,
+        { client_id: grant.publicClient.clientId },
+        { headers: { "user-agent": DEVICE_USER_AGENT } },
+      );
       expect(answer.status).toBe(200);
       return answer.body as unknown as DeviceAuthorization;
     } finally {
@@ -238,14 +257,16 @@ describeWithBrowser("verification pages in headless Chromium", () => {
     await shots.take(second, "confirm-second-tab");
 
     // The confirmation form's fields replayed from another browser (no cookie of ours), as a forged page would.
-    const fields = await page.locator('form input[type="hidden"]').evaluateAll((inputs) =>
-      inputs.map((input) => [input.getAttribute("name") ?? "", input.getAttribute("value") ?? ""]),
-    );
+    const fields = await page
+      .locator('form input[type="hidden"]')
+      .evaluateAll((inputs) => inputs.map((input) => [input.getAttribute("name") ?? "", input.getAttribute("value") ?? ""]));
     expect(fields.map(([name]) => name).sort()).toEqual(["csrf", "user_code"]);
     const attacker = await newWatchedContext(browser, "desktop");
     const forged = await attacker.context.newPage();
     const hidden = fields.map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join("");
-    await forged.setContent(`<form method="post" action="${grant.url}/device">${hidden}<button name="action" value="approve">Approve</button></form>`);
+    await forged.setContent(
+      `<form method="post" action="${grant.url}/device">${hidden}<button name="action" value="approve">Approve</button></form>`,
+    );
     expect(await navigation(forged, () => forged.getByRole("button", { name: "Approve" }).click())).toBe(403);
     expect(await heading(forged)).toBe("This form has expired");
     await shots.take(forged, "other-browser");
@@ -300,7 +321,12 @@ describeWithBrowser("verification pages in headless Chromium", () => {
     await context.route(`${origin}/**`, (route) => {
       const url = new URL(route.request().url());
       if (url.pathname === "/error-status") {
-        return route.fulfill({ status: 400, contentType: "text/html", headers: { "content-security-policy": "default-src 'none'" }, body: "<h1>Bad request</h1>" });
+        return route.fulfill({
+          status: 400,
+          contentType: "text/html",
+          headers: { "content-security-policy": "default-src 'none'" },
+          body: "<h1>Bad request</h1>",
+        });
       }
       if (url.pathname === "/missing.png") return route.fulfill({ status: 404, body: "" });
       return route.fulfill({

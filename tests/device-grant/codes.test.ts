@@ -154,15 +154,23 @@ describe("generateCode", () => {
 
   it("matches a reference rejection sampler for any byte stream and any alphabet size", () => {
     fc.assert(
-      fc.property(formatArb, fc.integer({ min: 1, max: 40 }), fc.uint8Array({ minLength: 2048, maxLength: 2048 }), (format, length, bytes) => {
-        const alphabet = alphabetOf(format);
-        const limit = Math.floor(256 / alphabet.length) * alphabet.length;
-        const usable = [...bytes].filter((b) => b < limit);
-        fc.pre(usable.length >= length);
-        // Served in arbitrary chunk sizes, the stream must still be consumed in order.
-        const expected = usable.slice(0, length).map((b) => alphabet[b % alphabet.length]).join("");
-        expect(generateCode(format, length, scriptedRandom([...bytes]))).toBe(expected);
-      }),
+      fc.property(
+        formatArb,
+        fc.integer({ min: 1, max: 40 }),
+        fc.uint8Array({ minLength: 2048, maxLength: 2048 }),
+        (format, length, bytes) => {
+          const alphabet = alphabetOf(format);
+          const limit = Math.floor(256 / alphabet.length) * alphabet.length;
+          const usable = [...bytes].filter((b) => b < limit);
+          fc.pre(usable.length >= length);
+          // Served in arbitrary chunk sizes, the stream must still be consumed in order.
+          const expected = usable
+            .slice(0, length)
+            .map((b) => alphabet[b % alphabet.length])
+            .join("");
+          expect(generateCode(format, length, scriptedRandom([...bytes]))).toBe(expected);
+        },
+      ),
     );
   });
 
@@ -223,11 +231,16 @@ describe("user codes", () => {
 
   it("ignores case, dashes and whitespace", () => {
     fc.assert(
-      fc.property(userCodeArb, fc.array(separatorArb, { minLength: 20, maxLength: 20 }), fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }), (code, seps, lower) => {
-        const typed = [...code].map((ch, i) => (lower[i] ? ch.toLowerCase() : ch) + seps[i]).join("");
-        expect(normalizeUserCode(seps[19] + typed)).toBe(normalizeUserCode(code));
-        expect(normalizeUserCode(code)).toBe(code.toUpperCase());
-      }),
+      fc.property(
+        userCodeArb,
+        fc.array(separatorArb, { minLength: 20, maxLength: 20 }),
+        fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+        (code, seps, lower) => {
+          const typed = [...code].map((ch, i) => (lower[i] ? ch.toLowerCase() : ch) + seps[i]).join("");
+          expect(normalizeUserCode(seps[19] + typed)).toBe(normalizeUserCode(code));
+          expect(normalizeUserCode(code)).toBe(code.toUpperCase());
+        },
+      ),
     );
   });
 

@@ -36,7 +36,10 @@ afterAll(async () => {
 });
 
 function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  const [header, payload] = token.split(".").slice(0, 2).map((part) => JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>);
+  const [header, payload] = token
+    .split(".")
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>);
   return { header, payload };
 }
 
@@ -120,7 +123,13 @@ describe("cognito-local harness", () => {
     const [form] = parseForms(page.body, page.url);
     expect(form.method).toBe("POST");
     expect(form.action).toBe(idp.endpoints(poolId).authorizationEndpoint);
-    expect(Object.fromEntries(form.fields)).toMatchObject({ client_id: publicClient.clientId, redirect_uri: CALLBACK, state: "s1", username: "", password: "" });
+    expect(Object.fromEntries(form.fields)).toMatchObject({
+      client_id: publicClient.clientId,
+      redirect_uri: CALLBACK,
+      state: "s1",
+      username: "",
+      password: "",
+    });
   });
 
   test("authorization code + PKCE S256, client_secret_basic: tokens whose access token the IoT authorizer accepts", async () => {
@@ -140,7 +149,11 @@ describe("cognito-local harness", () => {
       scope: "aws.cognito.signin.user.admin", // the requested "openid" is ignored
     });
     expect(payload.aud).toBeUndefined();
-    expect(decodeJwt(answer.body.id_token as string).payload).toMatchObject({ aud: confidential.clientId, token_use: "id", email: "alice@example.test" });
+    expect(decodeJwt(answer.body.id_token as string).payload).toMatchObject({
+      aud: confidential.clientId,
+      token_use: "id",
+      email: "alice@example.test",
+    });
 
     const { authorize, logger } = authorizerFor([confidential.clientId]);
     const decision = await authorize({ token: accessToken });
@@ -177,11 +190,18 @@ describe("cognito-local harness", () => {
   test("refresh_token grant: a new access token for the same user, no new refresh token", async () => {
     const { code, verifier } = await signIn(confidential);
     const first = await exchange(confidential, code, verifier);
-    const refreshed = await idp.tokenRequest(confidential, { grant_type: "refresh_token", refresh_token: first.body.refresh_token as string });
+    const refreshed = await idp.tokenRequest(confidential, {
+      grant_type: "refresh_token",
+      refresh_token: first.body.refresh_token as string,
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).toBeUndefined();
     expect(refreshed.body.access_token).not.toBe(first.body.access_token);
-    expect(decodeJwt(refreshed.body.access_token as string).payload).toMatchObject({ sub: alice.sub, client_id: confidential.clientId, token_use: "access" });
+    expect(decodeJwt(refreshed.body.access_token as string).payload).toMatchObject({
+      sub: alice.sub,
+      client_id: confidential.clientId,
+      token_use: "access",
+    });
     const decision = await authorizerFor([confidential.clientId]).authorize({ token: refreshed.body.access_token });
     expect(decision.isAuthenticated).toBe(true);
 
@@ -196,13 +216,18 @@ describe("cognito-local harness", () => {
     expect((await exchange(publicClient, first.code, first.verifier)).body.error).toBe("invalid_grant");
 
     const second = await signIn(publicClient);
-    expect((await exchange(confidential, second.code, second.verifier)).body).toMatchObject({ error: "invalid_grant", error_description: "client_id mismatch" });
+    expect((await exchange(confidential, second.code, second.verifier)).body).toMatchObject({
+      error: "invalid_grant",
+      error_description: "client_id mismatch",
+    });
 
     const third = await signIn(publicClient);
     expect((await exchange(publicClient, third.code, third.verifier)).status).toBe(200);
     expect((await exchange(publicClient, third.code, third.verifier)).body.error).toBe("invalid_grant");
 
-    expect((await idp.tokenRequest(publicClient, { grant_type: "password", username: "alice", password: PASSWORD })).body.error).toBe("unsupported_grant_type");
+    expect((await idp.tokenRequest(publicClient, { grant_type: "password", username: "alice", password: PASSWORD })).body.error).toBe(
+      "unsupported_grant_type",
+    );
   });
 
   test("what cognito-local does not check: client secrets (wrong or absent) are accepted", async () => {
@@ -297,7 +322,9 @@ describe("ESM-only clients loaded into jest", () => {
   test("openid-client: discovery over http needs allowInsecureRequests; code grant and refresh", async () => {
     const client = loadOpenidClient();
     const issuer = new URL(idp.endpoints(poolId).issuer);
-    const config = await client.discovery(issuer, publicClient.clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+    const config = await client.discovery(issuer, publicClient.clientId, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    });
     expect(config.serverMetadata().issuer).toBe(issuer.href);
 
     const verifier = client.randomPKCECodeVerifier();
@@ -348,7 +375,14 @@ line &amp; more</textarea>
       req.on("data", (chunk: Buffer) => (body += chunk.toString()));
       req.on("end", () => {
         const path = (req.url ?? "").split("?")[0];
-        seen.push({ method: req.method ?? "", path, cookie: req.headers.cookie, origin: req.headers.origin, secFetchSite: req.headers["sec-fetch-site"] as string, body });
+        seen.push({
+          method: req.method ?? "",
+          path,
+          cookie: req.headers.cookie,
+          origin: req.headers.origin,
+          secFetchSite: req.headers["sec-fetch-site"] as string,
+          body,
+        });
         if (path === "/set") {
           res.setHeader("set-cookie", [
             "sid=1; Path=/; HttpOnly; SameSite=Lax",
@@ -410,7 +444,13 @@ line &amp; more</textarea>
     expect(confirm).toEqual({
       action: `${base}/device/decide`,
       method: "POST",
-      fields: [["csrf", 'a"b<c'], ["user_code", "BCDF-GHJK"], ["agree", "on"], ["note", "line & more"], ["lang", "fr"]],
+      fields: [
+        ["csrf", 'a"b<c'],
+        ["user_code", "BCDF-GHJK"],
+        ["agree", "on"],
+        ["note", "line & more"],
+        ["lang", "fr"],
+      ],
       submitters: [
         { name: "action", value: "approve", label: "Approve" },
         { name: "action", value: "deny", label: "Deny" },
@@ -424,7 +464,14 @@ line &amp; more</textarea>
     const post = seen.find((s) => s.method === "POST");
     expect(post).toMatchObject({ path: "/device/decide", origin: base, secFetchSite: "same-origin", cookie: "sid=1; __Host-csrf=abc" });
     expect(new URLSearchParams(post?.body)).toEqual(
-      new URLSearchParams([["csrf", 'a"b<c'], ["agree", "on"], ["note", "line & more"], ["lang", "fr"], ["user_code", "bcdf ghjk"], ["action", "deny"]]),
+      new URLSearchParams([
+        ["csrf", 'a"b<c'],
+        ["agree", "on"],
+        ["note", "line & more"],
+        ["lang", "fr"],
+        ["user_code", "bcdf ghjk"],
+        ["action", "deny"],
+      ]),
     );
     await expect(user.submit(page, {}, { submitter: "explode" })).rejects.toThrow(/no form with a "explode" button/);
   });
@@ -457,7 +504,9 @@ describe("cookie jar rules", () => {
     expect(jar.names()).toEqual(["ok"]);
     jar.store(new URL("https://device.example.test/"), ["s=1; Secure; Path=/"]);
     expect(jar.header(remote, { crossSite: false, method: "GET", topLevel: true })).toBe("ok=4");
-    expect(jar.header(new URL("https://device.example.test/device"), { crossSite: false, method: "GET", topLevel: true })).toBe("ok=4; s=1");
+    expect(jar.header(new URL("https://device.example.test/device"), { crossSite: false, method: "GET", topLevel: true })).toBe(
+      "ok=4; s=1",
+    );
   });
   test("cookies expire by Max-Age against the jar's clock", () => {
     let now = 1_000_000;

@@ -45,7 +45,10 @@ test("simultaneous Approve and Deny from two browsers leave exactly one outcome"
     const authorization = await authorizeDevice(grant);
     const alice = new ScriptedUser();
     const bob = new ScriptedUser();
-    const [aliceConfirmation, bobConfirmation] = await Promise.all([openConfirmation(alice, authorization), openConfirmation(bob, authorization)]);
+    const [aliceConfirmation, bobConfirmation] = await Promise.all([
+      openConfirmation(alice, authorization),
+      openConfirmation(bob, authorization),
+    ]);
     const [approval, denial] = await Promise.all([
       alice.submit(aliceConfirmation, {}, { submitter: "approve", follow: () => false }),
       bob.submit(bobConfirmation, {}, { submitter: "deny" }),

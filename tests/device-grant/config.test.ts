@@ -4,7 +4,12 @@
  */
 import { DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, parseDeviceGrantConfig } from "../../functions/device-grant/config";
 import { ConfigurationError, ConfigurationError as AuthorizerConfigurationError } from "../../functions/shared/problems";
-import { DEFAULT_DEVICE_GRANT_SETTINGS, checkClients, checkDeviceGrantSettings, defaultUserCodeMask } from "../../functions/device-grant/settings";
+import {
+  DEFAULT_DEVICE_GRANT_SETTINGS,
+  checkClients,
+  checkDeviceGrantSettings,
+  defaultUserCodeMask,
+} from "../../functions/device-grant/settings";
 
 describe("checkDeviceGrantSettings", () => {
   it("fills in the AWS sample's defaults, with consonant user codes", () => {
@@ -88,7 +93,12 @@ describe("checkDeviceGrantSettings", () => {
   });
 
   it("states the computed entropy of a weak device code and a weak user code", () => {
-    const { problems } = checkDeviceGrantSettings({ deviceCodeLength: 16, userCodeFormat: "#", userCodeLength: 6, userCodeMask: "###-###" });
+    const { problems } = checkDeviceGrantSettings({
+      deviceCodeLength: 16,
+      userCodeFormat: "#",
+      userCodeLength: 6,
+      userCodeMask: "###-###",
+    });
     expect(problems).toEqual([
       "deviceCodeLength 16 with format #aA gives 95.3 bits; at least 128 are required (or set allowWeakCodes)",
       "userCodeLength 6 with format # gives 19.9 bits (matched case-insensitively); at least 30 are required (or set allowWeakCodes)",

@@ -148,8 +148,16 @@ describe("device authorization endpoint", () => {
 
   test("a scope outside the client's registration is invalid_scope", async () => {
     // `email` is offered by the service but not registered for the confidential client.
-    const response = await oauth.deviceAuthorizationRequest(as, confidentialClient(), oauth.ClientSecretPost(secret()), { scope: "openid email" }, insecure());
-    await expect(oauth.processDeviceAuthorizationResponse(as, confidentialClient(), response)).rejects.toMatchObject({ error: "invalid_scope" });
+    const response = await oauth.deviceAuthorizationRequest(
+      as,
+      confidentialClient(),
+      oauth.ClientSecretPost(secret()),
+      { scope: "openid email" },
+      insecure(),
+    );
+    await expect(oauth.processDeviceAuthorizationResponse(as, confidentialClient(), response)).rejects.toMatchObject({
+      error: "invalid_scope",
+    });
     const unknown = await postForm(endpoint(), { client_id: grant.publicClient.clientId, scope: "admin" });
     expect([unknown.status, unknown.body.error]).toEqual([400, "invalid_scope"]);
   });
@@ -189,8 +197,12 @@ describe("token endpoint, device_code grant", () => {
     const client_id = grant.publicClient.clientId;
     expect((await postForm(endpoint(), { client_id })).body.error).toBe("invalid_request");
     expect((await postForm(endpoint(), { client_id, grant_type: DEVICE_GRANT })).body.error).toBe("invalid_request");
-    expect((await postForm(endpoint(), { client_id, grant_type: "password", username: "a", password: "b" })).body.error).toBe("unsupported_grant_type");
-    expect((await postForm(endpoint(), { client_id, grant_type: "authorization_code", code: "x" })).body.error).toBe("unsupported_grant_type");
+    expect((await postForm(endpoint(), { client_id, grant_type: "password", username: "a", password: "b" })).body.error).toBe(
+      "unsupported_grant_type",
+    );
+    expect((await postForm(endpoint(), { client_id, grant_type: "authorization_code", code: "x" })).body.error).toBe(
+      "unsupported_grant_type",
+    );
     expect(await poll4("not-a-device-code")).toBe("invalid_grant");
     const authorization = await authorizeDevice(grant);
     const repeated = await postForm(endpoint(), [
@@ -276,7 +288,9 @@ describe("token endpoint, refresh_token grant", () => {
     const client_id = grant.publicClient.clientId;
     const url = `${grant.url}/oauth2/token`;
     expect((await postForm(url, { client_id, grant_type: "refresh_token" })).body.error).toBe("invalid_request");
-    expect((await postForm(url, { client_id, grant_type: "refresh_token", refresh_token: "x", scope: "admin" })).body.error).toBe("invalid_scope");
+    expect((await postForm(url, { client_id, grant_type: "refresh_token", refresh_token: "x", scope: "admin" })).body.error).toBe(
+      "invalid_scope",
+    );
     const refused = await postForm(url, { client_id, grant_type: "refresh_token", refresh_token: "not-a-refresh-token" });
     expect(refused.status).toBe(400);
     expect(typeof refused.body.error).toBe("string");
@@ -286,7 +300,11 @@ describe("token endpoint, refresh_token grant", () => {
   test("is unsupported when the token set has no REFRESH", async () => {
     const narrow = await startGrant({ settings: { resultTokenSet: ["ACCESS"] } });
     try {
-      const answer = await postForm(`${narrow.url}/oauth2/token`, { client_id: narrow.publicClient.clientId, grant_type: "refresh_token", refresh_token: "x" });
+      const answer = await postForm(`${narrow.url}/oauth2/token`, {
+        client_id: narrow.publicClient.clientId,
+        grant_type: "refresh_token",
+        refresh_token: "x",
+      });
       expect(answer.body.error).toBe("unsupported_grant_type");
       // And the tokens of a completed flow are filtered to the set.
       const authorization = await authorizeDevice(narrow);

@@ -105,7 +105,9 @@ test("openid-client discovers the service, a user approves through cognito-local
   expect(JSON.stringify(verdict.policyDocuments)).toContain("iot:Connect");
 
   // The same device code is spent: a replay is invalid_grant.
-  await expect(client.pollDeviceAuthorizationGrant(config, { ...authorization, interval: 1 })).rejects.toMatchObject({ error: "invalid_grant" });
+  await expect(client.pollDeviceAuthorizationGrant(config, { ...authorization, interval: 1 })).rejects.toMatchObject({
+    error: "invalid_grant",
+  });
 
   // Refresh through the service, with the device's own (public) credentials, at the one base URL.
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string);
@@ -114,7 +116,12 @@ test("openid-client discovers the service, a user approves through cognito-local
   expect(again.isAuthenticated).toBe(true);
 
   // Nothing secret reached the log.
-  for (const secret of [tokens.access_token, tokens.refresh_token as string, authorization.device_code, authorization.user_code.replace("-", "")]) {
+  for (const secret of [
+    tokens.access_token,
+    tokens.refresh_token as string,
+    authorization.device_code,
+    authorization.user_code.replace("-", ""),
+  ]) {
     expect(grant.logger.text).not.toContain(secret);
   }
 });

@@ -66,14 +66,25 @@ function deviceAuthorization(secret: string): Record<string, unknown> {
 
 test("reads the client secrets from SSM once, decrypted, and stores the request in its DynamoDB table", async () => {
   ssm.reset();
-  ssm.on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true }).resolves({ Parameter: { Value: JSON.stringify({ console: "s3cret-value" }) } });
-  const handler = createHandler({ environment: environment(), logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+  ssm
+    .on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true })
+    .resolves({ Parameter: { Value: JSON.stringify({ console: "s3cret-value" }) } });
+  const handler = createHandler({
+    environment: environment(),
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
 
   const answer = await handler(deviceAuthorization("s3cret-value"));
   expect(answer.statusCode).toBe(200);
   const body = JSON.parse(answer.body as string) as { device_code: string; user_code: string };
   const stored = await new DynamoStore({ client: dynamo.client, tableName }).getByDeviceCodeHash(hashDeviceCode(body.device_code));
-  expect(stored).toMatchObject({ clientId: "console", scopes: ["openid"], status: "pending", deviceIp: "203.0.113.7", deviceUserAgent: "Console/2.0" });
+  expect(stored).toMatchObject({
+    clientId: "console",
+    scopes: ["openid"],
+    status: "pending",
+    deviceIp: "203.0.113.7",
+    deviceUserAgent: "Console/2.0",
+  });
 
   expect((await handler(deviceAuthorization("wrong"))).statusCode).toBe(401);
   expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);

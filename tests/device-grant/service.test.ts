@@ -13,7 +13,16 @@ import { type UpstreamIdp, type UpstreamResult } from "../../functions/device-gr
 import { contentSecurityPolicy, escapeHtml, STYLE_HASH } from "../../functions/device-grant/pages";
 import { createDeviceGrantService } from "../../functions/device-grant/service";
 import { parseForms, ScriptedUser, visibleText } from "../../sandbox/scripted-user";
-import { approve, authorizeDevice, type GrantHarness, openConfirmation, PASSWORD, pollToken, RecordingServiceLogger, startGrant } from "./support/grant";
+import {
+  approve,
+  authorizeDevice,
+  type GrantHarness,
+  openConfirmation,
+  PASSWORD,
+  pollToken,
+  RecordingServiceLogger,
+  startGrant,
+} from "./support/grant";
 
 jest.setTimeout(60_000);
 
@@ -44,7 +53,7 @@ describe("pure helpers", () => {
 
   test("parseCookies takes the first of a repeated name, from an array or one header", () => {
     expect(parseCookies(["a=1", "b=2; a=3"])).toEqual({ a: "1", b: "2" });
-    expect(parseCookies("x=%41; y=\"q\"")).toEqual({ x: "A", y: "q" });
+    expect(parseCookies('x=%41; y="q"')).toEqual({ x: "A", y: "q" });
   });
 
   test("the payload 2.0 adapter decodes base64 bodies, reads cookies and the raw query, and returns cookies apart", () => {
@@ -58,11 +67,24 @@ describe("pure helpers", () => {
       isBase64Encoded: true,
       requestContext: { http: { method: "post", sourceIp: "203.0.113.7", userAgent: "TV/1.0" } },
     });
-    expect(request).toMatchObject({ method: "POST", path: "/device", rawQuery: "user_code=A&user_code=B", body: "user_code=BCDF", sourceIp: "203.0.113.7", userAgent: "TV/1.0" });
+    expect(request).toMatchObject({
+      method: "POST",
+      path: "/device",
+      rawQuery: "user_code=A&user_code=B",
+      body: "user_code=BCDF",
+      sourceIp: "203.0.113.7",
+      userAgent: "TV/1.0",
+    });
     expect(request.cookies).toEqual({ "device-grant": "abc" });
     expect(request.headers["content-type"]).toBe("application/x-www-form-urlencoded");
     expect(fromApiGatewayEvent(null)).toMatchObject({ method: "", path: "", body: "" });
-    expect(toApiGatewayResult({ status: 200, headers: {}, cookies: ["a=b"], body: "x" })).toEqual({ statusCode: 200, headers: {}, cookies: ["a=b"], body: "x", isBase64Encoded: false });
+    expect(toApiGatewayResult({ status: 200, headers: {}, cookies: ["a=b"], body: "x" })).toEqual({
+      statusCode: 200,
+      headers: {},
+      cookies: ["a=b"],
+      body: "x",
+      isBase64Encoded: false,
+    });
   });
 
   test("the CSP allows only the page's own stylesheet, forms to itself and the IdP, no framing, no base", () => {
@@ -86,13 +108,23 @@ describe("the handler never throws", () => {
   });
 
   test("client secrets: every confidential client needs one in the parameter, and the value is never quoted", async () => {
-    const config = { clients: [{ clientId: "a", type: "confidential" }, { clientId: "b", type: "confidential" }, { clientId: "c", type: "public" }], clientSecretsParameter: "/p" };
+    const config = {
+      clients: [
+        { clientId: "a", type: "confidential" },
+        { clientId: "b", type: "confidential" },
+        { clientId: "c", type: "public" },
+      ],
+      clientSecretsParameter: "/p",
+    };
     const read = async () => JSON.stringify({ a: "s3cret-a" });
     await expect(readClientSecrets(config as never, read)).rejects.toThrow(/no secret for confidential client b/);
     await expect(readClientSecrets(config as never, async () => "s3cret-not-json")).rejects.toThrow(/not a JSON object/);
     await expect(readClientSecrets(config as never, async () => "s3cret-not-json")).rejects.not.toThrow(/s3cret/);
     const ok = await readClientSecrets(config as never, async () => JSON.stringify({ a: "x", b: "y" }));
-    expect([...ok.entries()]).toEqual([["a", "x"], ["b", "y"]]);
+    expect([...ok.entries()]).toEqual([
+      ["a", "x"],
+      ["b", "y"],
+    ]);
   });
 });
 
@@ -289,7 +321,13 @@ describe("an upstream IdP that cannot be reached", () => {
       },
       refresh: async () => answer,
     };
-    const service = createDeviceGrantService({ config: grant.config, store: grant.store, upstream, clientSecrets: () => undefined, logger: new RecordingServiceLogger() });
+    const service = createDeviceGrantService({
+      config: grant.config,
+      store: grant.store,
+      upstream,
+      clientSecrets: () => undefined,
+      logger: new RecordingServiceLogger(),
+    });
     const request = (body: Record<string, string>) => ({
       method: "POST",
       path: "/oauth2/" + (body.grant_type ? "token" : "device_authorization"),
@@ -303,8 +341,21 @@ describe("an upstream IdP that cannot be reached", () => {
     const started = JSON.parse((await service.handle(request({ client_id: grant.publicClient.clientId }))).body) as { device_code: string };
     const hash = hashDeviceCode(started.device_code);
     const record = await grant.store.getByDeviceCodeHash(hash);
-    expect(await grant.store.update(hash, { version: record!.version, status: "pending" }, { status: "approved", authorizationCode: "code-1", pkceVerifier: "verifier-1" })).toBe("ok");
-    const poll = () => service.handle(request({ grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: started.device_code, client_id: grant.publicClient.clientId }));
+    expect(
+      await grant.store.update(
+        hash,
+        { version: record!.version, status: "pending" },
+        { status: "approved", authorizationCode: "code-1", pkceVerifier: "verifier-1" },
+      ),
+    ).toBe("ok");
+    const poll = () =>
+      service.handle(
+        request({
+          grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+          device_code: started.device_code,
+          client_id: grant.publicClient.clientId,
+        }),
+      );
 
     const first = await poll();
     expect([first.status, JSON.parse(first.body).error]).toEqual([400, "authorization_pending"]);

@@ -58,7 +58,14 @@ describe("create and read", () => {
   });
 
   it("keeps optional fields, empty lists and empty user agents", async () => {
-    const r = request({ scopes: [], deviceUserAgent: "", lastPollAt: NOW * 1000 + 123, stateHash: "ab".repeat(32), pkceVerifier: "v", authorizationCode: "c" });
+    const r = request({
+      scopes: [],
+      deviceUserAgent: "",
+      lastPollAt: NOW * 1000 + 123,
+      stateHash: "ab".repeat(32),
+      pkceVerifier: "v",
+      authorizationCode: "c",
+    });
     expect(await store.create(r, NOW)).toBe("ok");
     expect(await store.getByDeviceCodeHash(r.deviceCodeHash)).toEqual(r);
   });
@@ -82,7 +89,22 @@ describe("create and read", () => {
     );
     expect(Item?.ttl).toEqual({ N: String(r.expiresAt + RETENTION_AFTER_EXPIRY_SECONDS) });
     expect(Object.keys(Item ?? {}).sort()).toEqual(
-      ["pk", "ttl", "deviceCodeHash", "userCode", "clientId", "scopes", "status", "createdAt", "expiresAt", "interval", "deviceIp", "deviceUserAgent", "failedAttempts", "version"].sort(),
+      [
+        "pk",
+        "ttl",
+        "deviceCodeHash",
+        "userCode",
+        "clientId",
+        "scopes",
+        "status",
+        "createdAt",
+        "expiresAt",
+        "interval",
+        "deviceIp",
+        "deviceUserAgent",
+        "failedAttempts",
+        "version",
+      ].sort(),
     );
   });
 
@@ -156,7 +178,9 @@ describe("conditional updates", () => {
   it("removes optional fields given as undefined, and refuses to remove required ones or change keys", async () => {
     const r = request({ pkceVerifier: "verifier", authorizationCode: "code" });
     await store.create(r, NOW);
-    expect(await store.update(r.deviceCodeHash, { version: 1 }, { status: "redeemed", pkceVerifier: undefined, authorizationCode: undefined })).toBe("ok");
+    expect(
+      await store.update(r.deviceCodeHash, { version: 1 }, { status: "redeemed", pkceVerifier: undefined, authorizationCode: undefined }),
+    ).toBe("ok");
     const { pkceVerifier: _v, authorizationCode: _c, ...rest } = r;
     expect(await store.getByDeviceCodeHash(r.deviceCodeHash)).toEqual({ ...rest, status: "redeemed", version: 2 });
     await expect(store.update(r.deviceCodeHash, { version: 2 }, { clientId: undefined })).rejects.toThrow(/required/);
@@ -180,7 +204,13 @@ describe("conditional updates", () => {
     const state1 = "1".repeat(64);
     const state2 = "2".repeat(64);
     expect(await store.getByStateHash(state1)).toBeUndefined();
-    expect(await store.update(r.deviceCodeHash, { version: 1, status: "pending" }, { status: "approving", stateHash: state1, pkceVerifier: "v" })).toBe("ok");
+    expect(
+      await store.update(
+        r.deviceCodeHash,
+        { version: 1, status: "pending" },
+        { status: "approving", stateHash: state1, pkceVerifier: "v" },
+      ),
+    ).toBe("ok");
     expect(await store.getByStateHash(state1)).toMatchObject({ deviceCodeHash: r.deviceCodeHash, status: "approving", version: 2 });
     expect(await store.update(r.deviceCodeHash, { version: 2 }, { stateHash: state2 })).toBe("ok");
     expect(await store.getByStateHash(state1)).toBeUndefined();
@@ -228,7 +258,11 @@ describe("races", () => {
       const r = request();
       await store.create(r, NOW);
       const [approve, deny] = await Promise.all([
-        store.update(r.deviceCodeHash, { version: 1, status: "pending" }, { status: "approving", stateHash: (round + 10).toString(16).padStart(64, "5") }),
+        store.update(
+          r.deviceCodeHash,
+          { version: 1, status: "pending" },
+          { status: "approving", stateHash: (round + 10).toString(16).padStart(64, "5") },
+        ),
         store.update(r.deviceCodeHash, { version: 1, status: "pending" }, { status: "denied" }),
       ]);
       expect([approve, deny].sort()).toEqual(["conflict", "ok"]);

@@ -43,7 +43,12 @@ function io(env: NodeJS.ProcessEnv = {}) {
 describe("arguments", () => {
   test("flags with a value (spaced or =), booleans, positionals and --", () => {
     const args = parseArgs(["publish", "--transport", "https", "a/b", "--qos=0", "--retain", "--", "--not-a-flag"]);
-    expect(args).toEqual({ command: "publish", positionals: ["a/b", "--not-a-flag"], values: { transport: "https", qos: "0" }, booleans: new Set(["retain"]) });
+    expect(args).toEqual({
+      command: "publish",
+      positionals: ["a/b", "--not-a-flag"],
+      values: { transport: "https", qos: "0" },
+      booleans: new Set(["retain"]),
+    });
     expect(parseArgs(["publish", "t", "-"]).positionals).toEqual(["t", "-"]);
   });
 
@@ -79,7 +84,12 @@ describe("arguments", () => {
     [["token", "--count", "2"], /--count does not apply to token/],
     [["--bogus"], /unknown option --bogus/],
   ])("%j exits 2 with a clear message", async (argv, message) => {
-    const run = io({ DEVICE_BASE_URL: "http://127.0.0.1:9", DEVICE_CLIENT_ID: "tv", DEVICE_AUTHORIZER_NAME: "a", DEVICE_IOT_ENDPOINT: "example-ats.iot.eu-west-1.amazonaws.com" });
+    const run = io({
+      DEVICE_BASE_URL: "http://127.0.0.1:9",
+      DEVICE_CLIENT_ID: "tv",
+      DEVICE_AUTHORIZER_NAME: "a",
+      DEVICE_IOT_ENDPOINT: "example-ats.iot.eu-west-1.amazonaws.com",
+    });
     expect(await runCli(argv, run)).toBe(2);
     expect(run.stderr.text).toMatch(message);
     expect(run.stdout.text).toBe("");
@@ -103,7 +113,9 @@ test("an unreachable device grant service: exit 1 naming it and the reason", asy
   await new Promise((resolve) => server.close(resolve));
   const run = io({ DEVICE_BASE_URL: `http://127.0.0.1:${port}`, DEVICE_CLIENT_ID: "tv" });
   expect(await runCli(["login", "--token-file", path.join(dir, "never.json")], run)).toBe(1);
-  expect(run.stderr.text).toBe(`error: Cannot reach the device grant service at http://127.0.0.1:${port}/oauth2/device_authorization: fetch failed: ECONNREFUSED\n`);
+  expect(run.stderr.text).toBe(
+    `error: Cannot reach the device grant service at http://127.0.0.1:${port}/oauth2/device_authorization: fetch failed: ECONNREFUSED\n`,
+  );
 });
 
 describe("settings: flags > environment > file", () => {
@@ -148,7 +160,12 @@ describe("settings: flags > environment > file", () => {
   });
 
   test("the environment beats the file and flags beat both, field by field", () => {
-    const env = { DEVICE_STACK_OUTPUT: stackOutput(), DEVICE_CLIENT_ID: "env-client", DEVICE_AUTHORIZER_NAME: "env-authorizer", DEVICE_BASE_URL: "http://127.0.0.1:4000/" };
+    const env = {
+      DEVICE_STACK_OUTPUT: stackOutput(),
+      DEVICE_CLIENT_ID: "env-client",
+      DEVICE_AUTHORIZER_NAME: "env-authorizer",
+      DEVICE_BASE_URL: "http://127.0.0.1:4000/",
+    };
     const { options, sources } = resolveSettings({ authorizerName: "flag-authorizer", mqttUrl: "mqtt://127.0.0.1:1883" }, env, dir, []);
     expect(options.authorizerName).toBe("flag-authorizer");
     expect(sources.authorizerName).toBe("flags");
@@ -199,7 +216,9 @@ describe("settings: flags > environment > file", () => {
     ]);
     // Choosing the confidential client by key: its secret is hidden, which the message explains.
     expect(() => resolveSettings({ stackOutput: file, client: "console" }, {}, dir, ["clientId"])).toThrow(/hides the client secret/);
-    expect(() => resolveSettings({ stackOutput: file, client: "radio" }, {}, dir, [])).toThrow(/no device client "radio" \(it has tv, console\)/);
+    expect(() => resolveSettings({ stackOutput: file, client: "radio" }, {}, dir, [])).toThrow(
+      /no device client "radio" \(it has tv, console\)/,
+    );
     expect(() => resolveSettings({ signingKey: "missing.pem" }, {}, dir, [])).toThrow(/cannot read flags: the signing key missing.pem/);
     writeFileSync(path.join(dir, "not-a-key.txt"), "hello");
     expect(() => resolveSettings({ signingKey: "not-a-key.txt" }, {}, dir, [])).toThrow(/is not a PEM private key/);
@@ -291,7 +310,8 @@ describe("against the device grant", () => {
     const running = runCli(["login", "--token-file", tokenFile], login);
     // The user reads the code from the device's screen.
     let match: RegExpMatchArray | null = null;
-    while (!(match = /Or open (\S+)\nand enter the code: (\S+)/.exec(login.stdout.text))) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (!(match = /Or open (\S+)\nand enter the code: (\S+)/.exec(login.stdout.text)))
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const [, verificationUri, userCode] = match;
     expect(verificationUri).toBe(`${grant.url}/device`);
     await approveAsUser(grant, {

@@ -14,7 +14,14 @@ import { createAuthorizer } from "../../functions/authorizer/authorizer";
 import { principalIdFor } from "../../functions/authorizer/principal";
 import { loadAuthorizerConfig } from "../../functions/authorizer/config";
 import { runCli } from "../../device/cli";
-import { DeviceClient, type DeviceClientOptions, type DeviceCode, IotConnectionError, IotDeniedError, type Subscription } from "../../device/client";
+import {
+  DeviceClient,
+  type DeviceClientOptions,
+  type DeviceCode,
+  IotConnectionError,
+  IotDeniedError,
+  type Subscription,
+} from "../../device/client";
 import { readTokenFile } from "../../device/token-file";
 import { type IotGateway, startIotGateway } from "../../sandbox/gateway/gateway";
 import { approveAsUser, type GrantHarness, startGrant } from "../device-grant/support/grant";
@@ -57,7 +64,10 @@ function authorizerFor(g: GrantHarness, timers: { refreshAfterSeconds?: number; 
   );
 }
 
-async function startGateway(timers: { refreshAfterSeconds?: number; disconnectAfterSeconds?: number } = {}, timeScale?: number): Promise<IotGateway> {
+async function startGateway(
+  timers: { refreshAfterSeconds?: number; disconnectAfterSeconds?: number } = {},
+  timeScale?: number,
+): Promise<IotGateway> {
   return startIotGateway({
     authorizer: authorizerFor(grant, timers),
     authorizerName: AUTHORIZER_NAME,
@@ -69,7 +79,6 @@ async function startGateway(timers: { refreshAfterSeconds?: number; disconnectAf
     ...(timeScale !== undefined && { timeScale }),
   });
 }
-
 
 function device(options: Partial<DeviceClientOptions> = {}): DeviceClient {
   return new DeviceClient({
@@ -122,7 +131,11 @@ afterAll(async () => {
 });
 
 /** Subscribes and collects `topic payload` strings. */
-async function collect(client: DeviceClient, filter: string, transport: "mqtt" | "wss" = "mqtt"): Promise<{ messages: string[]; subscription: Subscription }> {
+async function collect(
+  client: DeviceClient,
+  filter: string,
+  transport: "mqtt" | "wss" = "mqtt",
+): Promise<{ messages: string[]; subscription: Subscription }> {
   const messages: string[] = [];
   const subscription = await client.subscribe(filter, (topic, payload) => messages.push(`${topic} ${payload.toString()}`), { transport });
   subscriptions.push(subscription);
@@ -151,14 +164,17 @@ describe.each([
   });
 });
 
-test.each(["mqtt", "wss"] as const)("publish over %s to another device's topic is refused (MQTT 3.1.1: IoT closes the connection)", async (transport) => {
-  await expect(device().publish("devices/someoneelse/cmd", "open", { transport })).rejects.toMatchObject({
-    name: "IotDeniedError",
-    operation: "publish",
-    transport,
-    message: expect.stringContaining("closed before the publish to devices/someoneelse/cmd was acknowledged"),
-  });
-});
+test.each(["mqtt", "wss"] as const)(
+  "publish over %s to another device's topic is refused (MQTT 3.1.1: IoT closes the connection)",
+  async (transport) => {
+    await expect(device().publish("devices/someoneelse/cmd", "open", { transport })).rejects.toMatchObject({
+      name: "IotDeniedError",
+      operation: "publish",
+      transport,
+      message: expect.stringContaining("closed before the publish to devices/someoneelse/cmd was acknowledged"),
+    });
+  },
+);
 
 test("publish over MQTT 5 to another device's topic gets PUBACK 135", async () => {
   await expect(device({ mqttProtocolVersion: 5 }).publish("devices/someoneelse/cmd", "open")).rejects.toMatchObject({
@@ -183,24 +199,31 @@ test.each([4, 5] as const)("MQTT %i: subscribing to another device's tree gets a
 });
 
 test.each(["mqtt", "wss"] as const)("a client id outside the principal's is refused at CONNECT over %s", async (transport) => {
-  await expect(device({ mqttClientId: "someone-else" }).subscribe(`devices/${principal}/#`, () => undefined, { transport })).rejects.toMatchObject({
+  await expect(
+    device({ mqttClientId: "someone-else" }).subscribe(`devices/${principal}/#`, () => undefined, { transport }),
+  ).rejects.toMatchObject({
     operation: "connect",
     message: expect.stringContaining("CONNACK 5"),
   });
 });
 
-test.each(["mqtt", "wss", "https"] as const)("over %s, a token signed with another key or not signed never reaches the authorizer", async (transport) => {
-  const otherKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
-  for (const client of [device({ signingKeyPem: otherKey }), device({ signingKeyPem: undefined })]) {
-    const invocations = gateway.authorizerInvocations();
-    const rejections = gateway.signatureRejections();
-    const attempt =
-      transport === "https" ? client.publish(`devices/${principal}/x`, "x", { transport }) : client.subscribe(`devices/${principal}/#`, () => undefined, { transport });
-    await expect(attempt).rejects.toBeInstanceOf(IotDeniedError);
-    expect(gateway.authorizerInvocations()).toBe(invocations);
-    expect(gateway.signatureRejections()).toBe(rejections + 1);
-  }
-});
+test.each(["mqtt", "wss", "https"] as const)(
+  "over %s, a token signed with another key or not signed never reaches the authorizer",
+  async (transport) => {
+    const otherKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    for (const client of [device({ signingKeyPem: otherKey }), device({ signingKeyPem: undefined })]) {
+      const invocations = gateway.authorizerInvocations();
+      const rejections = gateway.signatureRejections();
+      const attempt =
+        transport === "https"
+          ? client.publish(`devices/${principal}/x`, "x", { transport })
+          : client.subscribe(`devices/${principal}/#`, () => undefined, { transport });
+      await expect(attempt).rejects.toBeInstanceOf(IotDeniedError);
+      expect(gateway.authorizerInvocations()).toBe(invocations);
+      expect(gateway.signatureRejections()).toBe(rejections + 1);
+    }
+  },
+);
 
 test("a token about to expire is refreshed before it is presented", async () => {
   const stored = await readTokenFile(tokenFile);
@@ -288,14 +311,29 @@ test("for an AWS data endpoint: MQTT over TLS on 443 with ALPN mqtt and SNI, wss
   expect(client.endpoints).toEqual({ mqttUrl: `mqtts://${host}:443`, wsUrl: `wss://${host}:443/mqtt`, httpUrl: `https://${host}:443` });
   const credentials = { authorizerName: AUTHORIZER_NAME, tokenKeyName: "token", token: "a.b.c", signature: "s+/=" };
   const mqttOptions = client.mqttOptions("mqtt", client.endpoints.mqttUrl as string, credentials, "me");
-  expect(mqttOptions).toMatchObject({ ALPNProtocols: ["mqtt"], servername: host, rejectUnauthorized: true, clientId: "me", reconnectPeriod: 0 });
-  expect(mqttOptions.username).toBe("?x-amz-customauthorizer-name=sandbox-authorizer&x-amz-customauthorizer-signature=s%2B%2F%3D&token=a.b.c");
+  expect(mqttOptions).toMatchObject({
+    ALPNProtocols: ["mqtt"],
+    servername: host,
+    rejectUnauthorized: true,
+    clientId: "me",
+    reconnectPeriod: 0,
+  });
+  expect(mqttOptions.username).toBe(
+    "?x-amz-customauthorizer-name=sandbox-authorizer&x-amz-customauthorizer-signature=s%2B%2F%3D&token=a.b.c",
+  );
   const wsOptions = client.mqttOptions("wss", client.endpoints.wsUrl as string, credentials, "me");
   expect(wsOptions.ALPNProtocols).toBeUndefined();
   expect(wsOptions.servername).toBe(host);
   expect(wsOptions.transformWsUrl?.(`wss://${host}:443/mqtt`, {}, undefined as never)).toBe(
     `wss://${host}:443/mqtt?x-amz-customauthorizer-name=sandbox-authorizer&x-amz-customauthorizer-signature=s%2B%2F%3D&token=a.b.c`,
   );
-  const headerOptions = device({ iotEndpoint: host, wsCredentials: "headers" }).mqttOptions("wss", `wss://${host}:443/mqtt`, credentials, "me");
-  expect(headerOptions.wsOptions).toEqual({ headers: { "x-amz-customauthorizer-name": AUTHORIZER_NAME, "x-amz-customauthorizer-signature": "s+/=", token: "a.b.c" } });
+  const headerOptions = device({ iotEndpoint: host, wsCredentials: "headers" }).mqttOptions(
+    "wss",
+    `wss://${host}:443/mqtt`,
+    credentials,
+    "me",
+  );
+  expect(headerOptions.wsOptions).toEqual({
+    headers: { "x-amz-customauthorizer-name": AUTHORIZER_NAME, "x-amz-customauthorizer-signature": "s+/=", token: "a.b.c" },
+  });
 });

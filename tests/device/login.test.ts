@@ -121,7 +121,11 @@ test("a public client logs in while the user approves: tokens in a 0600 file, wa
   expect(stored?.clientId).toBe(grant.publicClient.clientId);
   expect(stored?.tokenEndpoint).toBe(`${grant.url}/oauth2/token`);
   expect(typeof stored?.refreshToken).toBe("string");
-  const claims = JSON.parse(Buffer.from((stored?.accessToken as string).split(".")[1], "base64url").toString()) as { sub: string; exp: number; client_id: string };
+  const claims = JSON.parse(Buffer.from((stored?.accessToken as string).split(".")[1], "base64url").toString()) as {
+    sub: string;
+    exp: number;
+    client_id: string;
+  };
   expect(claims.sub).toBe(grant.userSub);
   expect(claims.client_id).toBe(grant.publicClient.clientId);
   // expires_in became an absolute time, in the future and no later than the token's own exp (cognito-local
@@ -280,7 +284,9 @@ describe("token()", () => {
   test("a refused refresh token asks for a new login", async () => {
     const device = await loggedIn();
     const stored = (await readTokenFile(device.tokenFile)) as NonNullable<Awaited<ReturnType<typeof readTokenFile>>>;
-    await fs.writeFile(device.tokenFile, JSON.stringify({ ...stored, refreshToken: "not-a-refresh-token", expiresAt: Date.now() - 1 }), { mode: 0o600 });
+    await fs.writeFile(device.tokenFile, JSON.stringify({ ...stored, refreshToken: "not-a-refresh-token", expiresAt: Date.now() - 1 }), {
+      mode: 0o600,
+    });
     await expect(device.token()).rejects.toBeInstanceOf(NotLoggedInError);
     await expect(device.token()).rejects.toThrow(/run login again/);
   });

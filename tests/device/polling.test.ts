@@ -72,7 +72,17 @@ test("without an interval the device waits 5 s (RFC 8628 §3.2)", async () => {
 
 test("connection failures and 5xx answers back off exponentially up to a minute, then the interval returns", async () => {
   const unavailable = { status: 503, body: { error: "temporarily_unavailable" } };
-  const { device, waits } = scripted(AUTHORIZATION, ["network-error", "network-error", unavailable, "network-error", "network-error", "network-error", pending, pending, TOKENS]);
+  const { device, waits } = scripted(AUTHORIZATION, [
+    "network-error",
+    "network-error",
+    unavailable,
+    "network-error",
+    "network-error",
+    "network-error",
+    pending,
+    pending,
+    TOKENS,
+  ]);
   await device.login({ onCode: () => undefined });
   expect(waits).toEqual([2, 4, 8, 16, 32, 60, 60, 2, 2].map((s) => s * 1000));
 });
@@ -93,7 +103,10 @@ test("an incomplete device authorization response is a protocol error naming wha
 
 test("an unknown error from the token endpoint ends the login with that error code", async () => {
   const { device } = scripted(AUTHORIZATION, [{ status: 400, body: { error: "invalid_grant", error_description: "spent" } }]);
-  await expect(device.login({ onCode: () => undefined })).rejects.toMatchObject({ error: "invalid_grant", message: expect.stringContaining("spent") });
+  await expect(device.login({ onCode: () => undefined })).rejects.toMatchObject({
+    error: "invalid_grant",
+    message: expect.stringContaining("spent"),
+  });
 });
 
 test("a non-Bearer token type is refused", async () => {

@@ -27,7 +27,11 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "device-sandbox-"));
-  sandbox = await startSandbox({ settings: { pollingIntervalSeconds: 1 }, quiet: true, ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 } });
+  sandbox = await startSandbox({
+    settings: { pollingIntervalSeconds: 1 },
+    quiet: true,
+    ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 },
+  });
 });
 afterAll(async () => {
   await sandbox?.stop();

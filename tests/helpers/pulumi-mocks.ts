@@ -131,7 +131,11 @@ function computedOutputs(
     case "aws:cloudwatch/logGroup:LogGroup":
       return { name: physical, arn: `arn:${partition}:logs:${region}:${accountId}:log-group:${physical}` };
     case "aws:iam/role:Role":
-      return { name: physical, arn: `arn:${partition}:iam::${accountId}:role/${physical}`, uniqueId: `AROA${suffix(physical).toUpperCase()}` };
+      return {
+        name: physical,
+        arn: `arn:${partition}:iam::${accountId}:role/${physical}`,
+        uniqueId: `AROA${suffix(physical).toUpperCase()}`,
+      };
     case "aws:iam/rolePolicy:RolePolicy":
       return { name: physical };
     case "aws:ssm/parameter:Parameter":
@@ -154,7 +158,10 @@ function computedOutputs(
     case "aws:cognito/userPoolClient:UserPoolClient": {
       // Cognito client ids are 26 lowercase letters and digits; secrets are only generated when asked for.
       const id = createHash("sha256").update(`client:${name}`).digest("hex").slice(0, 26);
-      return { id, ...(inputs.generateSecret === true && { clientSecret: createHash("sha256").update(`secret:${name}`).digest("base64url") }) };
+      return {
+        id,
+        ...(inputs.generateSecret === true && { clientSecret: createHash("sha256").update(`secret:${name}`).digest("base64url") }),
+      };
     }
     case "aws:cognito/userPoolDomain:UserPoolDomain":
       return {
@@ -210,9 +217,7 @@ export function setupMocks(opts: MockOptions = {}): MockRecorder {
   const resources: RecordedResource[] = [];
   const calls: RecordedCall[] = [];
 
-  const config = Object.fromEntries(
-    Object.entries(opts.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-  );
+  const config = Object.fromEntries(Object.entries(opts.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
 
   void pulumi.runtime.setMocks(
@@ -282,7 +287,13 @@ export function setupMocks(opts: MockOptions = {}): MockRecorder {
     },
     named(type, name) {
       const found = resources.find((r) => r.type === type && r.name === name);
-      if (!found) throw new Error(`no ${type} named ${name}; recorded: ${resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+      if (!found)
+        throw new Error(
+          `no ${type} named ${name}; recorded: ${resources
+            .filter((r) => r.type === type)
+            .map((r) => r.name)
+            .join(", ")}`,
+        );
       return found;
     },
   };

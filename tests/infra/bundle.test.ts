@@ -63,9 +63,7 @@ describe("bundleFunction", () => {
   });
 
   it("reports a missing entry instead of producing an empty function", () => {
-    expect(() => bundleFunction("tests/infra/fixtures/does-not-exist.ts", { bypassCache: true })).toThrow(
-      /does-not-exist/,
-    );
+    expect(() => bundleFunction("tests/infra/fixtures/does-not-exist.ts", { bypassCache: true })).toThrow(/does-not-exist/);
   });
 });
 

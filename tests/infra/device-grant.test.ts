@@ -50,7 +50,13 @@ const withConfidential: DeviceGrantArgs = {
   ...publicOnly,
   clients: [
     ...publicOnly.clients,
-    { clientId: pulumi.output(PRINTER_CLIENT), name: "Office printer", type: "confidential", scopes: ["iot/device"], clientSecret: pulumi.secret(PRINTER_SECRET) },
+    {
+      clientId: pulumi.output(PRINTER_CLIENT),
+      name: "Office printer",
+      type: "confidential",
+      scopes: ["iot/device"],
+      clientSecret: pulumi.secret(PRINTER_SECRET),
+    },
   ],
 };
 
@@ -64,7 +70,9 @@ async function create(args: DeviceGrantArgs, name = "grant"): Promise<DeviceGran
   const grant = new DeviceGrant(name, args, { transformations: [transformation] });
   await allRegistered(captured);
   await Promise.all(
-    [grant.baseUrl, grant.callbackUrl, grant.functionName, grant.tableArn, grant.customDomainTarget].map((o) => unwrap(o as pulumi.Output<unknown>)),
+    [grant.baseUrl, grant.callbackUrl, grant.functionName, grant.tableArn, grant.customDomainTarget].map((o) =>
+      unwrap(o as pulumi.Output<unknown>),
+    ),
   );
   await new Promise((resolve) => setTimeout(resolve, 20));
   return grant;
@@ -206,7 +214,12 @@ describe("DeviceGrant with public clients only", () => {
     const executionArn = mocks.one(T.api).state.executionArn as string;
     const permissions = mocks.byType(T.permission).map((p) => p.inputs);
     for (const p of permissions) {
-      expect(p).toEqual({ function: prefix, action: "lambda:InvokeFunction", principal: "apigateway.amazonaws.com", sourceArn: p.sourceArn });
+      expect(p).toEqual({
+        function: prefix,
+        action: "lambda:InvokeFunction",
+        principal: "apigateway.amazonaws.com",
+        sourceArn: p.sourceArn,
+      });
     }
     expect(permissions.map((p) => p.sourceArn).sort()).toEqual(
       [
@@ -260,7 +273,11 @@ describe("DeviceGrant with a confidential client, a customer key and a custom do
   const parameterName = `/iot-enterprise-auth/${prefix}/device-grant/client-secrets`;
   const parameterArn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${parameterName}`;
   const certificateArn = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/abc`;
-  const args: DeviceGrantArgs = { ...withConfidential, kmsKeyArn: KMS_KEY, customDomain: { domainName: "dev.example.com", certificateArn } };
+  const args: DeviceGrantArgs = {
+    ...withConfidential,
+    kmsKeyArn: KMS_KEY,
+    customDomain: { domainName: "dev.example.com", certificateArn },
+  };
 
   it("stores the client secrets in a SecureString marked secret, and the function gets only its name", async () => {
     await create(args);
@@ -292,7 +309,9 @@ describe("DeviceGrant with a confidential client, a customer key and a custom do
         Effect: "Allow",
         Action: "kms:Decrypt",
         Resource: KMS_KEY,
-        Condition: { StringEquals: { "kms:ViaService": `ssm.${REGION}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": parameterArn } },
+        Condition: {
+          StringEquals: { "kms:ViaService": `ssm.${REGION}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": parameterArn },
+        },
       },
     ]);
   });
@@ -370,7 +389,12 @@ describe("deviceGrantRolePolicy", () => {
       dnsSuffix: "amazonaws.com",
     });
     expect(policy.Statement.slice(1)).toEqual([
-      { Sid: "ReadWriteRequests", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem"], Resource: "arn:aws:dynamodb:eu-west-1:1:table/t" },
+      {
+        Sid: "ReadWriteRequests",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        Resource: "arn:aws:dynamodb:eu-west-1:1:table/t",
+      },
       {
         Sid: "QueryIndexes",
         Effect: "Allow",

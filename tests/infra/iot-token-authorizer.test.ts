@@ -365,7 +365,13 @@ describe("IotTokenAuthorizer trusting an issuer declared in the same program", (
     const pool = pulumi.output(COGNITO);
     await create({
       issuers: [
-        { ...rsIssuer, issuer: pool, jwksUri: pool.apply((i) => `${i}/.well-known/jwks.json`), clientIds: pulumi.output(["abc123", "def456"]), principalPrefix: "c" },
+        {
+          ...rsIssuer,
+          issuer: pool,
+          jwksUri: pool.apply((i) => `${i}/.well-known/jwks.json`),
+          clientIds: pulumi.output(["abc123", "def456"]),
+          principalPrefix: "c",
+        },
         { ...hsIssuer, principalPrefix: "o" },
       ],
     });
@@ -434,7 +440,10 @@ describe("IotTokenAuthorizer argument checks", () => {
 
   it("names both sides of conflicting settings", async () => {
     const problems = await expectRefused({
-      issuers: [{ ...hsIssuer, secretParameter: "/existing" }, { ...rsIssuer, secret: "c2VjcmV0" }],
+      issuers: [
+        { ...hsIssuer, secretParameter: "/existing" },
+        { ...rsIssuer, secret: "c2VjcmV0" },
+      ],
       signing: { enabled: false, rsaBits: 3072 },
     });
     expect(problems).toEqual(
@@ -448,7 +457,9 @@ describe("IotTokenAuthorizer argument checks", () => {
 
   it("refuses a component name that cannot name the function", async () => {
     const problems = await expectRefused({ issuers: [rsIssuer] }, "my authorizer");
-    expect(problems).toEqual([expect.stringContaining(`resourcePrefix "my authorizer-${MOCK_STACK}" (derived from the component name and stack)`)]);
+    expect(problems).toEqual([
+      expect.stringContaining(`resourcePrefix "my authorizer-${MOCK_STACK}" (derived from the component name and stack)`),
+    ]);
   });
 
   it("refuses a weak caller-supplied public key and a retention CloudWatch does not offer", async () => {

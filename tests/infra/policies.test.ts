@@ -11,10 +11,7 @@ describe("authorizerRolePolicy", () => {
       region: "cn-north-1",
       dnsSuffix: "amazonaws.com.cn",
     });
-    const sorted = [
-      "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/a",
-      "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/b/secret",
-    ];
+    const sorted = ["arn:aws-cn:ssm:cn-north-1:123456789012:parameter/a", "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/b/secret"];
     expect(policy.Statement.slice(1)).toEqual([
       { Sid: "ReadSharedSecrets", Effect: "Allow", Action: "ssm:GetParameter", Resource: sorted },
       {

@@ -32,7 +32,11 @@ async function create(args: UserDirectoryArgs = baseArgs, name = "users"): Promi
   const directory = new UserDirectory(name, args, { transformations: [transformation] });
   await allRegistered(captured);
   // Let the component's own output registration finish before the next test replaces the mocks.
-  await Promise.all([directory.clientIds, directory.clientSecrets, directory.issuer, directory.tokenEndpoint].map((o) => unwrap(o as pulumi.Output<unknown>)));
+  await Promise.all(
+    [directory.clientIds, directory.clientSecrets, directory.issuer, directory.tokenEndpoint].map((o) =>
+      unwrap(o as pulumi.Output<unknown>),
+    ),
+  );
   await new Promise((resolve) => setTimeout(resolve, 20));
   return directory;
 }
@@ -111,7 +115,12 @@ describe("UserDirectory", () => {
       tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
     };
     expect(tv.inputs).toEqual({ ...common, name: "Living-room TV", generateSecret: false, allowedOauthScopes: ["openid", "iot/device"] });
-    expect(printer.inputs).toEqual({ ...common, name: "Office printer", generateSecret: true, allowedOauthScopes: ["openid", "iot/device"] });
+    expect(printer.inputs).toEqual({
+      ...common,
+      name: "Office printer",
+      generateSecret: true,
+      allowedOauthScopes: ["openid", "iot/device"],
+    });
     for (const client of [tv, printer]) {
       expect(client.inputs.allowedOauthFlows).not.toContain("implicit");
       expect(client.inputs.explicitAuthFlows).not.toContain("ALLOW_USER_PASSWORD_AUTH");

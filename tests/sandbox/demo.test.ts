@@ -11,7 +11,11 @@ describe("npm run demo", () => {
     expect(result.steps.map((s) => [s.name, s.ok, s.ok ? "" : s.detail])).toEqual([
       ["The sandbox starts", true, ""],
       ["The device signs in: device flow, a user approves at the IdP, the device's polling gets tokens", true, ""],
-      ["The device publishes to its own topic (MQTT and HTTPS); another device of the user, subscribed over WebSocket, receives both", true, ""],
+      [
+        "The device publishes to its own topic (MQTT and HTTPS); another device of the user, subscribed over WebSocket, receives both",
+        true,
+        "",
+      ],
       ["Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", true, ""],
       ["Unsigned and wrongly signed tokens never reach the authorizer", true, ""],
       ["A request the user denies ends in access_denied", true, ""],

@@ -94,7 +94,10 @@ describe.each(transports)("$name", (transport) => {
   test("may not connect as another client id, nor with a token signed by another key", async () => {
     await expect(connect(transport, "someoneelse")).rejects.toThrow();
     const invocations = sandbox.gateway.authorizerInvocations();
-    const forged = credentials(accessToken, signToken(accessToken, (await import("node:crypto")).generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey));
+    const forged = credentials(
+      accessToken,
+      signToken(accessToken, (await import("node:crypto")).generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey),
+    );
     await expect(connect(transport, `${principal}-tv`, forged)).rejects.toThrow();
     expect(sandbox.gateway.authorizerInvocations()).toBe(invocations);
   });

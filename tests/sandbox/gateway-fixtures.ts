@@ -33,7 +33,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { refreshAfterSeconds?: number; disconnectAfterSeconds?: number; timeScale?: number; signing?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { refreshAfterSeconds?: number; disconnectAfterSeconds?: number; timeScale?: number; signing?: boolean } = {},
+): Promise<Harness> {
   const clock = { now: Date.now() };
   const config = loadAuthorizerConfig({
     region: "eu-west-1",
@@ -78,13 +80,30 @@ export interface Credentials {
 }
 
 export function username(c: Credentials, extra = ""): string {
-  return customAuthMqttUsername({ authorizerName: c.authorizerName ?? AUTHORIZER_NAME, tokenKeyName: TOKEN_KEY_NAME, token: c.token, signature: c.signature }) + extra;
+  return (
+    customAuthMqttUsername({
+      authorizerName: c.authorizerName ?? AUTHORIZER_NAME,
+      tokenKeyName: TOKEN_KEY_NAME,
+      token: c.token,
+      signature: c.signature,
+    }) + extra
+  );
 }
 export function headers(c: Credentials): Record<string, string> {
-  return customAuthHeaders({ authorizerName: c.authorizerName ?? AUTHORIZER_NAME, tokenKeyName: TOKEN_KEY_NAME, token: c.token, signature: c.signature });
+  return customAuthHeaders({
+    authorizerName: c.authorizerName ?? AUTHORIZER_NAME,
+    tokenKeyName: TOKEN_KEY_NAME,
+    token: c.token,
+    signature: c.signature,
+  });
 }
 export function query(c: Credentials): string {
-  return customAuthQuery({ authorizerName: c.authorizerName ?? AUTHORIZER_NAME, tokenKeyName: TOKEN_KEY_NAME, token: c.token, signature: c.signature });
+  return customAuthQuery({
+    authorizerName: c.authorizerName ?? AUTHORIZER_NAME,
+    tokenKeyName: TOKEN_KEY_NAME,
+    token: c.token,
+    signature: c.signature,
+  });
 }
 
 export type Transport = "tcp" | "ws-headers" | "ws-query";

@@ -5,7 +5,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { type MqttClient } from "mqtt";
-import { connect, endClient, type Harness, headers, query, SECRET, signature, startHarness, until, wrongSignature } from "./gateway-fixtures";
+import {
+  connect,
+  endClient,
+  type Harness,
+  headers,
+  query,
+  SECRET,
+  signature,
+  startHarness,
+  until,
+  wrongSignature,
+} from "./gateway-fixtures";
 
 let h: Harness;
 let subscriber: MqttClient;
@@ -77,7 +88,10 @@ test("a bad, missing or misplaced signature answers 403 without invoking the aut
   const rejections = h.gateway.signatureRejections();
   const token = h.tokenFor("alice");
   const wrongKey = await post("/topics/devices/alice/x", { headers: headers({ token, signature: wrongSignature(token) }), body: "x" });
-  const otherToken = await post("/topics/devices/alice/x", { headers: headers({ token, signature: signature(h.tokenFor("bob")) }), body: "x" });
+  const otherToken = await post("/topics/devices/alice/x", {
+    headers: headers({ token, signature: signature(h.tokenFor("bob")) }),
+    body: "x",
+  });
   const missing = await post("/topics/devices/alice/x", { headers: headers({ token }), body: "x" });
   // base64url instead of standard base64 is not the same signature to IoT
   const base64url = Buffer.from(signature(token), "base64").toString("base64url");
@@ -90,7 +104,10 @@ test("a bad, missing or misplaced signature answers 403 without invoking the aut
 test("a missing or unknown authorizer name answers 403 without invoking the authorizer", async () => {
   const before = h.gateway.authorizerInvocations();
   const token = h.tokenFor("alice");
-  const unknown = await post("/topics/devices/alice/x", { headers: headers({ token, signature: signature(token), authorizerName: "other" }), body: "x" });
+  const unknown = await post("/topics/devices/alice/x", {
+    headers: headers({ token, signature: signature(token), authorizerName: "other" }),
+    body: "x",
+  });
   const { "x-amz-customauthorizer-name": _name, ...withoutName } = headers({ token, signature: signature(token) });
   const missing = await post("/topics/devices/alice/x", { headers: withoutName, body: "x" });
   expect([unknown.status, missing.status]).toEqual([403, 403]);

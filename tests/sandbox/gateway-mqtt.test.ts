@@ -74,7 +74,9 @@ describe.each<[Transport, 4 | 5]>([
     expect(h.gateway.authorizerInvocations()).toBe(before + 1);
     const granted = await alice.subscribeAsync("devices/alice/#", { qos: 1 });
     expect(granted).toEqual([expect.objectContaining({ topic: "devices/alice/#", qos: 1 })]);
-    const received = new Promise<[string, string]>((resolve) => alice.once("message", (topic, payload) => resolve([topic, payload.toString()])));
+    const received = new Promise<[string, string]>((resolve) =>
+      alice.once("message", (topic, payload) => resolve([topic, payload.toString()])),
+    );
     await alice.publishAsync("devices/alice/temp", "21.5", { qos: 1 });
     await expect(received).resolves.toEqual(["devices/alice/temp", "21.5"]);
   });
@@ -83,7 +85,9 @@ describe.each<[Transport, 4 | 5]>([
     const alice = await as("alice");
     const granted = await suback(alice, { "devices/bob/#": { qos: 1 }, "devices/alice/+/x": { qos: 1 } });
     expect(granted).toEqual([version === 5 ? 0x87 : 128, 1]);
-    expect(h.logs).toContainEqual(expect.objectContaining({ outcome: "refused", stage: "subscribe", reason: "policy-denied", topic: "devices/bob/#" }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ outcome: "refused", stage: "subscribe", reason: "policy-denied", topic: "devices/bob/#" }),
+    );
     expect(alice.connected).toBe(true);
   });
 
@@ -149,7 +153,9 @@ describe.each<[Transport, 4 | 5]>([
   test("a client id outside the principal's own is refused after the authorizer ran", async () => {
     const before = h.gateway.authorizerInvocations();
     const token = h.tokenFor("alice");
-    await expect(connect(h.gateway, transport, version, "bob", { token, signature: signature(token) })).rejects.toMatchObject({ code: refusedCode });
+    await expect(connect(h.gateway, transport, version, "bob", { token, signature: signature(token) })).rejects.toMatchObject({
+      code: refusedCode,
+    });
     expect(h.gateway.authorizerInvocations()).toBe(before + 1);
     expect(h.logs).toContainEqual(expect.objectContaining({ stage: "connect", reason: "policy-denied", clientId: "bob" }));
   });
@@ -157,7 +163,9 @@ describe.each<[Transport, 4 | 5]>([
   test("a token from another key is refused by the authorizer", async () => {
     const before = h.gateway.authorizerInvocations();
     const token = h.tokenFor("alice", { secret: OTHER_SECRET });
-    await expect(connect(h.gateway, transport, version, "alice", { token, signature: signature(token) })).rejects.toMatchObject({ code: refusedCode });
+    await expect(connect(h.gateway, transport, version, "alice", { token, signature: signature(token) })).rejects.toMatchObject({
+      code: refusedCode,
+    });
     expect(h.gateway.authorizerInvocations()).toBe(before + 1);
     expect(h.logs).toContainEqual(expect.objectContaining({ stage: "connect", reason: "not-authenticated" }));
   });
@@ -166,10 +174,14 @@ describe.each<[Transport, 4 | 5]>([
     const before = h.gateway.authorizerInvocations();
     const rejections = h.gateway.signatureRejections();
     const token = h.tokenFor("alice");
-    await expect(connect(h.gateway, transport, version, "alice", { token, signature: wrongSignature(token) })).rejects.toMatchObject({ code: refusedCode });
+    await expect(connect(h.gateway, transport, version, "alice", { token, signature: wrongSignature(token) })).rejects.toMatchObject({
+      code: refusedCode,
+    });
     // The signature of another token does not do either.
     const other = h.tokenFor("bob");
-    await expect(connect(h.gateway, transport, version, "alice", { token, signature: signature(other) })).rejects.toMatchObject({ code: refusedCode });
+    await expect(connect(h.gateway, transport, version, "alice", { token, signature: signature(other) })).rejects.toMatchObject({
+      code: refusedCode,
+    });
     await expect(connect(h.gateway, transport, version, "alice", { token })).rejects.toMatchObject({ code: refusedCode });
     expect(h.gateway.authorizerInvocations()).toBe(before);
     expect(h.gateway.signatureRejections()).toBe(rejections + 3);
@@ -273,18 +285,21 @@ describe("refresh and disconnect timers (time scale 0.002: 300 s of IoT time is 
     return h;
   }
 
-  test.each([4, 5] as const)("MQTT %i: the authorizer is called again at refreshAfterInSeconds and the connection lives on", async (version) => {
-    const h = await harness(300, 86_400);
-    const token = h.tokenFor("alice", { expiresInSeconds: 86_400 });
-    const alice = await connect(h.gateway, "tcp", version, "alice", { token, signature: signature(token) });
-    await until(() => h.gateway.authorizerInvocations() >= 3);
-    expect(alice.connected).toBe(true);
-    await alice.subscribeAsync("devices/alice/#", { qos: 1 });
-    const received = new Promise<string>((resolve) => alice.once("message", (topic) => resolve(topic)));
-    await alice.publishAsync("devices/alice/after-refresh", "x", { qos: 1 });
-    await expect(received).resolves.toBe("devices/alice/after-refresh");
-    await endClient(alice);
-  });
+  test.each([4, 5] as const)(
+    "MQTT %i: the authorizer is called again at refreshAfterInSeconds and the connection lives on",
+    async (version) => {
+      const h = await harness(300, 86_400);
+      const token = h.tokenFor("alice", { expiresInSeconds: 86_400 });
+      const alice = await connect(h.gateway, "tcp", version, "alice", { token, signature: signature(token) });
+      await until(() => h.gateway.authorizerInvocations() >= 3);
+      expect(alice.connected).toBe(true);
+      await alice.subscribeAsync("devices/alice/#", { qos: 1 });
+      const received = new Promise<string>((resolve) => alice.once("message", (topic) => resolve(topic)));
+      await alice.publishAsync("devices/alice/after-refresh", "x", { qos: 1 });
+      await expect(received).resolves.toBe("devices/alice/after-refresh");
+      await endClient(alice);
+    },
+  );
 
   test.each([4, 5] as const)("MQTT %i: a refresh the authorizer denies (the token expired meanwhile) disconnects", async (version) => {
     const h = await harness(300, 86_400);
@@ -307,7 +322,9 @@ describe("refresh and disconnect timers (time scale 0.002: 300 s of IoT time is 
     const disconnectPacket = new Promise<number | undefined>((resolve) => alice.once("disconnect", (packet) => resolve(packet.reasonCode)));
     await closed(alice);
     expect(h.gateway.authorizerInvocations()).toBe(1); // refresh (600) comes after disconnect (300): never called
-    expect(h.logs).toContainEqual(expect.objectContaining({ outcome: "disconnected", reason: "disconnectAfterInSeconds", clientId: "alice" }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ outcome: "disconnected", reason: "disconnectAfterInSeconds", clientId: "alice" }),
+    );
     if (version === 5) await expect(disconnectPacket).resolves.toBe(0xa0);
     alice.end(true);
   });

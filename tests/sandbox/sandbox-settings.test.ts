@@ -90,12 +90,18 @@ describe("a settings file", () => {
   });
 
   it("names the device client entry whose scopes are bad", () => {
-    const problems = checkSandboxSettings({ deviceClients: [{ key: "tv", name: "TV", type: "public", scopes: ["bad scope"] }] }, "test", true).problems;
+    const problems = checkSandboxSettings(
+      { deviceClients: [{ key: "tv", name: "TV", type: "public", scopes: ["bad scope"] }] },
+      "test",
+      true,
+    ).problems;
     expect(problems).toEqual([expect.stringMatching(/^deviceClients \("tv"\): scopes/)]);
   });
 
   it("says which file cannot be read or parsed", () => {
-    expect(problemsOf(() => loadSandboxSettings({ settingsFile: path.join(dir, "missing.json") }))).toEqual([expect.stringMatching(/missing\.json: ENOENT/)]);
+    expect(problemsOf(() => loadSandboxSettings({ settingsFile: path.join(dir, "missing.json") }))).toEqual([
+      expect.stringMatching(/missing\.json: ENOENT/),
+    ]);
     const file = path.join(dir, "bad.json");
     writeFileSync(file, "{ not json");
     expect(problemsOf(() => loadSandboxSettings({ settingsFile: file }))).toEqual([expect.stringMatching(/bad\.json is not valid JSON/)]);

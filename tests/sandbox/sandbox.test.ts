@@ -128,7 +128,11 @@ describe("a running sandbox", () => {
     const publish = (signatureValue: string) =>
       fetch(`${sandbox.gateway.httpUrl}/topics/event/x/y`, {
         method: "POST",
-        headers: { "x-amz-customauthorizer-name": sandbox.authorizerName, "x-amz-customauthorizer-signature": signatureValue, jwt: "a.b.c" },
+        headers: {
+          "x-amz-customauthorizer-name": sandbox.authorizerName,
+          "x-amz-customauthorizer-signature": signatureValue,
+          jwt: "a.b.c",
+        },
         body: "{}",
       });
     expect((await publish(signature)).status).toBe(403);
@@ -149,7 +153,10 @@ describe("a running sandbox", () => {
     expect(body).toMatchObject({ verification_uri: `${sandbox.deviceGrantUrl}/device`, expires_in: 120, interval: 2 });
     userCode = body.user_code as string;
     deviceCode = body.device_code as string;
-    const metadata = (await (await fetch(`${sandbox.deviceGrantUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    const metadata = (await (await fetch(`${sandbox.deviceGrantUrl}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(metadata.device_authorization_endpoint).toBe(`${sandbox.deviceGrantUrl}/oauth2/device_authorization`);
   });
 
@@ -164,7 +171,8 @@ describe("a running sandbox", () => {
     for (const line of logs) expect(() => JSON.parse(line)).not.toThrow();
     const text = logs.join("\n");
     expect(userCode).not.toBe("");
-    for (const secret of [userCode, userCode.replace(/-/g, ""), deviceCode, sandbox.user.password, "a.b.c"]) expect(text).not.toContain(secret);
+    for (const secret of [userCode, userCode.replace(/-/g, ""), deviceCode, sandbox.user.password, "a.b.c"])
+      expect(text).not.toContain(secret);
   });
 });
 
@@ -208,7 +216,14 @@ describe("stop", () => {
     const sandbox = await startSandbox({ settings: SETTINGS, quiet: true, ports: FREE_PORTS });
     const directory = path.dirname(sandbox.sandboxFile);
     expect(existsSync(sandbox.sandboxFile)).toBe(true);
-    const urls = [sandbox.deviceGrantUrl, sandbox.cognitoUrl, sandbox.dynamoEndpoint, sandbox.gateway.mqttUrl, sandbox.gateway.wsUrl, sandbox.gateway.httpUrl];
+    const urls = [
+      sandbox.deviceGrantUrl,
+      sandbox.cognitoUrl,
+      sandbox.dynamoEndpoint,
+      sandbox.gateway.mqttUrl,
+      sandbox.gateway.wsUrl,
+      sandbox.gateway.httpUrl,
+    ];
     for (const url of urls) expect(await refused(url)).toBe(false);
     await sandbox.stop();
     for (const url of urls) expect(await refused(url)).toBe(true);
@@ -252,7 +267,10 @@ describe("npm start's command line", () => {
 
   it("keeps the device's files in .sandbox/ unless a data directory is given", () => {
     expect(parseCommandLine([]).options).toMatchObject({ filesDir: expect.stringMatching(/[/\\]\.sandbox$/) });
-    expect(parseCommandLine(["--data-dir", "/tmp/x", "--settings", "s.json"]).options).toMatchObject({ dataDir: "/tmp/x", settingsFile: "s.json" });
+    expect(parseCommandLine(["--data-dir", "/tmp/x", "--settings", "s.json"]).options).toMatchObject({
+      dataDir: "/tmp/x",
+      settingsFile: "s.json",
+    });
     expect(parseCommandLine(["--data-dir", "/tmp/x"]).options?.filesDir).toBeUndefined();
   });
 

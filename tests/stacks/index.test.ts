@@ -19,16 +19,34 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
       secretKeys: [`${PROJECT}:sharedSecret`],
     });
     const program = await import("../../stacks");
-    expect(Object.keys(program).sort()).toEqual(
-      [
-        "authorizerArn", "authorizerName", "callbackUrl", "dataEndpoint", "deviceAuthorizationEndpoint", "deviceClientIds",
-        "deviceClientSecrets", "deviceGrantDomainTarget", "deviceGrantFunctionName", "deviceGrantTableName", "deviceTokenEndpoint",
-        "functionArn", "functionName", "hostedUiUrl", "metadataUrl", "privateKeyPem", "publicKeyPem", "tokenKeyName", "userPoolId",
-        "userPoolIssuer", "userPoolPrincipalPrefix", "verificationUri",
-      ],
-    );
+    expect(Object.keys(program).sort()).toEqual([
+      "authorizerArn",
+      "authorizerName",
+      "callbackUrl",
+      "dataEndpoint",
+      "deviceAuthorizationEndpoint",
+      "deviceClientIds",
+      "deviceClientSecrets",
+      "deviceGrantDomainTarget",
+      "deviceGrantFunctionName",
+      "deviceGrantTableName",
+      "deviceTokenEndpoint",
+      "functionArn",
+      "functionName",
+      "hostedUiUrl",
+      "metadataUrl",
+      "privateKeyPem",
+      "publicKeyPem",
+      "tokenKeyName",
+      "userPoolId",
+      "userPoolIssuer",
+      "userPoolPrincipalPrefix",
+      "verificationUri",
+    ]);
     expect(await unwrap(program.userPoolPrincipalPrefix as pulumi.Output<string>)).toBe("cognito");
-    expect(await unwrap(program.verificationUri as pulumi.Output<string>)).toMatch(/^https:\/\/\w+\.execute-api\.eu-west-1\.amazonaws\.com\/device$/);
+    expect(await unwrap(program.verificationUri as pulumi.Output<string>)).toMatch(
+      /^https:\/\/\w+\.execute-api\.eu-west-1\.amazonaws\.com\/device$/,
+    );
     expect(await pulumi.isSecret(program.deviceClientSecrets as pulumi.Output<unknown>)).toBe(true);
     expect(await unwrap(program.dataEndpoint)).toMatch(/-ats\.iot\.eu-west-1\.amazonaws\.com$/);
     expect(await pulumi.isSecret(program.privateKeyPem)).toBe(true);

@@ -134,9 +134,7 @@ describe("the program with a bad configuration", () => {
     const inline = await expectRefused({
       [key("issuers")]: [{ issuer: OPENAM, algorithms: ["HS256"], sharedSecret: SHARED_SECRET }],
     });
-    expect(inline).toEqual([
-      `issuer ${OPENAM}: sharedSecret must be true (the secret itself goes in the secret setting sharedSecret)`,
-    ]);
+    expect(inline).toEqual([`issuer ${OPENAM}: sharedSecret must be true (the secret itself goes in the secret setting sharedSecret)`]);
   });
 
   it("refuses a shared secret no issuer reads", async () => {
@@ -156,7 +154,9 @@ describe("the program with a bad configuration", () => {
 
 describe("the program with the device grant (dev stack: deviceGrantEnabled)", () => {
   const fnConfig = (mocks: MockRecorder, name: string, variable: string) =>
-    JSON.parse((mocks.named("aws:lambda/function:Function", name).inputs.environment as { variables: Record<string, string> }).variables[variable]);
+    JSON.parse(
+      (mocks.named("aws:lambda/function:Function", name).inputs.environment as { variables: Record<string, string> }).variables[variable],
+    );
 
   it("makes the authorizer trust the user pool's access tokens for the device clients, beside OpenAM", async () => {
     const mocks = setup(devStackConfig());

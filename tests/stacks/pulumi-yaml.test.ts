@@ -76,7 +76,12 @@ describe("Pulumi.yaml", () => {
 
   it("covers every setting the program reads, and the program reads every declared one", () => {
     // With the device grant on, so that its settings are read too.
-    const source = recordingSource({ issuers: OPENAM_PREFIXED, sharedSecret: SECRET, deviceGrantEnabled: "true", deviceClients: DEVICE_CLIENTS });
+    const source = recordingSource({
+      issuers: OPENAM_PREFIXED,
+      sharedSecret: SECRET,
+      deviceGrantEnabled: "true",
+      deviceClients: DEVICE_CLIENTS,
+    });
     readStackConfig(source);
     const known = new Set([...Object.keys(SCALAR_SETTINGS), ...STRUCTURED_SETTINGS, ...SECRET_SETTINGS]);
     expect([...source.read].filter((k) => !known.has(k))).toEqual([]);
@@ -94,7 +99,11 @@ describe("Pulumi.yaml", () => {
       const { sharedSecrets: _secrets, ...rest } = checkIotTokenAuthorizerArgs("iot-auth", args, "dev");
       const grant = config.deviceGrant;
       if (!grant) throw new Error("the device grant is on in both");
-      const directory = checkUserDirectoryArgs(USER_DIRECTORY_NAME, { ...grant.directory, callbackUrls: ["https://x.example/callback"] }, "dev");
+      const directory = checkUserDirectoryArgs(
+        USER_DIRECTORY_NAME,
+        { ...grant.directory, callbackUrls: ["https://x.example/callback"] },
+        "dev",
+      );
       const device = checkDeviceGrantArgs(
         DEVICE_GRANT_NAME,
         { ...grant.grant, clients: [{ clientId: "c", name: "TV", type: "public", scopes: ["iot/device"] }], upstream: UPSTREAM },

@@ -43,7 +43,11 @@ export async function token(context: GrantContext, request: HttpRequest): Promis
   if (grantType === undefined) result = new OAuthError("invalid_request", "grant_type is required");
   else if (grantType === DEVICE_CODE_GRANT) result = await deviceCodeGrant(context, auth, params, viaHeader);
   else if (grantType === "refresh_token" && offersRefresh) result = await refreshGrant(context, auth, params, viaHeader);
-  else result = new OAuthError("unsupported_grant_type", "this server offers the device_code grant" + (offersRefresh ? " and refresh_token" : ""));
+  else
+    result = new OAuthError(
+      "unsupported_grant_type",
+      "this server offers the device_code grant" + (offersRefresh ? " and refresh_token" : ""),
+    );
   if (result instanceof OAuthError) {
     context.logger.info({ event: "token", grantType: safeName(grantType ?? ""), clientId: auth.client.clientId, outcome: result.error });
     return result.response();
@@ -75,7 +79,8 @@ async function deviceCodeGrant(
       if (outcome === "ok") return redeem(context, auth, current, viaHeader);
     } else {
       // pending or approving: poll-rate bookkeeping, then authorization_pending or slow_down.
-      const tooSoon = current.lastPollAt !== undefined && nowMs < current.lastPollAt + current.interval * 1000 - pollTolerance(current.interval);
+      const tooSoon =
+        current.lastPollAt !== undefined && nowMs < current.lastPollAt + current.interval * 1000 - pollTolerance(current.interval);
       const changes = tooSoon ? { lastPollAt: nowMs, interval: current.interval + SLOW_DOWN_STEP_SECONDS } : { lastPollAt: nowMs };
       const outcome = await store.update(hash, { version: current.version, status: current.status }, changes);
       if (outcome === "ok") {
@@ -91,7 +96,12 @@ async function deviceCodeGrant(
 }
 
 /** The poll that won approved → redeemed exchanges the IdP's authorization code for the tokens. */
-async function redeem(context: GrantContext, auth: AuthenticatedClient, record: DeviceRequest, viaHeader: boolean): Promise<HttpResponse | OAuthError> {
+async function redeem(
+  context: GrantContext,
+  auth: AuthenticatedClient,
+  record: DeviceRequest,
+  viaHeader: boolean,
+): Promise<HttpResponse | OAuthError> {
   const { config, store, upstream, logger } = context;
   if (record.authorizationCode === undefined || record.pkceVerifier === undefined) {
     logger.error({ event: "redeem", clientId: record.clientId, outcome: "approved-without-code" });
@@ -131,7 +141,8 @@ async function refreshGrant(
     refreshToken,
     ...(scopes && { scopes }),
   });
-  if (!result.ok && result.status >= 500) return new OAuthError("temporarily_unavailable", "the identity provider is unavailable; try again", 503);
+  if (!result.ok && result.status >= 500)
+    return new OAuthError("temporarily_unavailable", "the identity provider is unavailable; try again", 503);
   context.logger.info({ event: "refresh", clientId: auth.client.clientId, outcome: result.ok ? "tokens" : result.error });
   return tokenResponse(context, result, viaHeader);
 }

@@ -32,9 +32,15 @@ export function browserTestMode(options: { chromiumPath: string; chromiumExists:
   if (options.chromiumExists) return { mode: "run" };
   const install = "install Debian's chromium (apt-get install --no-install-recommends chromium) or set CHROMIUM_PATH";
   if (options.ci === undefined || options.ci === "") {
-    return { mode: "skip", reason: `browser tests skipped: no chromium at ${options.chromiumPath} (${install}; under CI=1 this is a failure)` };
+    return {
+      mode: "skip",
+      reason: `browser tests skipped: no chromium at ${options.chromiumPath} (${install}; under CI=1 this is a failure)`,
+    };
   }
-  return { mode: "fail", reason: `no chromium at ${options.chromiumPath} and CI is set, so the browser tests cannot be skipped: ${install} (.ci/run does)` };
+  return {
+    mode: "fail",
+    reason: `no chromium at ${options.chromiumPath} and CI is set, so the browser tests cannot be skipped: ${install} (.ci/run does)`,
+  };
 }
 
 export function currentBrowserTestMode(): BrowserTestMode {
@@ -116,7 +122,10 @@ export class PageProblems {
 }
 
 /** A fresh browser profile (no cookies) with its problems watched on every page it opens. */
-export async function newWatchedContext(browser: Browser, viewport: keyof typeof VIEWPORTS): Promise<{ context: BrowserContext; problems: PageProblems }> {
+export async function newWatchedContext(
+  browser: Browser,
+  viewport: keyof typeof VIEWPORTS,
+): Promise<{ context: BrowserContext; problems: PageProblems }> {
   const context = await browser.newContext({ ...VIEWPORTS[viewport] });
   const problems = new PageProblems();
   context.on("page", (page) => problems.watch(page));

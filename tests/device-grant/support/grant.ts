@@ -122,17 +122,29 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
 }
 
 /** Starts a device authorization for the public client (or `client` with its secret, by Basic). */
-export function authorizeDevice(grant: GrantHarness, client: AppClient = grant.publicClient, scope?: string): Promise<deviceFlow.DeviceAuthorization> {
+export function authorizeDevice(
+  grant: GrantHarness,
+  client: AppClient = grant.publicClient,
+  scope?: string,
+): Promise<deviceFlow.DeviceAuthorization> {
   return deviceFlow.authorizeDevice(grant.url, client, scope);
 }
 
 /** A token request for the device code grant, authenticated as `client`. */
-export function pollToken(grant: GrantHarness, deviceCode: string, client: AppClient = grant.publicClient): ReturnType<typeof deviceFlow.pollToken> {
+export function pollToken(
+  grant: GrantHarness,
+  deviceCode: string,
+  client: AppClient = grant.publicClient,
+): ReturnType<typeof deviceFlow.pollToken> {
   return deviceFlow.pollToken(grant.url, deviceCode, client);
 }
 
 /** The whole user side: code form, confirmation, Approve, cognito-local login, callback. Returns the callback page. */
-export async function approveAsUser(grant: GrantHarness, authorization: deviceFlow.DeviceAuthorization, user = new ScriptedUser()): Promise<Page> {
+export async function approveAsUser(
+  grant: GrantHarness,
+  authorization: deviceFlow.DeviceAuthorization,
+  user = new ScriptedUser(),
+): Promise<Page> {
   const confirmation = await openConfirmation(user, authorization);
   const idpUrl = await approve(user, confirmation);
   const callbackUrl = await user.signInAtCognito(idpUrl, grant.username, PASSWORD);

@@ -16,6 +16,8 @@
  *     the demo moves the device grant service's clock past the expiry instead of waiting.
  *
  * Steps 4 to 7 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
+ *
+ * One file because it is one story, read top to bottom: one short function per step, then the runner.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";

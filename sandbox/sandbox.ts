@@ -266,6 +266,56 @@ async function writeSandboxFile(directory: string, file: SandboxFile, stops: Sto
   return sandboxFile;
 }
 
+/** The device grant's local chain with the stack's settings: its API on the sandbox's port, the test user in its pool. */
+function startChain(
+  options: SandboxOptions,
+  settings: SandboxSettings,
+  at: { directory: string; host: string; ports: SandboxPorts; password: string; clock: { now(): number } },
+): Promise<DeviceGrantChain> {
+  const { name, scopes } = settings.deviceClient;
+  return startDeviceGrantChain({
+    settings: settings.deviceGrant,
+    clients: [{ appName: name, displayName: name, type: "public", scopes }],
+    user: { username: TEST_USERNAME, password: at.password, email: `${TEST_USERNAME}@example.com` },
+    region: settings.region,
+    tableName: TABLE_NAME,
+    ...(options.dataDir !== undefined && { dataDir: at.directory }),
+    host: at.host,
+    port: at.ports.deviceGrant,
+    clock: at.clock,
+    logger: {
+      info: (fields) => log(options, "device-grant", "info", fields),
+      warn: (fields) => log(options, "device-grant", "warn", fields),
+      error: (fields) => log(options, "device-grant", "error", fields),
+    },
+  }).catch((err: unknown) => {
+    throw explainListenError(err, at.host, at.ports);
+  });
+}
+
+/** The IoT gateway on the sandbox's ports, calling the authorizer core that trusts the chain's user pool. */
+function startGateway(
+  options: SandboxOptions,
+  settings: SandboxSettings,
+  at: { chain: DeviceGrantChain; host: string; ports: SandboxPorts; signingPublicKeyPem: string },
+): Promise<IotGateway> {
+  return startIotGateway({
+    authorizer: sandboxAuthorizer(options, settings, at.chain),
+    authorizerName: AUTHORIZER_NAME,
+    tokenKeyName: settings.authorizer.tokenKeyName,
+    signingPublicKeyPem: at.signingPublicKeyPem,
+    region: settings.region,
+    accountId: SANDBOX_ACCOUNT_ID,
+    host: at.host,
+    mqttPort: at.ports.mqtt,
+    wsPort: at.ports.ws,
+    httpPort: at.ports.http,
+    logger: (line) => log(options, "gateway", String(line.level ?? "info"), line),
+  }).catch((err: unknown) => {
+    throw explainListenError(err, at.host, at.ports);
+  });
+}
+
 /** Starts everything, or stops what it started and throws (a `ConfigurationError` or `PortInUseError` says why). */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // Settings first: a bad setting must not cost a port.
@@ -279,49 +329,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const directory = await sandboxDirectory(options, stops);
     let offsetMs = 0;
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
-    const chain = await startDeviceGrantChain({
-      settings: settings.deviceGrant,
-      clients: [
-        {
-          appName: settings.deviceClient.name,
-          displayName: settings.deviceClient.name,
-          type: "public",
-          scopes: settings.deviceClient.scopes,
-        },
-      ],
-      user: { username: TEST_USERNAME, password, email: `${TEST_USERNAME}@example.com` },
-      region: settings.region,
-      tableName: TABLE_NAME,
-      ...(options.dataDir !== undefined && { dataDir: directory }),
-      host,
-      port: ports.deviceGrant,
-      clock: { now: () => Date.now() + offsetMs },
-      logger: {
-        info: (fields) => log(options, "device-grant", "info", fields),
-        warn: (fields) => log(options, "device-grant", "warn", fields),
-        error: (fields) => log(options, "device-grant", "error", fields),
-      },
-    }).catch((err: unknown) => {
-      throw explainListenError(err, host, ports);
-    });
+    const clock = { now: () => Date.now() + offsetMs };
+    const chain = await startChain(options, settings, { directory, host, ports, password, clock });
     stops.push(() => chain.stop());
 
     const key = await signingKey(directory);
-    const gateway = await startIotGateway({
-      authorizer: sandboxAuthorizer(options, settings, chain),
-      authorizerName: AUTHORIZER_NAME,
-      tokenKeyName: settings.authorizer.tokenKeyName,
-      signingPublicKeyPem: key.publicPem,
-      region: settings.region,
-      accountId: SANDBOX_ACCOUNT_ID,
-      host,
-      mqttPort: ports.mqtt,
-      wsPort: ports.ws,
-      httpPort: ports.http,
-      logger: (line) => log(options, "gateway", String(line.level ?? "info"), line),
-    }).catch((err: unknown) => {
-      throw explainListenError(err, host, ports);
-    });
+    const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem });
     stops.push(() => gateway.stop());
 
     const [app] = chain.clients;

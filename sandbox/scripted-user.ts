@@ -13,6 +13,9 @@
  *   service's callback is a same-site navigation in these tests (on AWS it is cross-site, which is why
  *   the service must not need a `Strict` cookie on its callback).
  * - A POST carries `Origin` (the page's origin) and `Sec-Fetch-Site`; 301/302/303 after a POST become a GET.
+ *
+ * One file because it is one concept, a browser: its cookie jar, its form reader and its navigation only make
+ * sense together, and no function in it is long.
  */
 
 /** One request and its answer. */

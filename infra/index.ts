@@ -8,3 +8,4 @@ export * from "./user-directory";
 export * from "./user-directory-args";
 export * from "./device-grant";
 export * from "./device-grant-args";
+export { cognitoIssuer, cognitoJwksUri } from "../functions/shared/oauth";

@@ -7,6 +7,8 @@
  * stayed in a deployed configuration would trust nothing and reach nothing.
  */
 
+import { cognitoJwksUri } from "../functions/shared/oauth";
+
 /** An issuer's `iss` until its real value is known; `tag` tells stand-ins apart (an index, a client key). */
 export function standInIssuer(tag: string): string {
   return `https://${tag}.pending.invalid`;
@@ -14,7 +16,7 @@ export function standInIssuer(tag: string): string {
 
 /** The JWKS URI of `standInIssuer(tag)`. */
 export function standInJwksUri(tag: string): string {
-  return `${standInIssuer(tag)}/.well-known/jwks.json`;
+  return cognitoJwksUri(standInIssuer(tag));
 }
 
 /** An endpoint of a stand-in service, e.g. `standInUrl("user-pool", "/oauth2/token")`. */

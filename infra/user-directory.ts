@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { cognitoJwksUri } from "../functions/shared/oauth";
 import { checkUserDirectoryArgs, type CheckedUserDirectoryArgs, type UserDirectoryArgs } from "./user-directory-args";
 
 /**
@@ -75,7 +76,7 @@ export class UserDirectory extends pulumi.ComponentResource {
     this.userPoolId = pool.id;
     this.userPoolArn = pool.arn;
     this.issuer = pulumi.interpolate`https://${pool.endpoint}`;
-    this.jwksUri = pulumi.interpolate`https://${pool.endpoint}/.well-known/jwks.json`;
+    this.jwksUri = this.issuer.apply(cognitoJwksUri);
     this.hostedUiUrl = hostedUiUrl;
     this.authorizationEndpoint = pulumi.interpolate`${hostedUiUrl}/oauth2/authorize`;
     this.tokenEndpoint = pulumi.interpolate`${hostedUiUrl}/oauth2/token`;

@@ -63,7 +63,7 @@ import type * as OtpModule from "cognito-local/lib/services/otp";
 import type * as TokenGeneratorModule from "cognito-local/lib/services/tokenGenerator";
 import type * as UserPoolServiceModule from "cognito-local/lib/services/userPoolService";
 import type { Logger } from "pino";
-import { basicAuthorizationHeader } from "../functions/shared/oauth";
+import { basicAuthorizationHeader, cognitoJwksUri } from "../functions/shared/oauth";
 import { nodeRequire } from "./esm";
 import { closeServer, listen } from "./servers";
 
@@ -263,7 +263,7 @@ function apiCaller(baseUrl: string): CognitoLocal["call"] {
 function poolEndpoints(baseUrl: string, poolId: string): CognitoEndpoints {
   return {
     issuer: `${baseUrl}/${poolId}`,
-    jwksUri: `${baseUrl}/${poolId}/.well-known/jwks.json`,
+    jwksUri: cognitoJwksUri(`${baseUrl}/${poolId}`),
     authorizationEndpoint: `${baseUrl}/oauth2/authorize`,
     tokenEndpoint: `${baseUrl}/oauth2/token`,
     discoveryUrl: `${baseUrl}/${poolId}/.well-known/openid-configuration`,
@@ -368,7 +368,7 @@ export function discoveryDocument(baseUrl: string, poolId: string): Record<strin
     issuer: `${baseUrl}/${poolId}`,
     authorization_endpoint: `${baseUrl}/oauth2/authorize`,
     token_endpoint: `${baseUrl}/oauth2/token`,
-    jwks_uri: `${baseUrl}/${poolId}/.well-known/jwks.json`,
+    jwks_uri: cognitoJwksUri(`${baseUrl}/${poolId}`),
     response_types_supported: ["code"],
     grant_types_supported: ["authorization_code", "refresh_token"],
     code_challenge_methods_supported: ["S256"],

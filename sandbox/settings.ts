@@ -19,6 +19,7 @@ import { principalPrefixProblem } from "../functions/authorizer/issuer-checks";
 import { checkDeviceGrantSettings, DEFAULT_DEVICE_GRANT_SETTINGS, inspectClients } from "../functions/device-grant/settings";
 import { isObject, REGION } from "../functions/shared/checks";
 import { ConfigurationError, renderProblems } from "../functions/shared/problems";
+import { standInIssuer, standInJwksUri } from "../infra/stand-ins";
 import { type DeviceGrantSettings } from "../functions/device-grant/model";
 
 /** The Pulumi project's configuration namespace. */
@@ -90,13 +91,13 @@ export function checkSandboxSettings(
   const principalPrefix = raw.userPoolPrincipalPrefix ?? SANDBOX_DEFAULTS.principalPrefix;
   const prefixProblem = principalPrefixProblem(principalPrefix);
   if (prefixProblem !== undefined) problems.push(`userPoolPrincipalPrefix ${prefixProblem}`);
-  const standIn = "http://127.0.0.1/sandbox-user-pool";
+  const standIn = standInIssuer("sandbox-user-pool");
   const authorizer = checkAuthorizerSettings({
     issuers: [
       {
         issuer: standIn,
         algorithms: ["RS256"],
-        jwksUri: `${standIn}/.well-known/jwks.json`,
+        jwksUri: standInJwksUri("sandbox-user-pool"),
         tokenUse: "access",
         clientIds: ["sandbox"],
         principalPrefix: prefixProblem === undefined ? principalPrefix : SANDBOX_DEFAULTS.principalPrefix,

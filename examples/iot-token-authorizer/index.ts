@@ -6,7 +6,7 @@
  * `appClientId` (the app client the web and mobile apps sign in with).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { IotTokenAuthorizer } from "../../infra";
+import { cognitoIssuer, cognitoJwksUri, IotTokenAuthorizer } from "../../infra";
 
 const config = new pulumi.Config();
 const region = new pulumi.Config("aws").require("region");
@@ -14,14 +14,14 @@ const userPoolId = config.require("userPoolId");
 const appClientId = config.require("appClientId");
 
 // Cognito's issuer URL; its signing keys are published under it.
-const issuer = `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`;
+const issuer = cognitoIssuer(region, userPoolId);
 
 const authorizer = new IotTokenAuthorizer("cognito", {
   issuers: [
     {
       issuer,
       algorithms: ["RS256"],
-      jwksUri: `${issuer}/.well-known/jwks.json`,
+      jwksUri: cognitoJwksUri(issuer),
       // Access tokens carry no "aud": pin the token type and the app client instead (docs/jwt-verification.md#claim-shapes-by-issuer).
       tokenUse: "access",
       clientIds: [appClientId],

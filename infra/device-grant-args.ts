@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { isIntegerInRange } from "../functions/shared/checks";
-import { ConfigurationError, nested, type Problem, problemAt, problemWithText } from "../functions/shared/problems";
+import { checkedOrThrow, nested, type Problem, problemAt, problemWithText } from "../functions/shared/problems";
 import type { ClientRegistration, DeviceGrantSettings } from "../functions/device-grant/model";
 import { inspectClients, inspectDeviceGrantSettings } from "../functions/device-grant/settings";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
@@ -180,7 +180,5 @@ function checkRuntimeArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): Run
 
 /** Checks every argument and fills in defaults, or throws one `ConfigurationError` listing every problem. */
 export function checkDeviceGrantArgs(name: string, args: DeviceGrantArgs, stack: string): CheckedDeviceGrantArgs {
-  const { checked, problems } = deviceGrantProblems(name, args, stack);
-  if (problems.length > 0) throw new ConfigurationError(problems, `DeviceGrant "${name}" arguments`);
-  return checked;
+  return checkedOrThrow(deviceGrantProblems(name, args, stack), `DeviceGrant "${name}" arguments`);
 }

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
 import { type AuthorizerSettings, type GrantRule, inspectAuthorizerSettings, type IssuerConfig } from "../functions/authorizer/config";
 import { issuerProblem } from "../functions/authorizer/issuer-checks";
-import { ConfigurationError, type Problem, problem, problemAt } from "../functions/shared/problems";
+import { checkedOrThrow, ConfigurationError, type Problem, problem, problemAt } from "../functions/shared/problems";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
 import { standInClientId, standInIssuer, standInJwksUri } from "./stand-ins";
 
@@ -194,9 +194,7 @@ type CheckedArgs = CheckedIotTokenAuthorizerArgs;
  * every problem. Runs before any resource is declared, so a bad configuration fails the preview, whole.
  */
 export function checkIotTokenAuthorizerArgs(name: string, args: IotTokenAuthorizerArgs, stack: string): CheckedArgs {
-  const { checked, problems } = iotTokenAuthorizerProblems(name, args, stack);
-  if (problems.length > 0) throw new ConfigurationError(problems, `IotTokenAuthorizer "${name}" arguments`);
-  return checked;
+  return checkedOrThrow(iotTokenAuthorizerProblems(name, args, stack), `IotTokenAuthorizer "${name}" arguments`);
 }
 
 /** The checks of `checkIotTokenAuthorizerArgs`, returning the problems instead of throwing (the stack names them its own way). */

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { integerSetting, isIntegerInRange } from "../functions/shared/checks";
-import { ConfigurationError, type Problem, problem, problemAt, problemWithText } from "../functions/shared/problems";
+import { checkedOrThrow, type Problem, problem, problemAt, problemWithText } from "../functions/shared/problems";
 
 export type MfaMode = "OFF" | "OPTIONAL" | "ON";
 export const MFA_MODES: readonly MfaMode[] = ["OFF", "OPTIONAL", "ON"];
@@ -112,9 +112,7 @@ export interface CheckedUserDirectoryArgs {
 
 /** Checks every argument and fills in defaults, or throws one `ConfigurationError` listing every problem. */
 export function checkUserDirectoryArgs(name: string, args: UserDirectoryArgs, stack: string): CheckedUserDirectoryArgs {
-  const problems = userDirectoryProblems(name, args, stack);
-  if (problems.problems.length > 0) throw new ConfigurationError(problems.problems, `UserDirectory "${name}" arguments`);
-  return problems.checked;
+  return checkedOrThrow(userDirectoryProblems(name, args, stack), `UserDirectory "${name}" arguments`);
 }
 
 /** The checks of `checkUserDirectoryArgs`, returning the problems instead of throwing (the stack lists them with others). */

@@ -66,6 +66,12 @@ export function renderProblems(problems: readonly (Problem | string)[], name: Na
   return problems.map((p) => (typeof p === "string" ? p : p.describe(name)));
 }
 
+/** The checked value when there is no problem; otherwise one `ConfigurationError` with every problem, about `subject`. */
+export function checkedOrThrow<T>(result: { checked: T; problems: readonly Problem[] }, subject: string): T {
+  if (result.problems.length > 0) throw new ConfigurationError(result.problems, subject);
+  return result.checked;
+}
+
 /**
  * A configuration that cannot be used, with every problem found. `problems` are the rendered sentences (what an
  * operator reads); `details` keep the paths, for a caller that names settings differently.

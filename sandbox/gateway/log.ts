@@ -37,11 +37,32 @@ export interface RefusalFields extends ConnectionFields {
   topic?: string;
 }
 
+/** What a policy refusal's line says of the connection. */
+export interface PolicyDeniedConnection {
+  transport: Transport;
+  id: string;
+  clientId?: string;
+  session?: { principalId: string };
+}
+
 export class GatewayLog {
   constructor(private readonly write: LogWriter) {}
 
   refused(fields: RefusalFields): void {
     this.write({ component: "iot-gateway", outcome: "refused", ...fields });
+  }
+
+  /** An operation of an MQTT connection the connection's policy refuses (`conn` undefined: a client the gateway never saw). */
+  policyDenied(conn: PolicyDeniedConnection | undefined, stage: "publish" | "subscribe" | "receive", topic: string): void {
+    this.refused({
+      transport: conn?.transport ?? "mqtt",
+      stage,
+      reason: "policy-denied",
+      connectionId: conn?.id,
+      clientId: conn?.clientId,
+      principalId: conn?.session?.principalId,
+      topic,
+    });
   }
 
   /** A connection closed because the authorizer's `disconnectAfterInSeconds` ran out. */

@@ -99,15 +99,7 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       const conn = connectionOf(client);
       const topic = packet.topic;
       if (conn !== undefined && permissions.mayPublish(conn.session, topic, packet.retain, conn.clientId)) return callback(null);
-      log.refused({
-        transport: conn?.transport ?? "mqtt",
-        stage: "publish",
-        reason: "policy-denied",
-        connectionId: conn?.id,
-        clientId: conn?.clientId,
-        principalId: conn?.session?.principalId,
-        topic,
-      });
+      log.policyDenied(conn, "publish", topic);
       // MQTT 3.1.1 cannot refuse a PUBLISH: IoT Core, like aedes on this error, closes the connection.
       callback(new Error("not authorized to publish"));
     },
@@ -116,30 +108,14 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       if (conn !== undefined && permissions.maySubscribe(conn.session, subscription.topic, conn.clientId)) {
         return callback(null, subscription);
       }
-      log.refused({
-        transport: conn?.transport ?? "mqtt",
-        stage: "subscribe",
-        reason: "policy-denied",
-        connectionId: conn?.id,
-        clientId: conn?.clientId,
-        principalId: conn?.session?.principalId,
-        topic: subscription.topic,
-      });
+      log.policyDenied(conn, "subscribe", subscription.topic);
       callback(null, null); // SUBACK 128 (0x87 on MQTT 5) for this filter; the others go on
     },
     authorizeForward: (client, packet) => {
       const conn = connectionOf(client);
       if (conn !== undefined && permissions.mayReceive(conn.session, packet.topic, conn.clientId)) return packet;
       if (!packet.topic.startsWith("$SYS/")) {
-        log.refused({
-          transport: conn?.transport ?? "mqtt",
-          stage: "receive",
-          reason: "policy-denied",
-          connectionId: conn?.id,
-          clientId: conn?.clientId,
-          principalId: conn?.session?.principalId,
-          topic: packet.topic,
-        });
+        log.policyDenied(conn, "receive", packet.topic);
       }
       return null;
     },
@@ -153,15 +129,6 @@ export function bridgeHooks(enforcement: Pick<PolicyEnforcement, "permissions" |
       if (conn.session === undefined) return undefined;
       return enforcement.permissions.mayPublish(conn.session, topic, retain, conn.clientId);
     },
-    onPublishRefused: (topic) =>
-      enforcement.log.refused({
-        transport: conn.transport,
-        stage: "publish",
-        reason: "policy-denied",
-        connectionId: conn.id,
-        clientId: conn.clientId,
-        principalId: conn.session?.principalId,
-        topic,
-      }),
+    onPublishRefused: (topic) => enforcement.log.policyDenied(conn, "publish", topic),
   };
 }

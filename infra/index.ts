@@ -8,4 +8,8 @@ export * from "./user-directory";
 export * from "./user-directory-args";
 export * from "./device-grant";
 export * from "./device-grant-args";
+export * from "./fleet-provisioning";
+export * from "./fleet-provisioning-args";
+export * from "./fleet-provisioning-policies";
+export * from "./provisioning-template";
 export { cognitoIssuer, cognitoJwksUri } from "../functions/shared/oauth";

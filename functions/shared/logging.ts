@@ -24,3 +24,13 @@ export const consoleLogSink: LogSink = {
   error: (fields) => console.error(fields),
 };
 /* eslint-enable no-console */
+
+/**
+ * A value someone else chose (a thing name a device sent, a client id), made fit for a log line: printable
+ * ASCII only, quotes and backslashes replaced, at most `max` characters.
+ */
+export function loggable(value: unknown, max = 64): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const cleaned = value.replace(/[^\x20-\x7e]/g, "?").replace(/["\\]/g, "?");
+  return cleaned.length > max ? `${cleaned.slice(0, max)}…` : cleaned;
+}

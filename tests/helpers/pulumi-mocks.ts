@@ -197,6 +197,16 @@ function computedOutputs(
           hostedZoneId: "Z2FDTNDATAQYW2",
         },
       };
+    case "aws:iot/provisioningTemplate:ProvisioningTemplate":
+      return { name: physical, arn: `arn:${partition}:iot:${region}:${accountId}:provisioningtemplate/${physical}`, defaultVersionId: 1 };
+    case "aws:iot/policy:Policy":
+      return { name: physical, arn: `arn:${partition}:iot:${region}:${accountId}:policy/${physical}`, defaultVersionId: "1" };
+    case "aws:apigatewayv2/authorizer:Authorizer":
+      return { id: suffix(name) };
+    case "aws:cognito/identityPool:IdentityPool": {
+      const id = `${region}:${createHash("sha256").update(`pool:${name}`).digest("hex").slice(0, 8)}-0000-4000-8000-000000000000`;
+      return { id, arn: `arn:${partition}:cognito-identity:${region}:${accountId}:identitypool/${id}` };
+    }
     case "tls:index/privateKey:PrivateKey": {
       if (inputs.algorithm !== "RSA") throw new Error(`mock: only RSA keys are generated, got ${String(inputs.algorithm)}`);
       return { ...rsaKey(typeof inputs.rsaBits === "number" ? inputs.rsaBits : 2048) };

@@ -2,15 +2,16 @@
  * Races against real DynamoDB semantics (dynalite): the conditional writes must let exactly one of many
  * concurrent actors win, however the requests interleave.
  */
-import { hashDeviceCode } from "../../functions/device-grant/codes";
 import { ScriptedUser, visibleText } from "../../sandbox/scripted-user";
-import { approveAsUser, authorizeDevice, type GrantHarness, openConfirmation, pollToken, startGrant } from "./support/grant";
+import { approveAsUser, authorizeDevice, type GrantHarness, openConfirmation, pollToken, startGrant, storedRequest } from "./support/grant";
 
 jest.setTimeout(120_000);
 
 let grant: GrantHarness;
 beforeAll(async () => {
-  grant = await startGrant();
+  // Every browser here is at 127.0.0.1, as if all were behind one NAT: the per-address budget is
+  // rate-limit.test.ts's subject, not this file's.
+  grant = await startGrant({ settings: { maxFailedEntriesPerIp: 10_000 } });
 });
 afterAll(async () => {
   await grant?.stop();
@@ -32,7 +33,7 @@ test("50 simultaneous polls after approval yield exactly one token response", as
       expect(loser.body.access_token).toBeUndefined();
       expect(["invalid_grant", "slow_down"]).toContain(loser.body.error);
     }
-    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code)))?.status).toBe("redeemed");
+    expect((await storedRequest(grant, authorization.device_code))?.status).toBe("redeemed");
     // One exchange reached the IdP: the conditional write stopped the other 49 before it (cognito-local's
     // single-use codes alone would also leave one winner, so this is what shows the service's own guard).
     expect(grant.upstreamCalls.exchanges - exchangesBefore).toBe(1);
@@ -56,9 +57,12 @@ test("simultaneous Approve and Deny from two browsers leave exactly one outcome"
     const approveWon = approval.status === 303;
     const denyWon = denial.status === 200 && visibleText(denial.body).includes("You denied the request");
     expect(approveWon !== denyWon).toBe(true);
+    // Approve took the approval lock, so the Deny is told someone is approving (409); or Deny won, and the
+    // Approve is told the request was denied.
     const loser = approveWon ? denial : approval;
-    expect(loser.status).toBe(400);
-    const stored = await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code));
+    expect(loser.status).toBe(approveWon ? 409 : 400);
+    expect(visibleText(loser.body)).toContain(approveWon ? "Someone is already approving this device" : "This request was denied");
+    const stored = await storedRequest(grant, authorization.device_code);
     expect(stored?.status).toBe(approveWon ? "approving" : "denied");
     outcomes[approveWon ? "approved" : "denied"]++;
   }

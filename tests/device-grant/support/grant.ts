@@ -7,9 +7,10 @@
  * Time: the service's clock is the wall clock plus `clock.offsetMs`, so a test can jump past an expiry or
  * a polling interval without waiting, while cognito-local's tokens stay valid for the authorizer.
  */
+import { splitCredential } from "../../../functions/device-grant/codes";
 import { type DeviceGrantConfig } from "../../../functions/device-grant/config";
 import { type DynamoStore } from "../../../functions/device-grant/dynamo-store";
-import { type DeviceGrantSettings } from "../../../functions/device-grant/model";
+import { type DeviceGrantSettings, type DeviceRequest } from "../../../functions/device-grant/model";
 import { type LogFields, type ServiceLogger } from "../../../functions/device-grant/service";
 import { type AppClient, type CognitoLocal } from "../../../sandbox/cognito-local";
 import { startDeviceGrantChain } from "../../../sandbox/device-grant-chain";
@@ -119,6 +120,13 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
     upstreamCalls,
     stop: chain.stop,
   };
+}
+
+/** The stored request a device code names (its key is the code's user code part). */
+export function storedRequest(grant: GrantHarness, deviceCode: string): Promise<DeviceRequest | undefined> {
+  const parts = splitCredential(deviceCode);
+  if (!parts) throw new Error("not a device code of this service");
+  return grant.store.getByUserCode(parts.userCode);
 }
 
 /** Starts a device authorization for the public client (or `client` with its secret, by Basic). */

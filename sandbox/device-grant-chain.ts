@@ -91,7 +91,8 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
     const dynamo = await startDynalite(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
     stops.push(() => dynamo.stop());
     const tableName = await dynamo.createTable(options.tableName ?? `grant-${randomBytes(4).toString("hex")}`, { existingOk: true });
-    const store = new DynamoStore({ client: dynamo.client, tableName });
+    // dynalite does not return the item with a refused write, as DynamoDB does: the store reads it instead.
+    const store = new DynamoStore({ client: dynamo.client, tableName, itemOnRefusal: "read" });
     const cognito = await startCognito();
     stops.push(() => cognito.stop());
     const poolId = await cognito.createUserPool("devices");

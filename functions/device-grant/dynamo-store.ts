@@ -7,7 +7,8 @@
  * bookkeeping (`nextPollAt`), so it can never make a user's Approve or callback lose a write, while
  * concurrent polls, approve-versus-deny races and replays still resolve to exactly one winner. A refused
  * write comes back with the item as it stood (`ReturnValuesOnConditionCheckFailure`, no extra read on AWS;
- * dynalite ignores that parameter, so there the store reads the item instead), so the caller can say why.
+ * dynalite ignores that parameter, so there the store is told to read the item instead), so the caller can
+ * say why.
  *
  * Errors: a failed condition is a refusal, never an exception; anything else is a `StoreError` naming the
  * operation and DynamoDB's error name only, never the SDK's message (it can quote keys, and keys hold user codes).
@@ -70,13 +71,26 @@ function credentialCondition(credential: DeviceCredential): { condition: string;
   };
 }
 
+export interface DynamoStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /**
+   * How a refused write learns how the item stood: "returned" (DynamoDB: the item comes with the refusal, and
+   * none means there is none) or "read" (a `GetItem` after the refusal: dynalite ignores
+   * `ReturnValuesOnConditionCheckFailure`). "returned" by default.
+   */
+  itemOnRefusal?: "returned" | "read";
+}
+
 export class DynamoStore implements Store {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
+  private readonly readOnRefusal: boolean;
 
-  constructor(options: { client: DynamoDBClient; tableName: string }) {
+  constructor(options: DynamoStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.readOnRefusal = options.itemOnRefusal === "read";
   }
 
   /** One conditional `PutItem`: the code must be free, or its previous holder's retention over (TTL is lazy). */
@@ -251,7 +265,7 @@ export class DynamoStore implements Store {
   private async transition(userCode: string, operation: string, write: Write): Promise<Transition> {
     const outcome = await this.update(userCode, operation, write, "ALL_NEW", true);
     if (outcome.written) return { written: true, request: requestFromItem(outcome.item ?? {}) };
-    const current = outcome.item ?? (await this.getItem(KEY_PREFIX.request + userCode));
+    const current = this.readOnRefusal ? await this.getItem(KEY_PREFIX.request + userCode) : outcome.item;
     return { written: false, current: current && requestFromItem(current) };
   }
 

@@ -258,6 +258,39 @@ describe("token endpoint, device_code grant", () => {
     expect(publicWithSecret.body.error).toBe("invalid_client");
   });
 
+  test("an unknown client id and a wrong secret get the same answer: status, error, description and headers", async () => {
+    const authorization = await authorizeDevice(grant, grant.confidentialClient);
+    const fields = { grant_type: DEVICE_GRANT, device_code: authorization.device_code };
+    const comparable = (answer: Awaited<ReturnType<typeof postForm>>) => ({
+      status: answer.status,
+      body: answer.body,
+      headers: [...answer.headers.entries()].filter(([name]) => !["date", "content-length", "connection", "keep-alive"].includes(name)),
+    });
+    for (const url of [endpoint(), `${grant.url}/oauth2/device_authorization`]) {
+      const basicUnknown = await postForm(url, fields, { basic: { clientId: "no-such-client", clientSecret: "wrong" } });
+      const basicWrong = await postForm(url, fields, { basic: { clientId: grant.confidentialClient.clientId, clientSecret: "wrong" } });
+      expect(comparable(basicUnknown)).toEqual(comparable(basicWrong));
+      expect(comparable(basicWrong)).toMatchObject({
+        status: 401,
+        body: { error: "invalid_client", error_description: "client authentication failed" },
+      });
+      const postUnknown = await postForm(url, { ...fields, client_id: "no-such-client", client_secret: "wrong" });
+      const postWrong = await postForm(url, { ...fields, client_id: grant.confidentialClient.clientId, client_secret: "wrong" });
+      const publicWithSecret = await postForm(url, { ...fields, client_id: grant.publicClient.clientId, client_secret: "wrong" });
+      const unknownPublic = await postForm(url, { ...fields, client_id: "no-such-client" });
+      const confidentialWithout = await postForm(url, { ...fields, client_id: grant.confidentialClient.clientId });
+      for (const other of [postWrong, publicWithSecret, unknownPublic, confidentialWithout])
+        expect(comparable(other)).toEqual(comparable(postUnknown));
+      expect(comparable(postUnknown)).toMatchObject({
+        status: 400,
+        body: { error: "invalid_client", error_description: "client authentication failed" },
+      });
+    }
+    // What failed is in the log, for the operator.
+    expect(grant.logger.text).toContain("unknown-client");
+    expect(grant.logger.text).toContain("wrong-secret");
+  });
+
   test("deny: the next poll is access_denied, and stays so", async () => {
     const authorization = await authorizeDevice(grant);
     const user = new ScriptedUser();

@@ -19,6 +19,7 @@ import {
   openConfirmation,
   PASSWORD,
   pollToken,
+  postForm,
   RecordingServiceLogger,
   startGrant,
   storedRequest,
@@ -186,6 +187,30 @@ describe("verification pages", () => {
     expect(visibleText(typed.body)).toContain(authorization.user_code);
     // Still pending: only the Approve button changes anything.
     expect((await storedRequest(grant, authorization.device_code))?.status).toBe("pending");
+  });
+
+  test("the device's User-Agent is shown as what the device claims to run, its first product only, short, or not at all", async () => {
+    const cases: [string, string][] = [
+      ["AcmeThermostat/2.4.1 (firmware 7; +https://evil.example/<script>alert(1)</script>)", "AcmeThermostat/2.4.1"],
+      ["Your bank <b>verified</b> this device", "Your"],
+      [`${"A".repeat(80)}/1.0`, `${"A".repeat(47)}…`],
+      ["(no product) TV/1.0", "(nothing)"],
+      ["", "(nothing)"],
+    ];
+    for (const [i, [userAgent, shown]] of cases.entries()) {
+      grant.sourceIp.value = `203.0.113.${40 + i}`; // each device and its user somewhere else: the budget is not the subject
+      const answer = await postForm(
+        `${grant.url}/oauth2/device_authorization`,
+        { client_id: grant.publicClient.clientId },
+        { headers: { "user-agent": userAgent } },
+      );
+      const confirmation = await openConfirmation(new ScriptedUser(), answer.body as never);
+      const text = visibleText(confirmation.body);
+      expect(text).toContain(`Device says it runs ${shown}`);
+      expect(confirmation.body).not.toContain("<script>");
+      expect(text).not.toContain("evil.example");
+      expect(text).not.toContain("verified");
+    }
   });
 
   test("CSRF: a decision without the browser's cookie, with a forged token, or with another request's token changes nothing", async () => {

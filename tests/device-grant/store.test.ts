@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   const tableName = await dynamo.createTable(`device-grant-${++tableNumber}`);
-  store = new DynamoStore({ client: dynamo.client, tableName });
+  store = new DynamoStore({ client: dynamo.client, tableName, itemOnRefusal: "read" });
 });
 
 function request(overrides: Partial<DeviceRequest> = {}): DeviceRequest {
@@ -312,13 +312,16 @@ describe("rate-limit counters", () => {
 });
 
 describe("on AWS", () => {
-  it("takes a refused write's item from the refusal (ReturnValuesOnConditionCheckFailure) instead of reading it", async () => {
+  it("takes a refused write's item from the refusal (ReturnValuesOnConditionCheckFailure) and reads nothing", async () => {
     const r = request();
     const mock = mockClient(DynamoDBClient);
     try {
       mock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: "refused", $metadata: {}, Item: requestItem(r) }));
       const aws = new DynamoStore({ client: new DynamoDBClient({ region: "eu-west-1" }), tableName: "t" });
       expect(await aws.poll(credentialOf(r), NOW_MS)).toEqual({ written: false, current: r });
+      // No item with the refusal: there is none, and nothing is read to find that out.
+      mock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: "refused", $metadata: {} }));
+      expect(await aws.poll({ ...credentialOf(r), userCode: "NONEXIST" }, NOW_MS)).toEqual({ written: false, current: undefined });
       expect(mock.commandCalls(GetItemCommand)).toHaveLength(0);
       expect(mock.commandCalls(UpdateItemCommand)[0].args[0].input).toMatchObject({
         Key: { pk: { S: `USER#${r.userCode}` } },
@@ -333,7 +336,7 @@ describe("on AWS", () => {
 
 describe("failures", () => {
   it("reports DynamoDB errors by operation and error name, without keys or codes", async () => {
-    const lost = new DynamoStore({ client: dynamo.client, tableName: "no-such-table" });
+    const lost = new DynamoStore({ client: dynamo.client, tableName: "no-such-table", itemOnRefusal: "read" });
     const r = request({ userCode: "SECRETCD" });
     const err: unknown = await lost.create(r, NOW).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);

@@ -1,5 +1,5 @@
 /**
- * The device authorization grant's core (RFC 8628): six endpoints from a normalised HTTP request to a
+ * The device authorization grant's core (RFC 8628): seven endpoints from a normalised HTTP request to a
  * normalised response, with storage, time, randomness and the upstream IdP as ports. The same core runs in
  * Lambda (`index.ts` + `apigw.ts`), in the tests against dynalite and cognito-local, and in the local
  * sandbox (`local-server.ts`).

@@ -84,7 +84,13 @@ export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: 
       : createOidcUpstream({ authorizationEndpoint: config.upstream.authorizationEndpoint, tokenEndpoint: config.upstream.tokenEndpoint });
     const signer = options.signer
       ? options.signer(config)
-      : config.idTokenKey && createKmsSigner({ ...config.idTokenKey, keyArn: config.idTokenKey.kmsKeyArn, region: config.region });
+      : config.idTokenKey &&
+        createKmsSigner({
+          keyArn: config.idTokenKey.kmsKeyArn,
+          algorithm: config.idTokenKey.algorithm,
+          publicKeyPem: config.idTokenKey.publicKeyPem,
+          region: config.region,
+        });
     if (config.settings.resultTokenSet.includes("ID") && !signer) {
       throw new ConfigurationError(
         ["ID in resultTokenSet needs idTokenKey: the KMS key the service signs its own ID tokens with"],

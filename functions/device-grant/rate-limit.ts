@@ -9,7 +9,8 @@
  * Approve was charged on gets two units back, the Approve's and its code entry's (never below zero). So a
  * completed sign-in costs its address nothing, and the budget that people behind one NAT share is spent
  * only by wrong codes, abandoned approvals and denials. The refund is tied to a completed IdP sign-in, which
- * nobody can produce in bulk, and gives back no more than the flow itself was charged.
+ * nobody can produce in bulk, and is never more than the counter holds; only a flow whose code entry came
+ * from another address than its Approve gives the Approve's address one unit more than it spent there.
  *
  * Never charged: a form with a bad CSRF token (refused before anything is counted, so a forged form can
  * neither lock a code nor use up its victim's address), the code form itself, and the device's polls.

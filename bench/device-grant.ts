@@ -22,6 +22,10 @@ const FLOWS = Number(process.env.BENCH_FLOWS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
 /** DynamoDB requests a completed flow may cost (issue 10 §2.10). */
 export const MAX_REQUESTS_PER_FLOW = 10;
+/** Where a bench browser says it is (the local API Gateway reports it as the source address). */
+const USER_ADDRESS = /\(bench-user (10\.\d+\.\d+\.\d+)\)/;
+let users = 0;
+
 /** The item operations a flow may use: no Query (no index), no Scan. */
 const KEY_OPERATIONS = new Set(["GetItem", "PutItem", "UpdateItem"]);
 
@@ -40,9 +44,9 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
     region: "us-east-1",
     clock: { now: () => Date.now() + offsetMs },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    // Every flow's user is at 127.0.0.1: the per-address budget is not what this measures (completed
-    // sign-ins give theirs back anyway; abandoned ones would not).
-    settings: { pollingIntervalSeconds: 1, maxFailedEntriesPerIp: 10_000 },
+    settings: { pollingIntervalSeconds: 1 },
+    // Each flow's user at an address of its own, as people are: its browser names it in its User-Agent.
+    sourceIp: (request) => USER_ADDRESS.exec(request.headers["user-agent"] ?? "")?.[1] ?? request.socket.remoteAddress ?? "",
   });
   const [client] = grant.clients;
   let dynamoRequests = 0;
@@ -84,6 +88,8 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
     const pending = await timed(() => pollToken(grant.url, authorization.device_code, client));
     if (pending.body.error !== "authorization_pending") throw new Error(`first poll: ${JSON.stringify(pending.body)}`);
     const browser = new ScriptedUser();
+    const n = ++users;
+    browser.userAgent = `${browser.userAgent} (bench-user 10.0.${n >> 8}.${n & 255})`;
     // openConfirmation is two requests (the pre-filled form, then its submission); count both.
     const confirmation = await timed(() => openConfirmation(browser, authorization));
     latencies.push(latencies[latencies.length - 1]);

@@ -4,7 +4,9 @@
  * cognito-local as the IdP (the local chain of sandbox/device-grant-chain.ts, as the tests and the sandbox use it). Reports the
  * service's requests per
  * second and latency (the IdP's sign-in is timed separately and left out), errors (must be zero), and the
- * DynamoDB requests per completed flow: on AWS, the number that sets the cost of a sign-in.
+ * DynamoDB requests per completed flow, by operation: on AWS, the number that sets the cost of a sign-in.
+ * Targets: at most 10 requests per flow, one per pending poll, and no `Query` or `Scan` (no index is read);
+ * functions/device-grant/table.ts says where each request goes.
  *
  * Each flow is what a TV and its user do: device authorization, one pending poll, the pre-filled code form,
  * the confirmation page, Approve, sign-in at the IdP, the callback, and the poll that gets the tokens.
@@ -18,6 +20,14 @@ import { type BenchResult } from "./authorizer";
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
+/** DynamoDB requests a completed flow may cost (issue 10 §2.10). */
+export const MAX_REQUESTS_PER_FLOW = 10;
+/** Where a bench browser says it is (the local API Gateway reports it as the source address). */
+const USER_ADDRESS = /\(bench-user (10\.\d+\.\d+\.\d+)\)/;
+let users = 0;
+
+/** The item operations a flow may use: no Query (no index), no Scan. */
+const KEY_OPERATIONS = new Set(["GetItem", "PutItem", "UpdateItem"]);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -29,12 +39,14 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
   let offsetMs = 0;
   const user = { username: "bench-user", password: `${randomBytes(12).toString("base64url")}-Aa1!`, email: "bench-user@example.com" };
   const grant = await startDeviceGrantChain({
-    settings: { pollingIntervalSeconds: 1 },
     clients: [{ appName: "tv", displayName: "Bench TV", type: "public", scopes: ["openid", "iot/device"] }],
     user,
     region: "us-east-1",
     clock: { now: () => Date.now() + offsetMs },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    settings: { pollingIntervalSeconds: 1 },
+    // Each flow's user at an address of its own, as people are: its browser names it in its User-Agent.
+    sourceIp: (request) => USER_ADDRESS.exec(request.headers["user-agent"] ?? "")?.[1] ?? request.socket.remoteAddress ?? "",
   });
   const [client] = grant.clients;
   let dynamoRequests = 0;
@@ -42,12 +54,20 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
   grant.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
       dynamoRequests++;
-      const operation = String(context.commandName ?? "?");
+      const operation = String(context.commandName ?? "?").replace(/Command$/, "");
       byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
       return next(args);
     },
     { step: "initialize", name: "benchRequestCounter" },
   );
+
+  // One pending poll on its own, before the concurrent run, so its requests can be told apart.
+  const probe = await authorizeDevice(grant.url, client);
+  const beforePoll = dynamoRequests;
+  await pollToken(grant.url, probe.device_code, client);
+  const perPendingPoll = dynamoRequests - beforePoll;
+  dynamoRequests = 0;
+  byOperation.clear();
 
   const latencies: number[] = [];
   let idpMs = 0;
@@ -68,6 +88,8 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
     const pending = await timed(() => pollToken(grant.url, authorization.device_code, client));
     if (pending.body.error !== "authorization_pending") throw new Error(`first poll: ${JSON.stringify(pending.body)}`);
     const browser = new ScriptedUser();
+    const n = ++users;
+    browser.userAgent = `${browser.userAgent} (bench-user 10.0.${n >> 8}.${n & 255})`;
     // openConfirmation is two requests (the pre-filled form, then its submission); count both.
     const confirmation = await timed(() => openConfirmation(browser, authorization));
     latencies.push(latencies[latencies.length - 1]);
@@ -114,10 +136,12 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
       `${latencies.length} service requests, ≈ ${(latencies.length / serviceSeconds).toFixed(0)} requests/s excluding IdP sign-in time; ` +
       `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
   );
+  const operations = [...byOperation].sort(([a], [b]) => a.localeCompare(b));
   console.log(
-    `DynamoDB requests: ${dynamoRequests} (${perFlow.toFixed(1)} per completed flow: ` +
-      `${[...byOperation].map(([op, n]) => `${op.replace(/Command$/, "")} ${(n / Math.max(1, completed)).toFixed(1)}`).join(", ")})`,
+    `DynamoDB requests: ${dynamoRequests} (${perFlow.toFixed(1)} per completed flow, target ≤ ${MAX_REQUESTS_PER_FLOW}; ` +
+      `${perPendingPoll} per pending poll)`,
   );
+  for (const [operation, n] of operations) console.log(`  ${operation.padEnd(10)} ${(n / Math.max(1, completed)).toFixed(1)} per flow`);
   for (const message of firstErrors) console.log(`error: ${message}`);
   return [
     { name: "device flows completed", value: `${completed}/${FLOWS}`, target: "all", ok: completed === FLOWS },
@@ -128,6 +152,12 @@ export async function benchDeviceGrant(): Promise<BenchResult[]> {
       target: "(reported)",
       ok: true,
     },
-    { name: "DynamoDB requests per flow", value: perFlow.toFixed(1), target: "(reported)", ok: true },
+    {
+      name: "DynamoDB requests per flow",
+      value: `${perFlow.toFixed(1)} (${operations.map(([op, n]) => `${op} ${(n / Math.max(1, completed)).toFixed(1)}`).join(", ")})`,
+      target: `≤ ${MAX_REQUESTS_PER_FLOW}, GetItem/PutItem/UpdateItem only`,
+      ok: perFlow <= MAX_REQUESTS_PER_FLOW && operations.every(([op]) => KEY_OPERATIONS.has(op)),
+    },
+    { name: "DynamoDB requests per pending poll", value: String(perPendingPoll), target: "1", ok: perPendingPoll === 1 },
   ];
 }

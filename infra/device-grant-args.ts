@@ -34,10 +34,15 @@ export interface DeviceGrantClient {
 }
 
 export interface DeviceGrantUpstream {
-  /** The `iss` of the upstream IdP (advertised, and compared by the function where it checks ID tokens). */
+  /** The `iss` of the upstream IdP: the function checks the IdP's ID tokens against it. */
   issuer: pulumi.Input<string>;
   authorizationEndpoint: pulumi.Input<string>;
   tokenEndpoint: pulumi.Input<string>;
+  /**
+   * The IdP's JWKS, to verify its ID tokens (with `ID` in the token set); default: `<issuer>/.well-known/jwks.json`,
+   * where Cognito publishes it.
+   */
+  jwksUri?: pulumi.Input<string>;
 }
 
 export interface DeviceGrantArgs {
@@ -55,6 +60,12 @@ export interface DeviceGrantArgs {
   customDomain?: { domainName: string; certificateArn: pulumi.Input<string> };
   /** Customer managed KMS key for the table and the secrets parameter (default: AWS owned / managed keys). */
   kmsKeyArn?: pulumi.Input<string>;
+  /**
+   * With `ID` in `settings.resultTokenSet`: the algorithm of the service's own ID tokens, and so the spec of the
+   * asymmetric KMS key the component creates for them (RS256: RSA_2048, the algorithm every OpenID Connect
+   * client accepts by default; ES256: ECC_NIST_P256). Default RS256.
+   */
+  idTokenAlgorithm?: "RS256" | "ES256";
   /** Stage throttling for every route: burst (requests) and steady rate (requests per second). */
   throttling?: { burstLimit?: number; rateLimit?: number };
   /** The function: memory in MB (default 256), timeout in seconds (default 10, at most 10), instruction set. */
@@ -97,6 +108,8 @@ export function deviceGrantProblems(
   const scopes = checkScopesArg(a, clients, problems);
   checkUpstreamArgs(a, problems);
   checkCustomDomainArgs(a, problems);
+  if (a.idTokenAlgorithm !== undefined && a.idTokenAlgorithm !== "RS256" && a.idTokenAlgorithm !== "ES256")
+    problems.push(problemAt("idTokenAlgorithm", `must be RS256 or ES256; got ${JSON.stringify(a.idTokenAlgorithm)}`));
   const runtime = checkRuntimeArgs(a, problems);
   return { problems, checked: { resourcePrefix, settings: settings.settings, clients, scopes, ...runtime } };
 }
@@ -140,11 +153,12 @@ function checkScopesArg(a: Partial<DeviceGrantArgs>, clients: ClientRegistration
 
 function checkUpstreamArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): void {
   const upstream = (a.upstream ?? {}) as Partial<DeviceGrantUpstream>;
-  for (const key of ["issuer", "authorizationEndpoint", "tokenEndpoint"] as const) {
+  for (const key of ["issuer", "authorizationEndpoint", "tokenEndpoint", "jwksUri"] as const) {
     const value = upstream[key];
     const path = `upstream.${key}`;
-    if (value === undefined) problems.push(problemAt(path, "is required"));
-    else if (typeof value === "string" && !value.startsWith("https://")) problems.push(problemAt(path, `must use https; got ${value}`));
+    if (value === undefined) {
+      if (key !== "jwksUri") problems.push(problemAt(path, "is required"));
+    } else if (typeof value === "string" && !value.startsWith("https://")) problems.push(problemAt(path, `must use https; got ${value}`));
   }
 }
 

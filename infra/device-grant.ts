@@ -8,10 +8,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, type DeviceGrantConfig } from "../functions/device-grant/config";
 import { PATHS, ROUTES, routeKey } from "../functions/device-grant/routes";
+
+export { ACCESS_LOG_FORMAT, routeSlug } from "./device-grant-api";
+import { KMS_KEY_SPECS, KMS_SIGNING_ALGORITHMS } from "../functions/device-grant/kms-signer";
 import { PARTITION_KEY, TABLE_DEFINITION, TTL_ATTRIBUTE } from "../functions/device-grant/table";
+import { cognitoJwksUri } from "../functions/shared/oauth";
 import { REPO_ROOT } from "./bundle";
 import { defineBundledFunction } from "./bundled-function";
-import { checkDeviceGrantArgs, type CheckedDeviceGrantArgs, type DeviceGrantArgs } from "./device-grant-args";
+import { declareCustomDomain, declareRoutes, type DeviceGrantScope } from "./device-grant-api";
+import { checkDeviceGrantArgs, type DeviceGrantArgs } from "./device-grant-args";
 import { deviceGrantRolePolicy } from "./policies";
 
 /** The function's entry, bundled while the program runs: one handler for every route (payload format 2.0). */
@@ -21,32 +26,15 @@ export const DEVICE_GRANT_ENTRY = path.join(REPO_ROOT, "functions", "device-gran
 export const DEVICE_GRANT_ROUTES: readonly string[] = ROUTES.map(routeKey);
 
 /**
- * The item operations the store performs (functions/device-grant/table.ts: every lookup a strongly consistent
- * `GetItem` through pointer items, every transition a conditional `UpdateItem`, codes claimed with conditional
- * `PutItem`, a lost race undone with `DeleteItem`). No `Scan`, no batch or transaction operations.
+ * The item operations the store performs (functions/device-grant/table.ts: a request created with one
+ * conditional `PutItem`, looked up with one strongly consistent `GetItem` by its key, moved on with one
+ * conditional `UpdateItem` per transition; rate-limit counters updated with `UpdateItem`). No `Query`, no
+ * `Scan`, no `DeleteItem` (TTL removes items), no batch or transaction operations.
  */
-export const STORE_TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] as const;
+export const STORE_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] as const;
 
-/**
- * Access log fields. Deliberately absent: `$context.path` and anything with the query string (`/device?code=…`
- * carries a user code, `/callback?code=…&state=…` an authorization code), request headers (`Authorization`) and
- * bodies. The route key names the endpoint without any of them.
- */
-export const ACCESS_LOG_FORMAT = JSON.stringify({
-  requestId: "$context.requestId",
-  requestTime: "$context.requestTime",
-  sourceIp: "$context.identity.sourceIp",
-  userAgent: "$context.identity.userAgent",
-  routeKey: "$context.routeKey",
-  protocol: "$context.protocol",
-  status: "$context.status",
-  responseLength: "$context.responseLength",
-  responseLatency: "$context.responseLatency",
-  integrationStatus: "$context.integrationStatus",
-  integrationLatency: "$context.integrationLatency",
-  integrationError: "$context.integrationErrorMessage",
-  error: "$context.error.message",
-});
+/** The MessageType the function signs ID tokens with (the digest of the JWS signing input: `kms-signer.ts`). */
+export const ID_TOKEN_MESSAGE_TYPE = "DIGEST";
 
 /** Name of the SecureString parameter with the confidential clients' secrets (JSON: client id → secret). */
 export function clientSecretsParameterName(resourcePrefix: string): string {
@@ -58,10 +46,14 @@ export function clientSecretsParameterName(resourcePrefix: string): string {
  *
  * - the table (on-demand, TTL on `ttl`, point-in-time recovery, encryption at rest with an AWS owned key or
  *   yours), laid out as `functions/device-grant/table.ts` defines;
+ * - with `ID` in the token set, an asymmetric KMS key (`SIGN_VERIFY`, RSA_2048 or ECC_NIST_P256, no automatic
+ *   rotation: KMS rotates symmetric keys only) the service signs its own ID tokens with; its public key is read
+ *   at deployment and handed to the function, which may only `kms:Sign` with that key;
  * - with confidential clients, an SSM SecureString parameter holding their secrets, never the environment;
  * - one function (Node.js 22) for every route, its log group with retention and JSON logs, and a role with one
- *   inline policy: its log group, the store's item operations on the table, the secrets parameter;
- * - an HTTP API with exactly the six routes, a `$default` stage with access logs (no query strings, no
+ *   inline policy: its log group, the store's item operations on the table, the secrets parameter, `kms:Sign`
+ *   on the ID token key;
+ * - an HTTP API with exactly the routes of `functions/device-grant/routes.ts`, a `$default` stage with access logs (no query strings, no
  *   headers) and throttling, and one Lambda permission per route;
  * - optionally a custom domain with its API mapping.
  *
@@ -76,6 +68,10 @@ export class DeviceGrant extends pulumi.ComponentResource {
   readonly verificationUri: pulumi.Output<string>;
   /** RFC 8414 metadata. */
   readonly metadataUrl: pulumi.Output<string>;
+  /** The JWKS of the service's own ID tokens (the metadata's `jwks_uri`). */
+  readonly jwksUri: pulumi.Output<string>;
+  /** With `ID` in the token set: the asymmetric KMS key the service signs its ID tokens with. */
+  readonly idTokenKeyArn: pulumi.Output<string | undefined>;
   /** Register this as the upstream client's redirect URI. Depends only on the API (or domain), never on the function. */
   readonly callbackUrl: pulumi.Output<string>;
   readonly apiId: pulumi.Output<string>;
@@ -114,8 +110,9 @@ export class DeviceGrant extends pulumi.ComponentResource {
       parent,
     );
     const baseUrl = args.customDomain !== undefined ? pulumi.output(`https://${args.customDomain.domainName}`) : api.apiEndpoint;
-    const config = runtimeConfig(scope, { baseUrl, tableName: table.name, region });
-    const fn = declareFunction(scope, { config, table, secretsParameter, region, dnsSuffix: partitionInfo.dnsSuffix });
+    const idTokenKey = declareIdTokenKey(scope);
+    const config = runtimeConfig(scope, { baseUrl, tableName: table.name, region, idTokenKey });
+    const fn = declareFunction(scope, { config, table, secretsParameter, idTokenKey, region, dnsSuffix: partitionInfo.dnsSuffix });
     const stage = declareRoutes(scope, { api, fn, accessLogGroup });
     const customDomainTarget = declareCustomDomain(scope, api, stage);
 
@@ -124,6 +121,8 @@ export class DeviceGrant extends pulumi.ComponentResource {
     this.tokenEndpoint = pulumi.interpolate`${baseUrl}${PATHS.token}`;
     this.verificationUri = pulumi.interpolate`${baseUrl}${PATHS.device}`;
     this.metadataUrl = pulumi.interpolate`${baseUrl}${PATHS.metadata}`;
+    this.jwksUri = pulumi.interpolate`${baseUrl}${PATHS.jwks}`;
+    this.idTokenKeyArn = idTokenKey ? idTokenKey.key.arn : pulumi.output(undefined);
     this.callbackUrl = pulumi.interpolate`${baseUrl}${PATHS.callback}`;
     this.apiId = api.id;
     this.tableName = table.name;
@@ -137,6 +136,8 @@ export class DeviceGrant extends pulumi.ComponentResource {
       tokenEndpoint: this.tokenEndpoint,
       verificationUri: this.verificationUri,
       metadataUrl: this.metadataUrl,
+      jwksUri: this.jwksUri,
+      idTokenKeyArn: this.idTokenKeyArn,
       callbackUrl: this.callbackUrl,
       apiId: this.apiId,
       tableName: this.tableName,
@@ -148,12 +149,40 @@ export class DeviceGrant extends pulumi.ComponentResource {
   }
 }
 
-/** What every child of one `DeviceGrant` is declared with: its names, its parent, its checked arguments. */
-interface ChildScope {
-  name: string;
-  component: DeviceGrant;
-  args: DeviceGrantArgs;
-  checked: CheckedDeviceGrantArgs;
+/** What every child of one `DeviceGrant` is declared with (`device-grant-api.ts`). */
+type ChildScope = DeviceGrantScope;
+
+/** The ID token key and its public key, with `ID` in the token set. */
+interface IdTokenKey {
+  key: aws.kms.Key;
+  algorithm: "RS256" | "ES256";
+  publicKeyPem: pulumi.Output<string>;
+}
+
+/**
+ * With `ID` in the token set, the asymmetric KMS key of the service's ID tokens: `SIGN_VERIFY`, its key spec
+ * from the algorithm, no automatic rotation (KMS rotates symmetric keys only; replace the key to rotate it:
+ * the JWKS `kid` follows), the default key policy (the account's IAM policies decide who may use it, and the
+ * function's role may only sign with it). Its public key is read at deployment (`kms:GetPublicKey` by the
+ * deployer), so the function needs no permission but `kms:Sign`.
+ */
+function declareIdTokenKey({ name, component, args, checked }: ChildScope): IdTokenKey | undefined {
+  if (!checked.settings.resultTokenSet.includes("ID")) return undefined;
+  const algorithm = args.idTokenAlgorithm ?? "RS256";
+  const key = new aws.kms.Key(
+    `${name}-id-token-key`,
+    {
+      description: `Signs the ID tokens of the device grant ${checked.resourcePrefix} (${algorithm})`,
+      keyUsage: "SIGN_VERIFY",
+      customerMasterKeySpec: KMS_KEY_SPECS[algorithm],
+      enableKeyRotation: false,
+      deletionWindowInDays: 30,
+      tags: args.tags,
+    },
+    { parent: component },
+  );
+  const publicKeyPem = aws.kms.getPublicKeyOutput({ keyId: key.arn }, { parent: component }).publicKeyPem;
+  return { key, algorithm, publicKeyPem };
 }
 
 /** The table, laid out as `functions/device-grant/table.ts` defines it. */
@@ -215,33 +244,47 @@ function declareSecretsParameter({ name, component, args, checked }: ChildScope)
  */
 function runtimeConfig(
   { args, checked }: ChildScope,
-  deployed: { baseUrl: pulumi.Output<string>; tableName: pulumi.Output<string>; region: pulumi.Output<string> },
+  deployed: {
+    baseUrl: pulumi.Output<string>;
+    tableName: pulumi.Output<string>;
+    region: pulumi.Output<string>;
+    idTokenKey: IdTokenKey | undefined;
+  },
 ): pulumi.Output<DeviceGrantConfig> {
   const clientIds = pulumi.all(args.clients.map((c) => c.clientId));
   const hasConfidential = args.clients.some((c) => c.type === "confidential");
   const upstream = args.upstream;
+  const jwksUri = upstream.jwksUri ?? pulumi.output(upstream.issuer).apply(cognitoJwksUri);
+  const idTokenKey = deployed.idTokenKey;
+  const idTokenKeyConfig = idTokenKey
+    ? pulumi.all([idTokenKey.key.arn, idTokenKey.publicKeyPem]).apply(([kmsKeyArn, publicKeyPem]) => ({
+        kmsKeyArn,
+        algorithm: idTokenKey.algorithm,
+        publicKeyPem,
+      }))
+    : pulumi.output(undefined);
   return pulumi
     .all([
       clientIds,
       deployed.baseUrl,
       deployed.tableName,
       deployed.region,
-      upstream.issuer,
-      upstream.authorizationEndpoint,
-      upstream.tokenEndpoint,
+      pulumi.all([upstream.issuer, upstream.authorizationEndpoint, upstream.tokenEndpoint, jwksUri]),
+      idTokenKeyConfig,
     ])
-    .apply(([ids, publicBaseUrl, tableName, regionName, issuer, authorizationEndpoint, tokenEndpoint]) =>
+    .apply(([ids, publicBaseUrl, tableName, regionName, [issuer, authorizationEndpoint, tokenEndpoint, jwks], idTokenKeyValue]) =>
       // The function's own cold-start checks, now with the real ids and URLs: what it would refuse fails the
       // deployment here instead (a duplicate client id, say), and what it accepts is exactly what it gets.
       loadDeviceGrantConfig({
         settings: checked.settings,
         clients: args.clients.map((c, i) => ({ clientId: ids[i], name: c.name, type: c.type, scopes: c.scopes })),
         scopes: checked.scopes,
-        upstream: { issuer, authorizationEndpoint, tokenEndpoint, redirectUri: `${publicBaseUrl}${PATHS.callback}` },
+        upstream: { issuer, authorizationEndpoint, tokenEndpoint, redirectUri: `${publicBaseUrl}${PATHS.callback}`, jwksUri: jwks },
         publicBaseUrl,
         tableName,
         region: regionName,
         ...(hasConfidential && { clientSecretsParameter: clientSecretsParameterName(checked.resourcePrefix) }),
+        ...(idTokenKeyValue && { idTokenKey: idTokenKeyValue }),
       }),
     );
 }
@@ -253,6 +296,7 @@ function declareFunction(
     config: pulumi.Output<DeviceGrantConfig>;
     table: aws.dynamodb.Table;
     secretsParameter: aws.ssm.Parameter | undefined;
+    idTokenKey: IdTokenKey | undefined;
     region: pulumi.Output<string>;
     dnsSuffix: pulumi.Output<string>;
   },
@@ -273,8 +317,8 @@ function declareFunction(
       environment: { [DEVICE_GRANT_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi
-          .all([logGroupArn, table.arn, secretsParameter?.arn, args.kmsKeyArn, uses.region, uses.dnsSuffix])
-          .apply(([logArn, tableArn, parameterArn, kmsKeyArn, regionName, dnsSuffix]) =>
+          .all([logGroupArn, table.arn, secretsParameter?.arn, args.kmsKeyArn, uses.region, uses.dnsSuffix, uses.idTokenKey?.key.arn])
+          .apply(([logArn, tableArn, parameterArn, kmsKeyArn, regionName, dnsSuffix, idTokenKeyArn]) =>
             JSON.stringify(
               deviceGrantRolePolicy({
                 logGroupArn: logArn,
@@ -285,6 +329,14 @@ function declareFunction(
                 kmsKeyArn,
                 region: regionName,
                 dnsSuffix,
+                ...(idTokenKeyArn !== undefined &&
+                  uses.idTokenKey && {
+                    idTokenSigning: {
+                      keyArn: idTokenKeyArn,
+                      signingAlgorithm: KMS_SIGNING_ALGORITHMS[uses.idTokenKey.algorithm],
+                      messageType: ID_TOKEN_MESSAGE_TYPE,
+                    },
+                  }),
               }),
             ),
           ),
@@ -294,95 +346,4 @@ function declareFunction(
     component,
   );
   return fn;
-}
-
-/**
- * The API's proxy integration, exactly the routes of the table with one Lambda permission each (API Gateway
- * may invoke the function for these method/path pairs of this API only), and the `$default` stage with
- * access logs and throttling, deployed once every route exists.
- */
-function declareRoutes(
-  { name, component, args, checked }: ChildScope,
-  uses: { api: aws.apigatewayv2.Api; fn: aws.lambda.Function; accessLogGroup: aws.cloudwatch.LogGroup },
-): aws.apigatewayv2.Stage {
-  const { api, fn } = uses;
-  const parent = { parent: component };
-  const integration = new aws.apigatewayv2.Integration(
-    `${name}-integration`,
-    {
-      apiId: api.id,
-      integrationType: "AWS_PROXY",
-      integrationMethod: "POST",
-      integrationUri: fn.invokeArn,
-      payloadFormatVersion: "2.0",
-      // A little over the function's own timeout, so the function's answer (or Lambda's timeout) wins.
-      timeoutMilliseconds: Math.min(30_000, (checked.timeoutSeconds + 1) * 1_000),
-    },
-    parent,
-  );
-  const routes = ROUTES.map(
-    (route) =>
-      new aws.apigatewayv2.Route(
-        `${name}-route-${routeSlug(routeKey(route))}`,
-        { apiId: api.id, routeKey: routeKey(route), target: pulumi.interpolate`integrations/${integration.id}` },
-        parent,
-      ),
-  );
-  for (const route of ROUTES) {
-    new aws.lambda.Permission(
-      `${name}-invoke-${routeSlug(routeKey(route))}`,
-      {
-        function: fn.name,
-        action: "lambda:InvokeFunction",
-        principal: "apigateway.amazonaws.com",
-        sourceArn: pulumi.interpolate`${api.executionArn}/*/${route.method}${route.path}`,
-      },
-      parent,
-    );
-  }
-  return new aws.apigatewayv2.Stage(
-    `${name}-stage`,
-    {
-      apiId: api.id,
-      name: "$default",
-      autoDeploy: true,
-      accessLogSettings: { destinationArn: uses.accessLogGroup.arn, format: ACCESS_LOG_FORMAT },
-      defaultRouteSettings: {
-        throttlingBurstLimit: checked.throttlingBurstLimit,
-        throttlingRateLimit: checked.throttlingRateLimit,
-        detailedMetricsEnabled: false,
-      },
-      tags: args.tags,
-    },
-    { parent: component, dependsOn: routes },
-  );
-}
-
-/** With a custom domain: the domain name and its API mapping; the target of its DNS alias, or undefined. */
-function declareCustomDomain(
-  { name, component, args }: ChildScope,
-  api: aws.apigatewayv2.Api,
-  stage: aws.apigatewayv2.Stage,
-): pulumi.Output<string | undefined> {
-  if (args.customDomain === undefined) return pulumi.output(undefined);
-  const parent = { parent: component };
-  const domain = new aws.apigatewayv2.DomainName(
-    `${name}-domain`,
-    {
-      domainName: args.customDomain.domainName,
-      domainNameConfiguration: { certificateArn: args.customDomain.certificateArn, endpointType: "REGIONAL", securityPolicy: "TLS_1_2" },
-      tags: args.tags,
-    },
-    parent,
-  );
-  new aws.apigatewayv2.ApiMapping(`${name}-mapping`, { apiId: api.id, domainName: domain.id, stage: stage.id }, parent);
-  return domain.domainNameConfiguration.targetDomainName;
-}
-
-/** `POST /oauth2/device_authorization` → `post-oauth2-device-authorization`: a stable child name per route. */
-export function routeSlug(routeKey: string): string {
-  return routeKey
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
 }

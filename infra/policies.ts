@@ -114,6 +114,8 @@ export interface DeviceGrantPolicyInputs {
   clientSecretsParameterArn?: string;
   /** Customer managed KMS key encrypting the table (and the parameter), when one is given. */
   kmsKeyArn?: string;
+  /** With `ID` in the token set: the asymmetric key the function signs ID tokens with, and how it signs. */
+  idTokenSigning?: { keyArn: string; signingAlgorithm: string; messageType: string };
   region: string;
   dnsSuffix: string;
 }
@@ -127,7 +129,9 @@ export interface DeviceGrantPolicyInputs {
  * - read the confidential clients' secrets parameter and decrypt it through SSM (as the authorizer reads its
  *   shared secrets);
  * - with a customer managed key on the table, use that key, and only through DynamoDB in this region
- *   (`kms:ViaService`): DynamoDB calls KMS with the caller's permissions when it needs the table key.
+ *   (`kms:ViaService`): DynamoDB calls KMS with the caller's permissions when it needs the table key;
+ * - with ID tokens, `kms:Sign` on the ID token key's ARN only, and only with the one signing algorithm and
+ *   message type the function uses (`kms:SigningAlgorithm`, `kms:MessageType`): nothing else with that key.
  */
 export function deviceGrantRolePolicy(inputs: DeviceGrantPolicyInputs): PolicyDocument {
   const statements: PolicyStatement[] = [
@@ -155,6 +159,20 @@ export function deviceGrantRolePolicy(inputs: DeviceGrantPolicyInputs): PolicyDo
       Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
       Resource: inputs.kmsKeyArn,
       Condition: { StringEquals: { "kms:ViaService": `dynamodb.${inputs.region}.${inputs.dnsSuffix}` } },
+    });
+  }
+  if (inputs.idTokenSigning !== undefined) {
+    statements.push({
+      Sid: "SignIdTokens",
+      Effect: "Allow",
+      Action: "kms:Sign",
+      Resource: inputs.idTokenSigning.keyArn,
+      Condition: {
+        StringEquals: {
+          "kms:SigningAlgorithm": inputs.idTokenSigning.signingAlgorithm,
+          "kms:MessageType": inputs.idTokenSigning.messageType,
+        },
+      },
     });
   }
   statements.push(

@@ -7,16 +7,20 @@
  *
  * Order matters: the API must listen before the app clients exist (their callback URL is its `/callback`), and
  * the handler reads its configuration at its first request, so the configuration is written, and checked with
- * the function's own loader, before this returns. Everything listens on loopback; `stop()` ends it all, and a
- * failed start stops what it had started before it throws.
+ * the function's own loader, before this returns. The service's own ID tokens are signed with a local RSA
+ * key drawn at every start, behind the same signer port the deployed function uses with its KMS key.
+ * Everything listens on loopback; `stop()` ends it all, and a failed start stops what it had started before
+ * it throws.
  */
-import { randomBytes } from "node:crypto";
+import { generateKeyPair, type KeyObject, randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { type IncomingMessage } from "node:http";
 import { type DeviceGrantConfig, DEVICE_GRANT_CONFIG_ENV, parseDeviceGrantConfig } from "../functions/device-grant/config";
 import { DynamoStore } from "../functions/device-grant/dynamo-store";
 import { createHandler } from "../functions/device-grant/index";
-import { type Clock, type DeviceGrantSettings, type UpstreamIdp } from "../functions/device-grant/model";
+import { type Clock, type DeviceGrantSettings, type TokenSigner, type UpstreamIdp } from "../functions/device-grant/model";
 import { type ServiceLogger } from "../functions/device-grant/service";
+import { createLocalSigner } from "../functions/device-grant/signer";
 import { createOidcUpstream } from "../functions/device-grant/upstream";
 import { type LocalServer, startLocalServer } from "./api-gateway";
 import { type AppClient, type CognitoEndpoints, type CognitoLocal, type CognitoUser, startCognito } from "./cognito-local";
@@ -53,6 +57,8 @@ export interface DeviceGrantChainOptions {
   sourceIp?: (request: IncomingMessage) => string;
   /** Wraps the real upstream client, e.g. to count what reaches the IdP. */
   upstream?: (real: UpstreamIdp) => UpstreamIdp;
+  /** Wraps the local ID token signer, e.g. to make it fail. */
+  signer?: (real: TokenSigner) => TokenSigner;
 }
 
 export interface DeviceGrantChain {
@@ -68,6 +74,8 @@ export interface DeviceGrantChain {
   /** In the order of `options.clients`; confidential ones with the secret cognito-local generated. */
   clients: AppClient[];
   user: CognitoUser;
+  /** The local key the service's ID tokens are signed with (the JWKS route publishes its public half). */
+  signer: TokenSigner;
   stop(): Promise<void>;
 }
 
@@ -83,11 +91,16 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
     const dynamo = await startDynalite(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
     stops.push(() => dynamo.stop());
     const tableName = await dynamo.createTable(options.tableName ?? `grant-${randomBytes(4).toString("hex")}`, { existingOk: true });
-    const store = new DynamoStore({ client: dynamo.client, tableName });
+    // dynalite does not return the item with a refused write, as DynamoDB does: the store reads it instead.
+    const store = new DynamoStore({ client: dynamo.client, tableName, itemOnRefusal: "read" });
     const cognito = await startCognito();
     stops.push(() => cognito.stop());
     const poolId = await cognito.createUserPool("devices");
     const endpoints = cognito.endpoints(poolId);
+
+    const { privateKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048 });
+    const localSigner = createLocalSigner(privateKey as KeyObject, "RS256");
+    const signer = options.signer ? options.signer(localSigner) : localSigner;
 
     // The handler reads these at its first request, after they are filled in below.
     const environment: NodeJS.ProcessEnv = {};
@@ -103,6 +116,7 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
         });
         return options.upstream ? options.upstream(real) : real;
       },
+      signer: () => signer,
       ...(options.clock && { clock: options.clock }),
       ...(options.logger && { logger: options.logger }),
     });
@@ -138,6 +152,7 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
         authorizationEndpoint: endpoints.authorizationEndpoint,
         tokenEndpoint: endpoints.tokenEndpoint,
         redirectUri,
+        jwksUri: endpoints.jwksUri,
       },
       publicBaseUrl: server.url,
       tableName,
@@ -147,7 +162,7 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
     // The handler would only log a bad configuration; here it must stop the start with every problem.
     const config = parseDeviceGrantConfig(environment[DEVICE_GRANT_CONFIG_ENV]);
 
-    return { url: server.url, config, dynamo, store, tableName, cognito, poolId, endpoints, clients, user, stop };
+    return { url: server.url, config, dynamo, store, tableName, cognito, poolId, endpoints, clients, user, signer, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -148,6 +148,7 @@ const DEVICE_GRANT_INTEGERS = [
   "maxFailedEntriesPerIp",
   "maxFailedAttemptsPerCode",
   "attemptWindowSeconds",
+  "approvalLockSeconds",
 ] as const;
 const DEVICE_GRANT_STRINGS = ["deviceCodeFormat", "userCodeFormat", "userCodeMask", "resultTokenSet"] as const;
 

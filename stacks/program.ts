@@ -70,7 +70,12 @@ function defineDeviceGrant(config: DeviceGrantStackConfig): { directory: UserDir
       scopes: c.scopes,
       ...(c.type === "confidential" && { clientSecret: pulumi.secret(directory.clientSecrets.apply((secrets) => secrets[c.key])) }),
     })),
-    upstream: { issuer: directory.issuer, authorizationEndpoint: directory.authorizationEndpoint, tokenEndpoint: directory.tokenEndpoint },
+    upstream: {
+      issuer: directory.issuer,
+      authorizationEndpoint: directory.authorizationEndpoint,
+      tokenEndpoint: directory.tokenEndpoint,
+      jwksUri: directory.jwksUri,
+    },
   });
   resolveCallbackUrl(grant.callbackUrl);
   return { directory, grant };

@@ -121,17 +121,23 @@ export const SCALAR_SETTINGS = {
   maxFailedEntriesPerIp: {
     type: "integer",
     default: DEFAULT_DEVICE_GRANT_SETTINGS.maxFailedEntriesPerIp,
-    description: "Device grant: wrong user codes one IP may enter per attemptWindowSeconds.",
+    description:
+      "Device grant: code entries and Approve/Deny answers one IP address (IPv6: one /64) may send per attemptWindowSeconds; a completed sign-in gives its own back.",
   },
   maxFailedAttemptsPerCode: {
     type: "integer",
     default: DEFAULT_DEVICE_GRANT_SETTINGS.maxFailedAttemptsPerCode,
-    description: "Device grant: failed attempts against one user code before it is locked.",
+    description: "Device grant: sign-ins started with Approve that may fail for one user code before it can no longer be approved.",
   },
   attemptWindowSeconds: {
     type: "integer",
     default: DEFAULT_DEVICE_GRANT_SETTINGS.attemptWindowSeconds,
     description: "Device grant: length of the rate-limit window, in seconds (60 to 86400).",
+  },
+  approvalLockSeconds: {
+    type: "integer",
+    default: DEFAULT_DEVICE_GRANT_SETTINGS.approvalLockSeconds,
+    description: "Device grant: how long an Approve keeps other browsers from approving or denying the same code, in seconds (30 to 3600).",
   },
   allowWeakCodes: {
     type: "boolean",

@@ -33,7 +33,12 @@ const grant = new DeviceGrant("devices", {
     scopes: c.scopes,
     ...(c.type === "confidential" && { clientSecret: pulumi.secret(users.clientSecrets.apply((s) => s[c.key])) }),
   })),
-  upstream: { issuer: users.issuer, authorizationEndpoint: users.authorizationEndpoint, tokenEndpoint: users.tokenEndpoint },
+  upstream: {
+    issuer: users.issuer,
+    authorizationEndpoint: users.authorizationEndpoint,
+    tokenEndpoint: users.tokenEndpoint,
+    jwksUri: users.jwksUri,
+  },
   // The AWS device-grant sample's knobs; unset ones keep their defaults (8-consonant user codes, 30-minute codes, 5 s polling).
   settings: { resultTokenSet: ["ACCESS", "REFRESH"], codeExpirySeconds: 600 },
   customDomain: verificationDomain && certificateArn ? { domainName: verificationDomain, certificateArn } : undefined,

@@ -1,7 +1,8 @@
 /**
  * What ties the verification pages to one browser, with no session table and no server-side secret: the
  * browser cookie (32 random bytes), the CSRF token of each form (an HMAC keyed with that cookie over the
- * form's purpose), and the hash under which the store keeps an upstream `state` (bound to the cookie too).
+ * form's purpose), the hash under which the store keeps an upstream `state` (bound to the cookie too), and
+ * the id of a browser holding an approval lock.
  * Why each is shaped so: the CSRF and `state` decisions in `service.ts`.
  */
 import { createHash, createHmac } from "node:crypto";
@@ -49,12 +50,20 @@ export function csrfTokenMatches(presented: string, browserCookie: string, purpo
 /** The purpose the code entry form's token is bound to (any request: the code is not known yet). */
 export const CODE_ENTRY_PURPOSE = "enter";
 
-/** The purpose an Approve/Deny form's token is bound to: the decision on this one request. */
-export function decisionPurpose(deviceCodeHash: string): string {
-  return `decide:${deviceCodeHash}`;
+/**
+ * The purpose an Approve/Deny/Cancel form's token is bound to: the decision on this one request, named by
+ * its user code and creation time (a code reused after its retention is another request, with another token).
+ */
+export function decisionPurpose(userCode: string, createdAt: number): string {
+  return `decide:${userCode}:${createdAt}`;
 }
 
-/** What the store keeps for an upstream `state`: bound to the browser's cookie. */
-export function stateHashFor(state: string, browserCookie: string): string {
-  return createHash("sha256").update(`${state}.${browserCookie}`, "utf8").digest("hex");
+/** Who holds an approval lock: the browser, by a hash of its cookie (the cookie itself is never stored). */
+export function approverId(browserCookie: string): string {
+  return createHash("sha256").update(`approver.${browserCookie}`, "utf8").digest("hex");
+}
+
+/** What the store keeps for an upstream `state`: the hash of its secret part, bound to the browser's cookie. */
+export function stateHashFor(stateSecret: string, browserCookie: string): string {
+  return createHash("sha256").update(`${stateSecret}.${browserCookie}`, "utf8").digest("hex");
 }

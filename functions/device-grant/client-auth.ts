@@ -5,8 +5,11 @@
  * endpoint returns as it is.
  *
  * `invalid_client` is 401 with a `WWW-Authenticate` challenge when the client tried the Authorization header,
- * 400 otherwise (RFC 6749 §5.2). Secrets are compared in constant time; the one a device presented travels
- * on to the IdP with the exchange and is never stored.
+ * 400 otherwise (RFC 6749 §5.2). Its description is the same whatever failed (an unknown client id, a wrong
+ * secret, a secret for a public client, none for a confidential one), so the answer never tells a caller
+ * which client ids exist; the reason goes to the log. Secrets are compared in constant time (an unknown
+ * client's too, against a stand-in); the one a device presented travels on to the IdP with the exchange and
+ * is never stored.
  */
 import { constantTimeEqual } from "./codes";
 import { type GrantContext } from "./context";
@@ -31,7 +34,13 @@ export function readForm(request: HttpRequest): ReadonlyMap<string, string> | OA
   return parsed.params;
 }
 
-export function invalidClient(viaHeader: boolean, description: string): OAuthError {
+/** The one description of every failed client authentication. */
+export const CLIENT_AUTHENTICATION_FAILED = "client authentication failed";
+
+/** A stand-in secret to compare with when the client is unknown, so that case takes as long as a wrong secret. */
+const STAND_IN_SECRET = "unknown-client-stand-in-secret";
+
+export function invalidClient(viaHeader: boolean, description: string = CLIENT_AUTHENTICATION_FAILED): OAuthError {
   return viaHeader
     ? new OAuthError("invalid_client", description, 401, { "www-authenticate": 'Basic realm="oauth2", charset="UTF-8"' })
     : new OAuthError("invalid_client", description, 400);
@@ -45,19 +54,30 @@ export function authenticateClient(
   const basic = parseBasicAuthorization(request.headers.authorization);
   const bodyId = params.get("client_id");
   const bodySecret = params.get("client_secret");
-  if (basic === "malformed") return invalidClient(true, "the Authorization header is not usable client_secret_basic credentials");
+  if (basic === "malformed") return refused(context, true, "malformed-basic");
   if (basic !== undefined) {
     if (bodySecret !== undefined) return new OAuthError("invalid_request", "use one client authentication method, not two");
     if (bodyId !== undefined && bodyId !== basic.clientId)
       return new OAuthError("invalid_request", "client_id differs from the Authorization header");
     return checkSecret(context, basic.clientId, basic.clientSecret, "client_secret_basic", true);
   }
-  if (bodyId === undefined) return invalidClient(false, "client authentication is required (client_id)");
+  if (bodyId === undefined) return refused(context, false, "no-client-authentication");
   if (bodySecret !== undefined) return checkSecret(context, bodyId, bodySecret, "client_secret_post", false);
   const client = context.clients.get(bodyId);
-  if (!client) return invalidClient(false, "unknown client");
-  if (client.type !== "public") return invalidClient(false, "this client must authenticate with its secret");
+  if (!client) return refused(context, false, "unknown-client", bodyId);
+  if (client.type !== "public") return refused(context, false, "secret-missing", bodyId);
   return { client, method: "none" };
+}
+
+/** `invalid_client`, the same for every reason; the reason (and the client id, made safe) goes to the log. */
+function refused(context: GrantContext, viaHeader: boolean, reason: string, clientId?: string): OAuthError {
+  context.logger.info({
+    event: "client-authentication",
+    outcome: "refused",
+    reason,
+    ...(clientId !== undefined && { clientId: safeName(clientId) }),
+  });
+  return invalidClient(viaHeader);
 }
 
 function checkSecret(
@@ -68,14 +88,16 @@ function checkSecret(
   viaHeader: boolean,
 ): AuthenticatedClient | OAuthError {
   const client = context.clients.get(clientId);
-  if (!client) return invalidClient(viaHeader, "unknown client");
-  if (client.type === "public") return invalidClient(viaHeader, "this client is public and has no secret");
-  const expected = context.clientSecrets(clientId);
+  const expected = client?.type === "confidential" ? context.clientSecrets(clientId) : undefined;
+  // Compared whatever the client: an unknown id costs what a wrong secret costs.
+  const matches = constantTimeEqual(secret, expected ?? STAND_IN_SECRET) && expected !== undefined;
+  if (!client) return refused(context, viaHeader, "unknown-client", clientId);
+  if (client.type === "public") return refused(context, viaHeader, "secret-for-public-client", clientId);
   if (expected === undefined) {
     context.logger.error({ event: "client-secret-missing", clientId });
-    return invalidClient(viaHeader, "client authentication failed");
+    return invalidClient(viaHeader);
   }
-  if (!constantTimeEqual(secret, expected)) return invalidClient(viaHeader, "client authentication failed");
+  if (!matches) return refused(context, viaHeader, "wrong-secret", clientId);
   return { client, secret, method };
 }
 

@@ -3,7 +3,8 @@
  * from a CSPRNG, the entropy a
  * format gives, and the user-code normalisation RFC 8628 §6.1 asks for (case-insensitive, dashes and
  * spaces ignored). Pure functions; randomness comes in through the `RandomSource` port so tests can seed it.
- * Also the constant-time comparison the endpoints apply to whatever secret a caller presents.
+ * Also the credentials that name their request (`<user code>-<secret>`: the device code, the upstream `state`)
+ * and the constant-time comparison the endpoints apply to whatever secret a caller presents.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type RandomSource } from "./model";
@@ -122,9 +123,38 @@ export function formatUserCode(code: string, mask: string): string {
   return [...mask].map((ch) => (ch === "#" ? chars[next++] : ch)).join("");
 }
 
-/** What the store keeps instead of the device code itself: its SHA-256, lower-case hex. */
-export function hashDeviceCode(code: string): string {
-  return createHash("sha256").update(code, "utf8").digest("hex");
+/** What the store keeps instead of a secret (the device code's secret part): its SHA-256, lower-case hex. */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+/**
+ * Between a request's key (its normalised user code) and a secret, in the device code and the upstream
+ * `state`. No format letter's characters contain it and normalised user codes never do (dashes are ignored
+ * on entry, `SPECIAL_CHARACTERS` leaves it out), so the first one splits unambiguously.
+ */
+export const CREDENTIAL_SEPARATOR = "-";
+
+/** The longest normalised user code a look-up considers (32 configured characters at most, with room to spare). */
+export const MAX_USER_CODE_LENGTH = 64;
+
+/**
+ * A credential that names its request: `<user code>-<secret>`. The device code is one (the secret drawn in the
+ * configured format and length: the entropy floor applies to it alone), and so is the upstream `state`.
+ * The key lets the service find the request with one key lookup; only the secret's hash is stored.
+ */
+export function joinCredential(userCode: string, secret: string): string {
+  return `${userCode}${CREDENTIAL_SEPARATOR}${secret}`;
+}
+
+/** The key and secret of a presented credential, or `undefined` for anything that cannot be one. */
+export function splitCredential(value: string): { userCode: string; secret: string } | undefined {
+  const at = value.indexOf(CREDENTIAL_SEPARATOR);
+  if (at <= 0 || at > MAX_USER_CODE_LENGTH || at === value.length - 1) return undefined;
+  const userCode = value.slice(0, at);
+  // A key is a normalised user code exactly as issued: printable ASCII, upper case where it has letters.
+  if (!/^[\x21-\x7e]+$/.test(userCode) || normalizeUserCode(userCode) !== userCode) return undefined;
+  return { userCode, secret: value.slice(at + 1) };
 }
 
 /**

@@ -14,7 +14,18 @@ import { checkScopeList, inspectClients, inspectDeviceGrantSettings } from "./se
 export const DEVICE_GRANT_CONFIG_ENV = "DEVICE_GRANT_CONFIG";
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-const KNOWN_KEYS = new Set(["settings", "clients", "scopes", "upstream", "publicBaseUrl", "tableName", "region", "clientSecretsParameter"]);
+const KNOWN_KEYS = new Set([
+  "settings",
+  "clients",
+  "scopes",
+  "upstream",
+  "publicBaseUrl",
+  "tableName",
+  "region",
+  "clientSecretsParameter",
+  "idTokenKey",
+]);
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 /** The upstream IdP the user signs in at (authorization code with PKCE). */
 export interface UpstreamConfig {
@@ -24,6 +35,16 @@ export interface UpstreamConfig {
   tokenEndpoint: string;
   /** Where the IdP sends the browser back: this service's `/callback`, as registered at the IdP. */
   redirectUri: string;
+  /** The IdP's JWKS, to verify its ID tokens (required with `ID` in `resultTokenSet`). */
+  jwksUri?: string;
+}
+
+/** The KMS key the service signs its own ID tokens with (with `ID` in `resultTokenSet`, on AWS). */
+export interface IdTokenKeyConfig {
+  kmsKeyArn: string;
+  algorithm: "RS256" | "ES256";
+  /** Its public key (SPKI PEM), as KMS `GetPublicKey` returns it: published at the JWKS route. */
+  publicKeyPem: string;
 }
 
 /** Everything the device grant functions read at cold start, from `DEVICE_GRANT_CONFIG`. */
@@ -43,6 +64,8 @@ export interface DeviceGrantConfig {
    * client is confidential.
    */
   clientSecretsParameter?: string;
+  /** The KMS signing key of the service's ID tokens; absent in the sandbox and tests, which pass a local signer. */
+  idTokenKey?: IdTokenKeyConfig;
 }
 
 /** A URL setting: https (plain http on loopback only), no credentials, no fragment, and no query where `allowQuery` is false. */
@@ -64,7 +87,7 @@ function checkUrl(value: unknown, path: string, problems: Problem[], allowQuery 
   return value;
 }
 
-const UPSTREAM_KEYS = ["issuer", "authorizationEndpoint", "tokenEndpoint", "redirectUri"] as const;
+const UPSTREAM_KEYS = ["issuer", "authorizationEndpoint", "tokenEndpoint", "redirectUri", "jwksUri"] as const;
 
 function checkUpstream(raw: unknown, problems: Problem[]): UpstreamConfig {
   if (!isObject(raw)) {
@@ -80,7 +103,25 @@ function checkUpstream(raw: unknown, problems: Problem[]): UpstreamConfig {
     authorizationEndpoint: checkUrl(raw.authorizationEndpoint, "upstream.authorizationEndpoint", problems),
     tokenEndpoint: checkUrl(raw.tokenEndpoint, "upstream.tokenEndpoint", problems),
     redirectUri: checkUrl(raw.redirectUri, "upstream.redirectUri", problems, false),
+    ...(raw.jwksUri !== undefined && { jwksUri: checkUrl(raw.jwksUri, "upstream.jwksUri", problems) }),
   };
+}
+
+/** The ID token key, when given: a KMS key ARN, RS256 or ES256, a public key PEM. */
+function checkIdTokenKey(raw: unknown, problems: Problem[]): IdTokenKeyConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) {
+    problems.push(problemAt("idTokenKey", "must be an object with kmsKeyArn, algorithm and publicKeyPem"));
+    return undefined;
+  }
+  const before = problems.length;
+  if (typeof raw.kmsKeyArn !== "string" || !KMS_KEY_ARN.test(raw.kmsKeyArn))
+    problems.push(problemAt("idTokenKey.kmsKeyArn", `must be a KMS key ARN; got ${JSON.stringify(raw.kmsKeyArn)}`));
+  if (raw.algorithm !== "RS256" && raw.algorithm !== "ES256")
+    problems.push(problemAt("idTokenKey.algorithm", `must be RS256 or ES256; got ${JSON.stringify(raw.algorithm)}`));
+  if (typeof raw.publicKeyPem !== "string" || !raw.publicKeyPem.includes("-----BEGIN PUBLIC KEY-----"))
+    problems.push(problemAt("idTokenKey.publicKeyPem", "must be a public key in PEM (SPKI)"));
+  return problems.length === before ? (raw as unknown as IdTokenKeyConfig) : undefined;
 }
 
 /** The clients and the offered scopes; every client's scopes must be among those offered. */
@@ -143,6 +184,9 @@ export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
   if (typeof region !== "string" || !REGION.test(region))
     problems.push(problemAt("region", `must be an AWS region such as eu-west-1; got ${JSON.stringify(region)}`));
   const clientSecretsParameter = checkSecretsParameter(r, problems);
+  const idTokenKey = checkIdTokenKey(r.idTokenKey, problems);
+  if (checkedSettings.settings.resultTokenSet.includes("ID") && isObject(r.upstream) && r.upstream.jwksUri === undefined)
+    problems.push(problemAt("upstream.jwksUri", "is required with ID in resultTokenSet (the IdP's ID tokens are verified against it)"));
 
   if (problems.length > 0) throw new ConfigurationError(problems, "device grant configuration");
   return {
@@ -154,6 +198,7 @@ export function loadDeviceGrantConfig(raw: unknown): DeviceGrantConfig {
     tableName: tableName as string,
     region: region as string,
     ...(clientSecretsParameter !== undefined && { clientSecretsParameter }),
+    ...(idTokenKey !== undefined && { idTokenKey }),
   };
 }
 

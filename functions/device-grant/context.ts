@@ -7,8 +7,9 @@
 import { type DeviceGrantConfig } from "./config";
 import { type ServiceLogger } from "./errors";
 import { type HttpRequest, type HttpResponse } from "./http";
-import { type ClientRegistration, type Clock, type RandomSource, type Store, type UpstreamIdp } from "./model";
+import { type ClientRegistration, type Clock, type RandomSource, type Store, type TokenSigner, type UpstreamIdp } from "./model";
 import { type Page, pageResponse } from "./pages";
+import { type UpstreamIdTokenVerifier } from "./upstream-id-token";
 
 export interface GrantContext {
   config: DeviceGrantConfig;
@@ -27,13 +28,12 @@ export interface GrantContext {
   cookieName: string;
   /** Whether the browser cookie is `Secure` (the service is on https). */
   secureCookie: boolean;
+  /** With `ID` in the token set: the key the service's own ID tokens are signed with, and the upstream's verifier. */
+  idTokens?: { signer: TokenSigner; upstream: UpstreamIdTokenVerifier };
 }
 
 /** One endpoint: answers one request; only the service's wrapper catches what it throws. */
 export type Endpoint = (context: GrantContext, request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
-
-/** Re-reads after a conditional write lost to a concurrent one (a poll's bookkeeping, usually). */
-export const WRITE_ATTEMPTS = 4;
 
 /** Renders a page with the headers every page carries (its CSP names the IdP's origin). */
 export function renderPage(context: GrantContext, page: Page, extra: { cookies?: string[] } = {}): HttpResponse {

@@ -1,288 +1,228 @@
 /**
- * The `Store` port on DynamoDB (low-level client, items marshalled by hand: `@aws-sdk/util-dynamodb` is
- * not a dependency, and an explicit field table keeps stray properties out of the table).
+ * The `Store` port on DynamoDB: one item per request keyed by its user code, and per-address rate-limit
+ * counters (layout and costs: functions/device-grant/table.ts; items: `dynamo-items.ts`).
  *
- * Layout (functions/device-grant/table.ts): the request under `DEV#<hash>`, and pointer items for the
- * user code, the upstream `state` and rate-limit counters. Every state change is one conditional write,
- * so concurrent polls, approve-versus-deny races and replays resolve to exactly one winner. dynalite has
- * no transactions, so the two writes of `create` are ordered to be safe without one (see there).
+ * Every transition is ONE conditional `UpdateItem` whose condition names exactly the fields the transition
+ * depends on (status, lock, expiry, the credential's hash), never a version: a poll writes only its own
+ * bookkeeping (`nextPollAt`), so it can never make a user's Approve or callback lose a write, while
+ * concurrent polls, approve-versus-deny races and replays still resolve to exactly one winner. A refused
+ * write comes back with the item as it stood (`ReturnValuesOnConditionCheckFailure`, no extra read on AWS;
+ * dynalite ignores that parameter, so there the store is told to read the item instead), so the caller can
+ * say why.
  *
- * Errors: a failed condition becomes the `"conflict"` outcome; anything else is a `StoreError` naming the
+ * Errors: a failed condition is a refusal, never an exception; anything else is a `StoreError` naming the
  * operation and DynamoDB's error name only, never the SDK's message (it can quote keys, and keys hold user codes).
  */
 import {
   type AttributeValue,
-  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type ReturnValue,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { type DeviceRequest, type RequestStatus, type Store, type WriteOutcome } from "./model";
-import { KEY_PREFIX, PARTITION_KEY, RETENTION_AFTER_EXPIRY_SECONDS, TTL_ATTRIBUTE } from "./table";
+import { MAX_USER_CODE_LENGTH } from "./codes";
+import { attribute, type Item, isConditionFailure, requestFromItem, requestItem, requestKey, storeError } from "./dynamo-items";
+import { type DeviceCredential, type DeviceRequest, type Store, type Transition } from "./model";
+import { KEY_PREFIX, PARTITION_KEY, TTL_ATTRIBUTE } from "./table";
 
-type Item = Record<string, AttributeValue>;
+export { StoreError } from "./dynamo-items";
 
 const MAX_PARTITION_KEY_BYTES = 2_048;
 
-/** How each request field is stored. Optional fields are absent until set, and may be removed again. */
-const FIELDS = {
-  deviceCodeHash: { type: "S", optional: false },
-  userCode: { type: "S", optional: false },
-  clientId: { type: "S", optional: false },
-  scopes: { type: "L", optional: false },
-  status: { type: "S", optional: false },
-  createdAt: { type: "N", optional: false },
-  expiresAt: { type: "N", optional: false },
-  interval: { type: "N", optional: false },
-  lastPollAt: { type: "N", optional: true },
-  deviceIp: { type: "S", optional: false },
-  deviceUserAgent: { type: "S", optional: false },
-  stateHash: { type: "S", optional: true },
-  pkceVerifier: { type: "S", optional: true },
-  authorizationCode: { type: "S", optional: true },
-  failedAttempts: { type: "N", optional: false },
-  version: { type: "N", optional: false },
-} as const satisfies Record<keyof DeviceRequest, { type: "S" | "N" | "L"; optional: boolean }>;
+/** What may still be polled: a decision is pending, under way, or made and not yet collected. */
+const POLLABLE = "#status IN (:pending, :approving, :approved)";
+/** Open to a decision by `:approver`: pending, or approving under its own lock or a lock that has run out. */
+const DECIDABLE = "(#status = :pending OR (#status = :approving AND (#approver = :approver OR #approvalUntil <= :nowMs)))";
+const STATUS_VALUES: Record<string, AttributeValue> = {
+  ":pending": { S: "pending" },
+  ":approving": { S: "approving" },
+  ":approved": { S: "approved" },
+  ":denied": { S: "denied" },
+  ":redeemed": { S: "redeemed" },
+};
+/** What an ended approval leaves behind: no lock, no state, no verifier. */
+const RELEASE = "REMOVE #approver, #approvalUntil, #stateHash, #pkceVerifier";
 
-type Field = keyof typeof FIELDS;
-type Changes = Partial<Omit<DeviceRequest, "deviceCodeHash" | "version">>;
+/** One conditional write: its update and condition, with `#name` and `:value` placeholders. */
+interface Write {
+  update: string;
+  condition: string;
+  values: Record<string, string | number | AttributeValue>;
+}
 
-/** A DynamoDB failure other than a failed condition. Says which call failed and how, nothing more. */
-export class StoreError extends Error {
-  constructor(
-    readonly operation: string,
-    readonly errorName: string,
-    readonly requestId?: string,
-  ) {
-    super(`DynamoDB ${operation} failed: ${errorName}${requestId ? ` (request id ${requestId})` : ""}`);
-    this.name = "StoreError";
+/** The `#name` → name map and the values an expression actually uses (DynamoDB refuses unused ones). */
+function expressionParts(text: string, values: Write["values"]): { names: Record<string, string>; values: Item } {
+  const names = Object.fromEntries([...new Set(text.match(/#\w+/g) ?? [])].map((n) => [n, n.slice(1)]));
+  const all: Record<string, string | number | AttributeValue> = { ...STATUS_VALUES, ...values };
+  const used = new Set(text.match(/:\w+/g) ?? []);
+  const picked: Item = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (used.has(key)) picked[key] = typeof value === "object" ? value : attribute(value);
   }
+  return { names, values: picked };
 }
 
-function isConditionFailure(err: unknown): boolean {
-  return (err as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
-}
-
-function storeError(operation: string, err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
-  const e = err as { name?: unknown; $metadata?: { requestId?: string } } | null;
-  return new StoreError(operation, typeof e?.name === "string" ? e.name : "UnknownError", e?.$metadata?.requestId);
-}
-
-function marshal(field: Field, value: unknown): AttributeValue {
-  const type = FIELDS[field].type;
-  if (type === "S" && typeof value === "string") return { S: value };
-  if (type === "N" && typeof value === "number" && Number.isFinite(value)) return { N: String(value) };
-  if (type === "L" && Array.isArray(value) && value.every((v) => typeof v === "string")) return { L: value.map((v: string) => ({ S: v })) };
-  throw new TypeError(
-    `request field ${field} must be ${type === "S" ? "a string" : type === "N" ? "a finite number" : "a list of strings"}`,
-  );
-}
-
-function unmarshal(field: Field, value: AttributeValue | undefined): unknown {
-  if (value === undefined) return undefined;
-  const type = FIELDS[field].type;
-  if (type === "S" && value.S !== undefined) return value.S;
-  if (type === "N" && value.N !== undefined) return Number(value.N);
-  if (type === "L" && value.L !== undefined && value.L.every((v) => v.S !== undefined)) return value.L.map((v) => v.S as string);
-  throw new StoreError("read", `MalformedItem(${field})`);
-}
-
-function requestItem(request: DeviceRequest): Item {
-  const item: Item = {
-    [PARTITION_KEY]: { S: KEY_PREFIX.request + request.deviceCodeHash },
-    [TTL_ATTRIBUTE]: { N: String(request.expiresAt + RETENTION_AFTER_EXPIRY_SECONDS) },
+/** The identity part of a device's writes: its request, its client, its secret. */
+function credentialCondition(credential: DeviceCredential): { condition: string; values: Write["values"] } {
+  return {
+    condition: "#clientId = :clientId AND #deviceSecretHash = :deviceSecretHash",
+    values: { ":clientId": credential.clientId, ":deviceSecretHash": credential.deviceSecretHash },
   };
-  for (const field of Object.keys(FIELDS) as Field[]) {
-    const value = request[field];
-    if (value === undefined) {
-      if (!FIELDS[field].optional) throw new TypeError(`request field ${field} is required`);
-      continue;
-    }
-    item[field] = marshal(field, value);
-  }
-  return item;
 }
 
-function requestFromItem(item: Item): DeviceRequest {
-  const request: Record<string, unknown> = {};
-  for (const field of Object.keys(FIELDS) as Field[]) {
-    const value = unmarshal(field, item[field]);
-    if (value === undefined) {
-      if (!FIELDS[field].optional) throw new StoreError("read", `MalformedItem(${field})`);
-      continue;
-    }
-    request[field] = value;
-  }
-  return request as unknown as DeviceRequest;
+export interface DynamoStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /**
+   * How a refused write learns how the item stood: "returned" (DynamoDB: the item comes with the refusal, and
+   * none means there is none) or "read" (a `GetItem` after the refusal: dynalite ignores
+   * `ReturnValuesOnConditionCheckFailure`). "returned" by default.
+   */
+  itemOnRefusal?: "returned" | "read";
 }
 
 export class DynamoStore implements Store {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
+  private readonly readOnRefusal: boolean;
 
-  constructor(options: { client: DynamoDBClient; tableName: string }) {
+  constructor(options: DynamoStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.readOnRefusal = options.itemOnRefusal === "read";
   }
 
-  /**
-   * Two conditional puts, in this order. First the `USER#` pointer, which succeeds only if no live request
-   * holds the code (absent, or its holder expired: an expired code may be drawn again, while its old
-   * request stays readable by device code for `expired_token`). Then the request itself, only if its
-   * device code hash is new. If the second put fails, the pointer is deleted again, conditionally on
-   * still being ours. A crash in between leaves a pointer to a request that does not exist: lookups
-   * ignore it, and it blocks only that one user code until it expires.
-   */
-  async create(request: DeviceRequest, nowSeconds: number): Promise<WriteOutcome> {
-    const item = requestItem(request);
-    const pointerKey = KEY_PREFIX.userCode + request.userCode;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            [PARTITION_KEY]: { S: pointerKey },
-            deviceCodeHash: { S: request.deviceCodeHash },
-            expiresAt: { N: String(request.expiresAt) },
-            [TTL_ATTRIBUTE]: item[TTL_ATTRIBUTE],
-          },
-          ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt < :now",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#expiresAt": "expiresAt" },
-          ExpressionAttributeValues: { ":now": { N: String(nowSeconds) } },
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err)) return "conflict";
-      throw storeError("PutItem(user code)", err);
-    }
-
+  /** One conditional `PutItem`: the code must be free, or its previous holder's retention over (TTL is lazy). */
+  async create(request: DeviceRequest, nowSeconds: number): Promise<"ok" | "conflict"> {
+    const item = requestItem(request); // a malformed request throws here, before anything is written
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: item,
-          ConditionExpression: "attribute_not_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+          ConditionExpression: "attribute_not_exists(#pk) OR #ttl < :now",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ":now": { N: String(nowSeconds) } },
         }),
       );
       return "ok";
     } catch (err) {
-      await this.releasePointer(pointerKey, request.deviceCodeHash);
       if (isConditionFailure(err)) return "conflict";
       throw storeError("PutItem(request)", err);
     }
   }
 
-  async getByDeviceCodeHash(deviceCodeHash: string): Promise<DeviceRequest | undefined> {
-    const item = await this.getItem(KEY_PREFIX.request + deviceCodeHash);
+  async getByUserCode(userCode: string): Promise<DeviceRequest | undefined> {
+    if (userCode.length > MAX_USER_CODE_LENGTH) return undefined;
+    const item = await this.getItem(KEY_PREFIX.request + userCode);
     return item && requestFromItem(item);
   }
 
-  async getByUserCode(userCode: string): Promise<DeviceRequest | undefined> {
-    const pointer = await this.getItem(KEY_PREFIX.userCode + userCode);
-    const target = pointer?.deviceCodeHash?.S;
-    if (target === undefined) return undefined;
-    const request = await this.getByDeviceCodeHash(target);
-    // A pointer whose request never got written (see `create`) or holds another code leads nowhere.
-    return request?.userCode === userCode ? request : undefined;
+  poll(credential: DeviceCredential, nowMs: number): Promise<Transition> {
+    const identity = credentialCondition(credential);
+    return this.transition(credential.userCode, "poll", {
+      update: "SET #nextPollAt = :nowMs + #pollSpacingMs",
+      // Too early is `slow_down` only while the decision is pending (RFC 8628 §3.5): an approved request is collected at once.
+      condition: `${identity.condition} AND ${POLLABLE} AND #expiresAt > :nowSeconds AND (#status = :approved OR attribute_not_exists(#nextPollAt) OR #nextPollAt <= :nowMs)`,
+      values: { ...identity.values, ":nowMs": nowMs, ":nowSeconds": Math.floor(nowMs / 1000) },
+    });
   }
 
-  async getByStateHash(stateHash: string): Promise<DeviceRequest | undefined> {
-    const pointer = await this.getItem(KEY_PREFIX.state + stateHash);
-    const target = pointer?.deviceCodeHash?.S;
-    if (target === undefined) return undefined;
-    const request = await this.getByDeviceCodeHash(target);
-    // The request is the truth: once its state is cleared or replaced, the old pointer finds nothing.
-    return request?.stateHash === stateHash ? request : undefined;
+  slowDown(
+    credential: DeviceCredential,
+    change: { fromInterval: number; interval: number; pollSpacingMs: number; nowMs: number },
+  ): Promise<boolean> {
+    const identity = credentialCondition(credential);
+    return this.tryWrite(credential.userCode, "slowDown", {
+      update: "SET #interval = :interval, #pollSpacingMs = :spacing, #nextPollAt = :next",
+      condition: `${identity.condition} AND ${POLLABLE} AND #interval = :fromInterval`,
+      values: {
+        ...identity.values,
+        ":interval": change.interval,
+        ":spacing": change.pollSpacingMs,
+        ":next": change.nowMs + change.pollSpacingMs,
+        ":fromInterval": change.fromInterval,
+      },
+    });
   }
 
-  /**
-   * One `UpdateItem` conditioned on the version (and status), which it increments. A `stateHash` in the
-   * changes is then made findable through a `STATE#` pointer, written after the request: nobody can
-   * present a state before `update` has returned (it is sent to the browser afterwards), so there is no
-   * window in which a valid state is unknown.
-   */
-  async update(deviceCodeHash: string, expected: { version: number; status?: RequestStatus }, changes: Changes): Promise<WriteOutcome> {
-    const names: Record<string, string> = { "#pk": PARTITION_KEY, "#version": "version" };
-    const values: Item = { ":expectedVersion": { N: String(expected.version) }, ":one": { N: "1" } };
-    const sets = ["#version = #version + :one"];
-    const removes: string[] = [];
-    let i = 0;
-    for (const [key, value] of Object.entries(changes)) {
-      if (!Object.hasOwn(FIELDS, key) || key === "deviceCodeHash" || key === "version") {
-        throw new TypeError(`request field ${key} cannot be changed`);
-      }
-      if (key === "userCode") throw new TypeError("a request's user code cannot be changed (its USER# pointer would go stale)");
-      const field = key as Field;
-      const name = `#f${i}`;
-      names[name] = field;
-      if (value === undefined) {
-        if (!FIELDS[field].optional) throw new TypeError(`request field ${field} is required and cannot be removed`);
-        removes.push(name);
-      } else {
-        values[`:v${i}`] = marshal(field, value);
-        sets.push(`${name} = :v${i}`);
-        if (field === "expiresAt") {
-          names["#ttl"] = TTL_ATTRIBUTE;
-          values[":ttl"] = { N: String((value as number) + RETENTION_AFTER_EXPIRY_SECONDS) };
-          sets.push("#ttl = :ttl");
-        }
-      }
-      i++;
-    }
-    let condition = "attribute_exists(#pk) AND #version = :expectedVersion";
-    if (expected.status !== undefined) {
-      names["#status"] = "status";
-      values[":expectedStatus"] = { S: expected.status };
-      condition += " AND #status = :expectedStatus";
-    }
-
-    let updated: Item | undefined;
-    try {
-      const result = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [PARTITION_KEY]: { S: KEY_PREFIX.request + deviceCodeHash } },
-          UpdateExpression: `SET ${sets.join(", ")}${removes.length > 0 ? ` REMOVE ${removes.join(", ")}` : ""}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      updated = result.Attributes;
-    } catch (err) {
-      if (!isConditionFailure(err)) throw storeError("UpdateItem(request)", err);
-      // Rare path: tell a record that moved on from one that was never there.
-      return (await this.getItem(KEY_PREFIX.request + deviceCodeHash)) ? "conflict" : "not-found";
-    }
-
-    if (typeof changes.stateHash === "string") {
-      try {
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: {
-              [PARTITION_KEY]: { S: KEY_PREFIX.state + changes.stateHash },
-              deviceCodeHash: { S: deviceCodeHash },
-              [TTL_ATTRIBUTE]: updated?.[TTL_ATTRIBUTE] ?? { N: "0" },
-            },
-            // A state is 256 random bits: another request's pointer here means a broken random source.
-            ConditionExpression: "attribute_not_exists(#pk) OR deviceCodeHash = :mine",
-            ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-            ExpressionAttributeValues: { ":mine": { S: deviceCodeHash } },
-          }),
-        );
-      } catch (err) {
-        throw storeError("PutItem(state)", isConditionFailure(err) ? { name: "StateAlreadyInUse" } : err);
-      }
-    }
-    return "ok";
+  async redeem(credential: DeviceCredential): Promise<{ authorizationCode: string; pkceVerifier: string } | undefined> {
+    const identity = credentialCondition(credential);
+    const write: Write = {
+      update: "SET #status = :redeemed REMOVE #authorizationCode, #pkceVerifier",
+      condition: `${identity.condition} AND #status = :approved AND attribute_exists(#authorizationCode) AND attribute_exists(#pkceVerifier)`,
+      values: identity.values,
+    };
+    const outcome = await this.update(credential.userCode, "redeem", write, "ALL_OLD", false);
+    if (!outcome.written || !outcome.item) return undefined;
+    const request = requestFromItem(outcome.item);
+    return { authorizationCode: request.authorizationCode as string, pkceVerifier: request.pkceVerifier as string };
   }
 
-  async countFailure(key: string, windowStart: number, expiresAt: number): Promise<number> {
+  restoreApproval(userCode: string, secrets: { authorizationCode: string; pkceVerifier: string }): Promise<boolean> {
+    return this.tryWrite(userCode, "restoreApproval", {
+      update: "SET #status = :approved, #authorizationCode = :code, #pkceVerifier = :verifier",
+      condition: "#status = :redeemed AND attribute_not_exists(#authorizationCode)",
+      values: { ":code": secrets.authorizationCode, ":verifier": secrets.pkceVerifier },
+    });
+  }
+
+  approve(userCode: string, approval: Parameters<Store["approve"]>[1], now: { ms: number; seconds: number }): Promise<Transition> {
+    return this.transition(userCode, "approve", {
+      update:
+        "SET #status = :approving, #approver = :approver, #approvalUntil = :until, #stateHash = :stateHash, #pkceVerifier = :verifier, " +
+        "#approvalCharge = :charge ADD #approvals :one",
+      condition: `#createdAt = :createdAt AND #expiresAt > :nowSeconds AND #approvals < :max AND ${DECIDABLE}`,
+      values: {
+        ":approver": approval.approver,
+        ":until": approval.approvalUntil,
+        ":stateHash": approval.stateHash,
+        ":verifier": approval.pkceVerifier,
+        ":one": 1,
+        ":createdAt": approval.createdAt,
+        ":nowSeconds": now.seconds,
+        ":nowMs": now.ms,
+        ":max": approval.maxApprovals,
+        ":charge": approval.charge,
+      },
+    });
+  }
+
+  deny(userCode: string, decision: { createdAt: number; approver: string }, now: { ms: number; seconds: number }): Promise<Transition> {
+    return this.transition(userCode, "deny", {
+      update: `SET #status = :denied ${RELEASE}`,
+      condition: `#createdAt = :createdAt AND #expiresAt > :nowSeconds AND ${DECIDABLE}`,
+      values: { ":createdAt": decision.createdAt, ":approver": decision.approver, ":nowSeconds": now.seconds, ":nowMs": now.ms },
+    });
+  }
+
+  cancelApproval(userCode: string, decision: { createdAt: number; approver: string }): Promise<Transition> {
+    return this.transition(userCode, "cancelApproval", {
+      update: `SET #status = :pending ${RELEASE}`,
+      condition: "#createdAt = :createdAt AND #status = :approving AND #approver = :approver",
+      values: { ":createdAt": decision.createdAt, ":approver": decision.approver },
+    });
+  }
+
+  completeApproval(userCode: string, stateHash: string, authorizationCode: string, nowSeconds: number): Promise<Transition> {
+    // The state hash stays, so a replayed callback is recognised as this browser's ("already used").
+    return this.transition(userCode, "completeApproval", {
+      update: "SET #status = :approved, #authorizationCode = :code REMOVE #approver, #approvalUntil",
+      condition: "#status = :approving AND #stateHash = :stateHash AND #expiresAt > :nowSeconds",
+      values: { ":code": authorizationCode, ":stateHash": stateHash, ":nowSeconds": nowSeconds },
+    });
+  }
+
+  failApproval(userCode: string, stateHash: string, status: "pending" | "denied"): Promise<Transition> {
+    return this.transition(userCode, "failApproval", {
+      update: `SET #status = :${status} ${RELEASE}`,
+      condition: "#status = :approving AND #stateHash = :stateHash",
+      values: { ":stateHash": stateHash },
+    });
+  }
+
+  async countAttempt(key: string, windowStart: number, expiresAt: number): Promise<number> {
     try {
       const result = await this.client.send(
         new UpdateItemCommand({
@@ -300,9 +240,72 @@ export class DynamoStore implements Store {
     }
   }
 
-  async failureCount(key: string, windowStart: number): Promise<number> {
-    const item = await this.getItem(rateLimitKey(key, windowStart));
-    return Number(item?.count?.N ?? "0");
+  async refundAttempts(key: string, windowStart: number, units: number): Promise<void> {
+    // Never below zero, and never a counter that does not exist: all `units` if the counter holds them, else one.
+    for (const amount of units > 1 ? [units, 1] : [units]) {
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { [PARTITION_KEY]: { S: rateLimitKey(key, windowStart) } },
+            UpdateExpression: "ADD #count :minus",
+            ConditionExpression: "#count >= :amount",
+            ExpressionAttributeNames: { "#count": "count" },
+            ExpressionAttributeValues: { ":minus": { N: String(-amount) }, ":amount": { N: String(amount) } },
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw storeError("UpdateItem(rate limit refund)", err);
+      }
+    }
+  }
+
+  /** One conditional write returning the request after it, or as it stood when the condition refused it. */
+  private async transition(userCode: string, operation: string, write: Write): Promise<Transition> {
+    const outcome = await this.update(userCode, operation, write, "ALL_NEW", true);
+    if (outcome.written) return { written: true, request: requestFromItem(outcome.item ?? {}) };
+    const current = this.readOnRefusal ? await this.getItem(KEY_PREFIX.request + userCode) : outcome.item;
+    return { written: false, current: current && requestFromItem(current) };
+  }
+
+  /** One conditional write whose refusal needs no explaining: whether it happened. */
+  private async tryWrite(userCode: string, operation: string, write: Write): Promise<boolean> {
+    return (await this.update(userCode, operation, write, "NONE", false)).written;
+  }
+
+  /**
+   * Sends one conditional `UpdateItem` on a request (never creating one: the condition requires the item).
+   * Returns the item (`returnValues`) when written; when refused, the item as it stood if `explain` asked
+   * DynamoDB for it (AWS returns it with the refusal; dynalite does not).
+   */
+  private async update(
+    userCode: string,
+    operation: string,
+    write: Write,
+    returnValues: ReturnValue,
+    explain: boolean,
+  ): Promise<{ written: boolean; item?: Item }> {
+    const condition = `attribute_exists(#pk) AND ${write.condition}`;
+    const { names, values } = expressionParts(`${write.update} ${condition}`, write.values);
+    try {
+      const result = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: requestKey(userCode),
+          UpdateExpression: write.update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: returnValues,
+          ...(explain && { ReturnValuesOnConditionCheckFailure: "ALL_OLD" }),
+        }),
+      );
+      return { written: true, ...(result.Attributes && { item: result.Attributes }) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw storeError(`UpdateItem(${operation})`, err);
+      return { written: false, ...(explain && err.Item && { item: err.Item }) };
+    }
   }
 
   private async getItem(pk: string): Promise<Item | undefined> {
@@ -316,22 +319,6 @@ export class DynamoStore implements Store {
       return result.Item;
     } catch (err) {
       throw storeError("GetItem", err);
-    }
-  }
-
-  /** Deletes a user-code pointer if it still points at this request; never throws (the pointer expires anyway). */
-  private async releasePointer(pointerKey: string, deviceCodeHash: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: { [PARTITION_KEY]: { S: pointerKey } },
-          ConditionExpression: "deviceCodeHash = :mine",
-          ExpressionAttributeValues: { ":mine": { S: deviceCodeHash } },
-        }),
-      );
-    } catch {
-      // Not ours any more, or DynamoDB is failing: either way the pointer only blocks one code until it expires.
     }
   }
 }

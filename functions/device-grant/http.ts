@@ -147,3 +147,22 @@ export function jsonResponse(
     body: JSON.stringify(body),
   };
 }
+
+/** RFC 9110 §5.6.2 `tchar`, as a character class. */
+const TCHAR = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
+/** RFC 9110 §10.1.5: a User-Agent starts with a product, `token ["/" product-version]`. */
+const LEADING_PRODUCT = new RegExp(`^${TCHAR}+(?:/${TCHAR}+)?`);
+/** Longest product the confirmation page shows. */
+export const MAX_DEVICE_SOFTWARE_LENGTH = 48;
+
+/**
+ * What a device says it runs, for the confirmation page: the first product of its User-Agent
+ * (`AcmeThermostat/2.4.1` of `AcmeThermostat/2.4.1 (firmware 7; +https://…)`), at most
+ * `MAX_DEVICE_SOFTWARE_LENGTH` characters, or "" when the header does not start with one. A device can claim
+ * anything here, so the page shows it as the device's claim, short, never as a verified fact; comments,
+ * URLs and anything after the first product are dropped.
+ */
+export function deviceSoftware(userAgent: string): string {
+  const product = LEADING_PRODUCT.exec(userAgent)?.[0] ?? "";
+  return product.length > MAX_DEVICE_SOFTWARE_LENGTH ? `${product.slice(0, MAX_DEVICE_SOFTWARE_LENGTH - 1)}…` : product;
+}

@@ -1,8 +1,9 @@
 /**
- * The Lambda entry point for all six routes of the device grant. Once per cold start it reads
+ * The Lambda entry point for every route of the device grant. Once per cold start it reads
  * `DEVICE_GRANT_CONFIG`, and, when a client is confidential, the SSM SecureString naming the clients'
  * secrets (`{ "<clientId>": "<secret>" }`, decrypted; the SSM SDK is loaded only then), and builds the
- * core on DynamoDB. Every invocation after that is the core's work. It never throws: a configuration or
+ * core on DynamoDB, with the KMS key of `idTokenKey` as the signer of its own ID tokens (the KMS SDK is
+ * loaded at the first signature). Every invocation after that is the core's work. It never throws: a configuration or
  * SSM problem is logged once per attempt with every problem, and the caller gets `server_error` (JSON
  * endpoints) or an error page, and the next invocation after a short pause tries again.
  */
@@ -13,7 +14,8 @@ import { ConfigurationError } from "../shared/problems";
 import { DynamoStore } from "./dynamo-store";
 import { consoleServiceLogger, type ServiceLogger } from "./errors";
 import { jsonResponse } from "./http";
-import { type Clock, type RandomSource, type Store, type UpstreamIdp } from "./model";
+import { createKmsSigner } from "./kms-signer";
+import { type Clock, type RandomSource, type Store, type TokenSigner, type UpstreamIdp } from "./model";
 import { PAGES, pageResponse } from "./pages";
 import { createDeviceGrantService, type DeviceGrantService } from "./service";
 import { createOidcUpstream } from "./upstream";
@@ -27,6 +29,8 @@ export interface DeviceGrantHandlerOptions {
   /** The store; DynamoDB in the configured region and table by default. */
   store?: (config: DeviceGrantConfig) => Store;
   upstream?: (config: DeviceGrantConfig) => UpstreamIdp;
+  /** The signer of the service's ID tokens; the KMS key of `idTokenKey` by default. The sandbox and tests pass a local key. */
+  signer?: (config: DeviceGrantConfig) => TokenSigner;
   clock?: Clock;
   random?: RandomSource;
   logger?: ServiceLogger;
@@ -78,10 +82,26 @@ export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: 
     const upstream = options.upstream
       ? options.upstream(config)
       : createOidcUpstream({ authorizationEndpoint: config.upstream.authorizationEndpoint, tokenEndpoint: config.upstream.tokenEndpoint });
+    const signer = options.signer
+      ? options.signer(config)
+      : config.idTokenKey &&
+        createKmsSigner({
+          keyArn: config.idTokenKey.kmsKeyArn,
+          algorithm: config.idTokenKey.algorithm,
+          publicKeyPem: config.idTokenKey.publicKeyPem,
+          region: config.region,
+        });
+    if (config.settings.resultTokenSet.includes("ID") && !signer) {
+      throw new ConfigurationError(
+        ["ID in resultTokenSet needs idTokenKey: the KMS key the service signs its own ID tokens with"],
+        "device grant configuration",
+      );
+    }
     return createDeviceGrantService({
       config,
       store,
       upstream,
+      ...(signer && { signer }),
       clientSecrets: (clientId) => secrets.get(clientId),
       logger,
       ...(options.clock && { clock: options.clock }),

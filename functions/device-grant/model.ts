@@ -22,11 +22,16 @@ export interface DeviceGrantSettings {
   pollingIntervalSeconds: number;
   /** Tokens handed to the device, e.g. `["ACCESS", "REFRESH"]` (the sample's `RESULT_TOKEN_SET` = `ACCESS+REFRESH`). */
   resultTokenSet: TokenKind[];
-  /** Failed user-code entries allowed per client IP per `attemptWindowSeconds`. */
+  /**
+   * Per client IP per `attemptWindowSeconds`: code entries and Approve/Deny answers, charged before the look-up
+   * (so concurrency cannot exceed it) and given back when they end in a completed sign-in (`rate-limit.ts`).
+   */
   maxFailedEntriesPerIp: number;
-  /** Failed attempts allowed against one user code (wrong confirmation, replayed form) before it is locked. */
+  /** Approvals of one user code that may fail (sign-ins started that never came back with a code) before it is locked. */
   maxFailedAttemptsPerCode: number;
   attemptWindowSeconds: number;
+  /** How long an Approve keeps other browsers from approving or denying the same code (RFC 8628 §5.5), seconds. */
+  approvalLockSeconds: number;
   /** Accept codes below the entropy minimums (128 bits device code, 30 bits user code). Explicit, never default. */
   allowWeakCodes: boolean;
 }
@@ -44,11 +49,16 @@ export interface ClientRegistration {
 /** Where an authorization request stands. */
 export type RequestStatus = "pending" | "approving" | "approved" | "denied" | "redeemed";
 
+/**
+ * One authorization request: one item, keyed by its normalised user code (functions/device-grant/table.ts).
+ * Every transition is one conditional write on the fields it depends on; nothing carries a version, so a
+ * poll (which writes only its own bookkeeping) can never make a user's click lose a write.
+ */
 export interface DeviceRequest {
-  /** SHA-256 (hex) of the device code: the code itself is never stored. */
-  deviceCodeHash: string;
-  /** Normalised user code (upper case, no dashes or spaces). */
+  /** Normalised user code (upper case, no dashes or spaces): the request's key, reserved until its retention ends. */
   userCode: string;
+  /** SHA-256 (hex) of the device code's secret part (`codes.ts#splitCredential`): the code itself is never stored. */
+  deviceSecretHash: string;
   clientId: string;
   scopes: string[];
   status: RequestStatus;
@@ -57,20 +67,26 @@ export interface DeviceRequest {
   expiresAt: number;
   /** Current polling interval, seconds (raised by 5 on every `slow_down`). */
   interval: number;
-  /** Epoch milliseconds of the last poll, absent before the first. */
-  lastPollAt?: number;
+  /** Milliseconds a poll must come after the previous one: the interval less the tolerated timer drift. */
+  pollSpacingMs: number;
+  /** Epoch milliseconds before which a poll is too early (`slow_down`); absent before the first poll. */
+  nextPollAt?: number;
   /** Requesting device, for the confirmation page. */
   deviceIp: string;
-  deviceUserAgent: string;
-  /** Set on approve: the single-use `state` (hash) and PKCE verifier for the upstream redirect. */
+  /** What the device says it runs: the first product of its User-Agent, short (`http.ts#deviceSoftware`), or "". */
+  deviceSoftware: string;
+  /** Approval lock (RFC 8628 §5.5): who holds it (`browser-binding.ts#approverId`) and until when (epoch ms). */
+  approver?: string;
+  approvalUntil?: number;
+  /** Set on approve: the hash of the single-use `state` (bound to the browser) and the PKCE verifier. */
   stateHash?: string;
   pkceVerifier?: string;
-  /** Set by the callback: the upstream authorization code and the redirect URI it was issued for. */
+  /** Set by the callback, removed at redemption: the upstream authorization code. */
   authorizationCode?: string;
-  /** Failed attempts against this code (rate limiting per code). */
-  failedAttempts: number;
-  /** Record version for conditional writes. */
-  version: number;
+  /** Approvals started (each Approve that sent a browser to the IdP); capped by `maxFailedAttemptsPerCode`. */
+  approvals: number;
+  /** The rate-limit counter the last Approve was charged on (`<key>#<windowStart>`): refunded when the sign-in completes. */
+  approvalCharge?: string;
 }
 
 export interface Clock {
@@ -114,41 +130,103 @@ export interface UpstreamIdp {
   refresh(params: { clientId: string; clientSecret?: string; refreshToken: string; scopes?: string[] }): Promise<UpstreamResult>;
 }
 
-/** Why a conditional write did not happen: the record moved on, or was never there. */
-export type WriteOutcome = "ok" | "conflict" | "not-found";
+/** A request as a transition found it when its condition failed: `undefined` when there is none. */
+export type Refusal = { written: false; current: DeviceRequest | undefined };
+/** The outcome of one conditional write that returns the request (after the write, or as it stood when refused). */
+export type Transition = { written: true; request: DeviceRequest } | Refusal;
+
+/** What identifies a device's request at the token endpoint: its key, its client and its secret's hash. */
+export interface DeviceCredential {
+  userCode: string;
+  clientId: string;
+  deviceSecretHash: string;
+}
 
 /**
- * Persistence of authorization requests. Every state change is one conditional write (DynamoDB
- * `ConditionExpression` on status and version), so two concurrent polls can never both redeem and an
- * approve racing a deny leaves exactly one outcome. Records outlive their expiry (a late poll must get
- * `expired_token`); the implementation sets a TTL attribute for clean-up, and callers always compare
- * `expiresAt` with the clock themselves (TTL deletion is lazy, and dynalite has none).
+ * Persistence of authorization requests (functions/device-grant/table.ts). Every state change is ONE
+ * conditional write on exactly the fields it depends on, so two concurrent polls can never both redeem, an
+ * approve racing a deny leaves one outcome, and a poll never conflicts with a user's click. A refused write
+ * says how the request stood (DynamoDB returns it with the refusal, or the store reads it), so callers can
+ * answer precisely. Records outlive their expiry (a late poll must get `expired_token`); callers always
+ * compare `expiresAt` with the clock themselves (TTL deletion is lazy, and dynalite has none).
  */
 export interface Store {
-  /**
-   * Stores a new request. Fails with "conflict" when its user code is held by another live request
-   * (the caller draws a new code and retries) or its device code hash already exists.
-   */
-  create(request: DeviceRequest, nowSeconds: number): Promise<WriteOutcome>;
-  getByDeviceCodeHash(deviceCodeHash: string): Promise<DeviceRequest | undefined>;
-  /** The request currently holding this normalised user code, if any (expired ones included). */
+  /** Stores a new request; "conflict" when its user code is still reserved by another request (draw a new one). */
+  create(request: DeviceRequest, nowSeconds: number): Promise<"ok" | "conflict">;
+  /** The request holding this normalised user code, if any (expired ones included). */
   getByUserCode(userCode: string): Promise<DeviceRequest | undefined>;
-  /** The request an upstream `state` (by hash) belongs to. */
-  getByStateHash(stateHash: string): Promise<DeviceRequest | undefined>;
   /**
-   * Applies `changes` if the stored record still has `expected.version` (and `expected.status` when given),
-   * incrementing the version. Indexes follow the changes (e.g. `stateHash` becomes findable).
+   * A poll of an approved request, or of a pending or approving one that is not too early: sets `nextPollAt`
+   * to `nowMs + pollSpacingMs`. Conditioned on the credential, the status, expiry and `nextPollAt`.
    */
-  update(
-    deviceCodeHash: string,
-    expected: { version: number; status?: RequestStatus },
-    changes: Partial<Omit<DeviceRequest, "deviceCodeHash" | "version">>,
-  ): Promise<WriteOutcome>;
+  poll(credential: DeviceCredential, nowMs: number): Promise<Transition>;
+  /** `slow_down`: the interval raised to `interval` (from `fromInterval`, so concurrent early polls raise it once). */
+  slowDown(
+    credential: DeviceCredential,
+    change: { fromInterval: number; interval: number; pollSpacingMs: number; nowMs: number },
+  ): Promise<boolean>;
+  /** approved → redeemed, removing the upstream code and PKCE verifier and returning them: exactly one caller wins. */
+  redeem(credential: DeviceCredential): Promise<{ authorizationCode: string; pkceVerifier: string } | undefined>;
+  /** redeemed → approved with the secrets put back, after the upstream could not be reached. */
+  restoreApproval(userCode: string, secrets: { authorizationCode: string; pkceVerifier: string }): Promise<boolean>;
   /**
-   * Adds one failure to a rate-limit counter (e.g. `ip#203.0.113.7`) in the window starting at
-   * `windowStart` (epoch seconds) and returns the count after the increment. Atomic (`ADD`).
+   * pending (or approving whose lock is this approver's or has expired) → approving, taking the approval lock
+   * until `approvalUntil`, with a new state and verifier; refused when expired, locked by another browser, or
+   * after `maxApprovals` approvals.
    */
-  countFailure(key: string, windowStart: number, expiresAt: number): Promise<number>;
-  /** The current count of a rate-limit counter, 0 when absent. */
-  failureCount(key: string, windowStart: number): Promise<number>;
+  approve(
+    userCode: string,
+    approval: {
+      createdAt: number;
+      approver: string;
+      approvalUntil: number;
+      stateHash: string;
+      pkceVerifier: string;
+      maxApprovals: number;
+      /** The counter this Approve was charged on, kept for the refund when the sign-in completes. */
+      charge: string;
+    },
+    now: { ms: number; seconds: number },
+  ): Promise<Transition>;
+  /** pending (or approving as above) → denied. */
+  deny(userCode: string, decision: { createdAt: number; approver: string }, now: { ms: number; seconds: number }): Promise<Transition>;
+  /** approving → pending, releasing the lock: only the browser that holds it. */
+  cancelApproval(userCode: string, decision: { createdAt: number; approver: string }): Promise<Transition>;
+  /** The callback with a code: approving → approved, for the request whose `stateHash` this is. */
+  completeApproval(userCode: string, stateHash: string, authorizationCode: string, nowSeconds: number): Promise<Transition>;
+  /** The callback with an IdP error: approving → pending (or denied), releasing the lock and the state. */
+  failApproval(userCode: string, stateHash: string, status: "pending" | "denied"): Promise<Transition>;
+  /**
+   * Adds one to a rate-limit counter (e.g. `ip#203.0.113.7`) in the window starting at `windowStart` (epoch
+   * seconds) and returns the count after the increment. Atomic (`ADD`).
+   */
+  countAttempt(key: string, windowStart: number, expiresAt: number): Promise<number>;
+  /** Takes up to `units` back from a counter (charged attempts that ended in a completed sign-in), never below zero. */
+  refundAttempts(key: string, windowStart: number, units: number): Promise<void>;
+}
+
+/**
+ * Where the service's own ID tokens are signed: a KMS key on AWS (`kms-signer.ts`), a local key in the
+ * sandbox and the tests (`signer.ts`). The private key never leaves it.
+ */
+export interface TokenSigner {
+  /** The JWS `alg`. */
+  readonly algorithm: "RS256" | "ES256";
+  /** The public key as published at the JWKS route, with `kid`, `alg` and `use`. */
+  readonly publicJwk: PublicJwk;
+  /** Signs the JWS signing input (`header.payload`); returns the JWS signature bytes (ECDSA as raw r‖s). */
+  sign(signingInput: Buffer): Promise<Buffer>;
+}
+
+/** A public JWK as the JWKS route publishes it (RFC 7517). */
+export interface PublicJwk {
+  kty: "RSA" | "EC";
+  kid: string;
+  alg: string;
+  use: "sig";
+  n?: string;
+  e?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
 }

@@ -110,39 +110,53 @@ export interface ConfirmationDetails {
   csrf: string;
   /** Normalised user code (sent back with the decision). */
   userCode: string;
+  /** The request's creation time (sent back with the decision: it names this request, not a later one with the code). */
+  issued: number;
   /** The code as the device shows it (masked). */
   displayCode: string;
   clientName: string;
   scopes: string[];
   deviceIp: string;
-  deviceUserAgent: string;
+  /** What the device says it runs (`http.ts#deviceSoftware`), or "" when it says nothing usable. */
+  deviceSoftware: string;
   /** Minutes until the code expires, rounded up. */
   minutesLeft: number;
+  /** This browser holds the approval lock: it started approving and may approve again or cancel. */
+  approvingHere: boolean;
 }
 
 /**
  * RFC 8628 §5.4 (remote phishing): the user compares the code with the one on their device and sees which
- * application and which device asked, before deciding. Both decisions are POSTs with the CSRF token.
+ * application and which device asked, before deciding. Both decisions are POSTs with the CSRF token. What
+ * the device says about its software is shown as its claim, short: a device can claim to be anything.
  */
 export function confirmationPage(details: ConfirmationDetails): Page {
   const title = "Allow this device?";
   const scopes = details.scopes.length > 0 ? details.scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join("") : "<li>(no scopes)</li>";
+  const software = details.deviceSoftware
+    ? `<dt>Device says it runs</dt><dd>${escapeHtml(details.deviceSoftware)}</dd>`
+    : "<dt>Device says it runs</dt><dd>(nothing)</dd>";
   const html = document(
     title,
     paragraph("Only continue if you started this on your own device and the code matches the one it shows.") +
+      (details.approvingHere
+        ? paragraph("You started approving this device in this browser. Approve again to restart the sign-in, or cancel.")
+        : "") +
       `<p>Code: <span class="code">${escapeHtml(details.displayCode)}</span></p>` +
       "<dl>" +
       `<dt>Application</dt><dd>${escapeHtml(details.clientName)}</dd>` +
       `<dt>Device address</dt><dd>${escapeHtml(details.deviceIp)}</dd>` +
-      `<dt>Device software</dt><dd>${escapeHtml(details.deviceUserAgent || "(not given)")}</dd>` +
+      software +
       `<dt>Expires in</dt><dd>${details.minutesLeft} minute${details.minutesLeft === 1 ? "" : "s"}</dd>` +
       "</dl>" +
       `<h2>It asks for</h2><ul>${scopes}</ul>` +
       '<form method="post" action="device">' +
       hidden("csrf", details.csrf) +
       hidden("user_code", details.userCode) +
+      hidden("issued", String(details.issued)) +
       '<button type="submit" name="action" value="approve" class="primary">Approve</button>' +
       '<button type="submit" name="action" value="deny">Deny</button>' +
+      (details.approvingHere ? '<button type="submit" name="action" value="cancel">Cancel approval</button>' : "") +
       "</form>",
   );
   return { status: 200, title, html };
@@ -204,7 +218,7 @@ export const PAGES = {
     messagePage({
       status: 429,
       title: "Too many attempts",
-      message: "Too many codes were entered that did not match.",
+      message: "Too many codes were tried from this network address.",
       next: `Wait ${minutes} minute${minutes === 1 ? "" : "s"} and try again, checking the code on your device carefully.`,
     }),
   badCsrf: () =>
@@ -236,6 +250,38 @@ export const PAGES = {
       title: "Sign-in failed",
       message: `The sign-in page reported an error (${error}).`,
       next: "Enter the code from your device again to retry; the code stays valid until it expires.",
+      startAgainLink: true,
+    }),
+  invalidDecision: () =>
+    messagePage({
+      status: 400,
+      title: "That code was not found",
+      message: "There is no request with this code. Nothing was changed.",
+      next: "Check the code on your device and enter it again.",
+      startAgainLink: true,
+    }),
+  approvalInProgress: (minutes: number) =>
+    messagePage({
+      status: 409,
+      title: "Someone is already approving this device",
+      message: "Another browser started approving this code and is signing in now. Nothing was changed.",
+      next:
+        "If that was you, finish or cancel in that browser. If it was not you, do not continue: someone who saw the code " +
+        `is trying to connect your device, so start again on your device to get a new code. (This code is held for up to ${minutes} more minute${minutes === 1 ? "" : "s"}.)`,
+    }),
+  tooManyApprovals: () =>
+    messagePage({
+      status: 429,
+      title: "Too many sign-in attempts",
+      message: "This code was sent to the sign-in page too many times without finishing, so it cannot be approved any more.",
+      next: "Start again on your device to get a new code.",
+    }),
+  approvalCancelled: () =>
+    messagePage({
+      status: 200,
+      title: "Approval cancelled",
+      message: "You cancelled the approval you started in this browser. Nothing was connected.",
+      next: "The code stays valid until it expires: it can be approved again, here or in another browser.",
       startAgainLink: true,
     }),
   badRequest: () =>

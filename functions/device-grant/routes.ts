@@ -12,6 +12,7 @@ export const PATHS = {
   deviceAuthorization: "/oauth2/device_authorization",
   token: "/oauth2/token",
   metadata: "/.well-known/oauth-authorization-server",
+  jwks: "/.well-known/jwks.json",
   device: "/device",
   callback: "/callback",
 } as const;
@@ -29,6 +30,7 @@ export const ROUTES = [
   { method: "POST", path: PATHS.deviceAuthorization, endpoint: "deviceAuthorization", answers: "json" },
   { method: "POST", path: PATHS.token, endpoint: "token", answers: "json" },
   { method: "GET", path: PATHS.metadata, endpoint: "metadata", answers: "json" },
+  { method: "GET", path: PATHS.jwks, endpoint: "jwks", answers: "json" },
   { method: "GET", path: PATHS.device, endpoint: "verificationPage", answers: "page" },
   { method: "POST", path: PATHS.device, endpoint: "verificationSubmit", answers: "page" },
   { method: "GET", path: PATHS.callback, endpoint: "callback", answers: "page" },

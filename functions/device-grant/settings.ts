@@ -29,6 +29,7 @@ export const DEFAULT_DEVICE_GRANT_SETTINGS: Readonly<DeviceGrantSettings> = Obje
   maxFailedEntriesPerIp: 10,
   maxFailedAttemptsPerCode: 5,
   attemptWindowSeconds: 900,
+  approvalLockSeconds: 300,
   allowWeakCodes: false,
 });
 
@@ -51,6 +52,8 @@ export const SETTING_RANGES = {
   maxFailedEntriesPerIp: [1, 10_000],
   maxFailedAttemptsPerCode: [1, 100],
   attemptWindowSeconds: [60, 86_400],
+  /** Long enough to sign in at the IdP (with MFA); short enough that an abandoned approval frees the code soon. */
+  approvalLockSeconds: [30, 3_600],
 } as const satisfies Partial<Record<keyof DeviceGrantSettings, readonly [number, number]>>;
 
 type IntegerSetting = keyof typeof SETTING_RANGES;
@@ -132,6 +135,7 @@ export function inspectDeviceGrantSettings(raw: unknown): { settings: DeviceGran
   const maxPerIp = integer("maxFailedEntriesPerIp");
   const maxPerCode = integer("maxFailedAttemptsPerCode");
   const window = integer("attemptWindowSeconds");
+  const approvalLock = integer("approvalLockSeconds");
   const resultTokenSet = r.resultTokenSet === undefined ? [...defaults.resultTokenSet] : checkTokenSet(r.resultTokenSet, problems);
   const allowWeakCodes = checkAllowWeakCodes(r, problems);
   if (userFormat.ok) checkUserCodeCase(userFormat.value, problems);
@@ -151,6 +155,7 @@ export function inspectDeviceGrantSettings(raw: unknown): { settings: DeviceGran
       maxFailedEntriesPerIp: maxPerIp.value,
       maxFailedAttemptsPerCode: maxPerCode.value,
       attemptWindowSeconds: window.value,
+      approvalLockSeconds: approvalLock.value,
       allowWeakCodes,
     },
     problems,

@@ -2,20 +2,29 @@
  * The device grant table's layout, in one place: the store writes it, the tests create it in dynalite
  * from `TABLE_DEFINITION`, and the `DeviceGrant` component declares it from the same names.
  *
- * One table, one string partition key `pk`, no sort key and no secondary index. Every lookup is a
- * strongly consistent `GetItem` by key, through small pointer items:
+ * One table, one string partition key `pk`, no sort key, no secondary index, no scan. Two kinds of item:
  *
- * | item                          | holds                                           |
- * |-------------------------------|-------------------------------------------------|
- * | `DEV#<sha256(device code)>`   | the request (`DeviceRequest`, plus `ttl`)        |
- * | `USER#<normalised user code>` | `deviceCodeHash`, `expiresAt`: who holds a user code |
- * | `STATE#<sha256(state)>`       | `deviceCodeHash`: which request an upstream `state` belongs to |
- * | `RL#<key>#<windowStart>`      | `count`: failures in one rate-limit window        |
+ * | item                          | holds                                                            |
+ * |-------------------------------|------------------------------------------------------------------|
+ * | `USER#<normalised user code>` | one authorization request (`DeviceRequest`, plus `ttl`)          |
+ * | `RL#<key>#<windowStart>`      | `count`: charged attempts of one client IP in one window (`ttl`) |
  *
- * Why a pointer item for `state` and not a GSI: a GSI is eventually consistent, and a user whose IdP
- * session is still live comes back to `/callback` some 100 ms after Approve wrote the state; a lagging
- * index would answer "unknown state" to a perfectly good callback. The pointer costs the same requests
- * as a GSI query plus a consistent read, and keeps the PKCE verifier out of a second copy of the data.
+ * Why the request is keyed by its user code: every party that acts on a request names it with one key
+ * lookup. The user types the code; the device presents a device code `<user code>-<secret>`, and the
+ * browser comes back from the IdP with a `state` `<user code>-<secret>` (`codes.ts#joinCredential`); only
+ * the secrets' SHA-256 hashes are stored and compared. So each step is a single strongly consistent
+ * `GetItem` or a single conditional `UpdateItem`, with no pointer items and no eventually consistent index
+ * (a GSI would answer "unknown state" to a callback that arrives ~100 ms after Approve wrote it).
+ *
+ * A user code stays reserved for its request until the record's retention ends (`expiresAt +
+ * RETENTION_AFTER_EXPIRY_SECONDS`): a device polling late still finds its own record and hears
+ * `expired_token`, never `invalid_grant`. A new request may take over a code whose retention has ended even
+ * if TTL has not deleted the item yet (`create` is conditioned on it).
+ *
+ * What a completed flow costs (the bench counts it, `bench/device-grant.ts`): authorization 1 `PutItem`; a
+ * pending poll 1 `UpdateItem`; code entry 1 `UpdateItem` (charge the address) + 1 `GetItem` + 1 `UpdateItem`
+ * (refund, the code was live); Approve 1 `UpdateItem` (charge) + 1 `UpdateItem`; the callback 1
+ * `UpdateItem`; the final poll 1 `UpdateItem` + 1 `UpdateItem` (redeem): 10 requests.
  */
 import { type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 
@@ -30,15 +39,14 @@ export const TTL_ATTRIBUTE = "ttl";
 
 /** Prefixes of `pk`, one per item kind (see the table above). */
 export const KEY_PREFIX = {
-  request: "DEV#",
-  userCode: "USER#",
-  state: "STATE#",
+  request: "USER#",
   rateLimit: "RL#",
 } as const;
 
 /**
- * How long records outlive their `expiresAt` before TTL may remove them: a device polling late must get
- * `expired_token` rather than `invalid_grant` (docs/device-grant.md#device-code-rules), and a day covers any sane client back-off.
+ * How long records outlive their `expiresAt` before TTL may remove them (and before their user code may be
+ * drawn again): a device polling late must get `expired_token` rather than `invalid_grant`
+ * (docs/device-grant.md#device-code-rules), and a day covers any sane client back-off.
  */
 export const RETENTION_AFTER_EXPIRY_SECONDS = 86_400;
 

@@ -127,7 +127,7 @@ export function createOidcUpstream(options: OidcUpstreamOptions): UpstreamIdp {
 }
 
 /** Reads a body up to `max` bytes; a longer one is cut (it will not parse, and becomes a 502). */
-async function readCapped(response: Response, max: number): Promise<string> {
+export async function readCapped(response: Response, max: number): Promise<string> {
   if (!response.body) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -13,7 +13,9 @@ import {
   entropyBits,
   formatUserCode,
   generateCode,
-  hashDeviceCode,
+  hashSecret,
+  joinCredential,
+  splitCredential,
   normalizeUserCode,
   unknownFormatLetters,
 } from "../../functions/device-grant/codes";
@@ -263,9 +265,34 @@ describe("user codes", () => {
   });
 });
 
-describe("hashDeviceCode", () => {
+describe("hashSecret", () => {
   it("is SHA-256 in lower-case hex", () => {
-    expect(hashDeviceCode("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    expect(hashDeviceCode(generateCode("#aA", 64))).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashSecret("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(hashSecret(generateCode("#aA", 64))).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("credentials that name their request", () => {
+  it("join a user code and a secret with a dash, and split back at the first dash whatever the secret holds", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("B", "#B", "B!", "#"),
+        fc.integer({ min: 1, max: 12 }),
+        fc.constantFrom("#aA", "!", "#aA!", "b"),
+        (userFormat, length, secretFormat) => {
+          const userCode = normalizeUserCode(generateCode(userFormat, length));
+          const secret = generateCode(secretFormat, 40);
+          expect(splitCredential(joinCredential(userCode, secret))).toEqual({ userCode, secret });
+        },
+      ),
+    );
+    // A state's secret is base64url, which has dashes of its own: only the first one splits.
+    expect(splitCredential("BCDFGHJK-ab-c_d")).toEqual({ userCode: "BCDFGHJK", secret: "ab-c_d" });
+  });
+
+  it("refuse what cannot be one: no dash, an empty part, a key that is not a normalised code, an over-long key", () => {
+    for (const value of ["nodash", "-secret", "BCDF-", "bcdf-secret", "BC DF-secret", "ＢＣ-secret", `${"B".repeat(65)}-secret`, ""]) {
+      expect(splitCredential(value)).toBeUndefined();
+    }
   });
 });

@@ -25,6 +25,7 @@ describe("checkDeviceGrantSettings", () => {
       maxFailedEntriesPerIp: 10,
       maxFailedAttemptsPerCode: 5,
       attemptWindowSeconds: 900,
+      approvalLockSeconds: 300,
       allowWeakCodes: false,
     };
     expect(DEFAULT_DEVICE_GRANT_SETTINGS).toEqual(expected);
@@ -54,6 +55,7 @@ describe("checkDeviceGrantSettings", () => {
       maxFailedEntriesPerIp: 3,
       maxFailedAttemptsPerCode: 2,
       attemptWindowSeconds: 60,
+      approvalLockSeconds: 120,
       allowWeakCodes: false,
     };
     expect(checkDeviceGrantSettings(raw)).toEqual({ settings: { ...raw, resultTokenSet: ["ACCESS", "ID"] }, problems: [] });
@@ -72,6 +74,7 @@ describe("checkDeviceGrantSettings", () => {
       maxFailedEntriesPerIp: 0,
       maxFailedAttemptsPerCode: "5",
       attemptWindowSeconds: 10,
+      approvalLockSeconds: 5,
       allowWeakCodes: "no",
       codeExpiration: 1800,
     });
@@ -84,6 +87,7 @@ describe("checkDeviceGrantSettings", () => {
       "maxFailedEntriesPerIp must be an integer from 1 to 10000; got 0",
       'maxFailedAttemptsPerCode must be an integer from 1 to 100; got "5"',
       "attemptWindowSeconds must be an integer from 60 to 86400; got 10",
+      "approvalLockSeconds must be an integer from 30 to 3600; got 5",
       'resultTokenSet has unknown token kind(s) "FOO"; allowed: ACCESS, ID, REFRESH',
       "resultTokenSet must include ACCESS: a token response without access_token is not a token response (RFC 6749 §5.1)",
       'allowWeakCodes must be true or false; got "no"',

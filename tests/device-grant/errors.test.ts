@@ -3,11 +3,20 @@
  * oauth4webapi as the standard client where it can send the request, raw HTTP where it refuses to send a
  * malformed one (repeated parameters, two authentication methods, a secret for a public client).
  */
+import { createHash } from "node:crypto";
 import { type AuthorizationServer, type Client } from "oauth4webapi";
 import { ScriptedUser, visibleText } from "../../sandbox/scripted-user";
 import { loadOauth4webapi, type Oauth4webapiModule } from "../../sandbox/esm";
-import { approveAsUser, authorizeDevice, type GrantHarness, openConfirmation, pollToken, postForm, startGrant } from "./support/grant";
-import { hashDeviceCode } from "../../functions/device-grant/codes";
+import {
+  approveAsUser,
+  authorizeDevice,
+  type GrantHarness,
+  openConfirmation,
+  pollToken,
+  postForm,
+  startGrant,
+  storedRequest,
+} from "./support/grant";
 
 jest.setTimeout(60_000);
 
@@ -57,6 +66,8 @@ describe("metadata (RFC 8414)", () => {
       issuer: grant.url,
       token_endpoint: `${grant.url}/oauth2/token`,
       device_authorization_endpoint: `${grant.url}/oauth2/device_authorization`,
+      // RFC 8414 §2 requires it; no authorization endpoint, so the one response type is `none` (metadata.ts).
+      response_types_supported: ["none"],
       grant_types_supported: [DEVICE_GRANT, "refresh_token"],
       token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
       scopes_supported: ["openid", "email", "iot/connect"],
@@ -73,21 +84,25 @@ describe("device authorization endpoint", () => {
     expect(response.headers.get("pragma")).toBe("no-cache");
     const body = await oauth.processDeviceAuthorizationResponse(as, publicClient(), response);
     expect(body.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
-    expect(body.device_code).toMatch(/^[0-9A-Za-z]{64}$/);
+    // `<user code>-<secret>`: the request's key, then 64 characters of the default #aA format.
+    expect(body.device_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{8}-[0-9A-Za-z]{64}$/);
+    expect(body.device_code.startsWith(`${body.user_code.replace("-", "")}-`)).toBe(true);
     expect(body.verification_uri_complete).toBe(`${grant.url}/device?user_code=${body.user_code}`);
     expect(body.expires_in).toBe(1800);
     expect(body.interval).toBe(1);
-    const stored = await grant.store.getByDeviceCodeHash(hashDeviceCode(body.device_code));
+    const stored = await storedRequest(grant, body.device_code);
     expect(stored).toMatchObject({ status: "pending", scopes: ["openid"], clientId: grant.publicClient.clientId, deviceIp: "127.0.0.1" });
-    // The device code itself is never stored.
-    expect(JSON.stringify(stored)).not.toContain(body.device_code);
+    // The device code's secret is never stored, only its SHA-256.
+    const secret = body.device_code.split("-")[1];
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(stored?.deviceSecretHash).toBe(createHash("sha256").update(secret).digest("hex"));
   });
 
   test("authenticates a confidential client with client_secret_basic and client_secret_post", async () => {
     for (const auth of [oauth.ClientSecretBasic(secret()), oauth.ClientSecretPost(secret())]) {
       const response = await oauth.deviceAuthorizationRequest(as, confidentialClient(), auth, {}, insecure());
       const body = await oauth.processDeviceAuthorizationResponse(as, confidentialClient(), response);
-      const stored = await grant.store.getByDeviceCodeHash(hashDeviceCode(body.device_code));
+      const stored = await storedRequest(grant, body.device_code);
       // Without `scope`, the client's registered scopes.
       expect(stored?.scopes).toEqual(["openid", "iot/connect"]);
     }
@@ -170,15 +185,15 @@ describe("token endpoint, device_code grant", () => {
     const authorization = await authorizeDevice(grant);
     expect(await poll4(authorization.device_code)).toBe("authorization_pending");
     expect(await poll4(authorization.device_code)).toBe("slow_down");
-    const hash = hashDeviceCode(authorization.device_code);
-    expect((await grant.store.getByDeviceCodeHash(hash))?.interval).toBe(6);
+    const code = authorization.device_code;
+    expect((await storedRequest(grant, code))?.interval).toBe(6);
     // The client now waits 6 s; about a second early is still accepted (timer drift).
     grant.clock.advance(5.2);
     expect(await poll4(authorization.device_code)).toBe("authorization_pending");
     // Too early for the raised interval: slow_down again, 11 s from now on.
     grant.clock.advance(2);
     expect(await poll4(authorization.device_code)).toBe("slow_down");
-    expect((await grant.store.getByDeviceCodeHash(hash))?.interval).toBe(11);
+    expect((await storedRequest(grant, code))?.interval).toBe(11);
     grant.clock.advance(11);
     expect(await poll4(authorization.device_code)).toBe("authorization_pending");
   });
@@ -243,6 +258,39 @@ describe("token endpoint, device_code grant", () => {
     expect(publicWithSecret.body.error).toBe("invalid_client");
   });
 
+  test("an unknown client id and a wrong secret get the same answer: status, error, description and headers", async () => {
+    const authorization = await authorizeDevice(grant, grant.confidentialClient);
+    const fields = { grant_type: DEVICE_GRANT, device_code: authorization.device_code };
+    const comparable = (answer: Awaited<ReturnType<typeof postForm>>) => ({
+      status: answer.status,
+      body: answer.body,
+      headers: [...answer.headers.entries()].filter(([name]) => !["date", "content-length", "connection", "keep-alive"].includes(name)),
+    });
+    for (const url of [endpoint(), `${grant.url}/oauth2/device_authorization`]) {
+      const basicUnknown = await postForm(url, fields, { basic: { clientId: "no-such-client", clientSecret: "wrong" } });
+      const basicWrong = await postForm(url, fields, { basic: { clientId: grant.confidentialClient.clientId, clientSecret: "wrong" } });
+      expect(comparable(basicUnknown)).toEqual(comparable(basicWrong));
+      expect(comparable(basicWrong)).toMatchObject({
+        status: 401,
+        body: { error: "invalid_client", error_description: "client authentication failed" },
+      });
+      const postUnknown = await postForm(url, { ...fields, client_id: "no-such-client", client_secret: "wrong" });
+      const postWrong = await postForm(url, { ...fields, client_id: grant.confidentialClient.clientId, client_secret: "wrong" });
+      const publicWithSecret = await postForm(url, { ...fields, client_id: grant.publicClient.clientId, client_secret: "wrong" });
+      const unknownPublic = await postForm(url, { ...fields, client_id: "no-such-client" });
+      const confidentialWithout = await postForm(url, { ...fields, client_id: grant.confidentialClient.clientId });
+      for (const other of [postWrong, publicWithSecret, unknownPublic, confidentialWithout])
+        expect(comparable(other)).toEqual(comparable(postUnknown));
+      expect(comparable(postUnknown)).toMatchObject({
+        status: 400,
+        body: { error: "invalid_client", error_description: "client authentication failed" },
+      });
+    }
+    // What failed is in the log, for the operator.
+    expect(grant.logger.text).toContain("unknown-client");
+    expect(grant.logger.text).toContain("wrong-secret");
+  });
+
   test("deny: the next poll is access_denied, and stays so", async () => {
     const authorization = await authorizeDevice(grant);
     const user = new ScriptedUser();
@@ -261,7 +309,7 @@ describe("token endpoint, device_code grant", () => {
     expect(await poll4(pending.device_code)).toBe("authorization_pending");
     grant.clock.advance(2);
     expect(await poll4(pending.device_code)).toBe("expired_token");
-    expect(await grant.store.getByDeviceCodeHash(hashDeviceCode(pending.device_code))).toBeDefined();
+    expect(await storedRequest(grant, pending.device_code)).toBeDefined();
 
     grant.clock.offsetMs = 0;
     const approved = await authorizeDevice(grant);
@@ -279,7 +327,7 @@ describe("token endpoint, device_code grant", () => {
     expect(first.headers.get("pragma")).toBe("no-cache");
     expect(Object.keys(first.body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "token_type"]);
     expect(await poll4(authorization.device_code)).toBe("invalid_grant");
-    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code)))?.status).toBe("redeemed");
+    expect((await storedRequest(grant, authorization.device_code))?.status).toBe("redeemed");
   });
 });
 

@@ -9,7 +9,6 @@ import { mockClient } from "aws-sdk-client-mock";
 import { createHandler } from "../../functions/device-grant/index";
 import { DynamoStore } from "../../functions/device-grant/dynamo-store";
 import { basicAuthorizationHeader } from "../../functions/shared/oauth";
-import { hashDeviceCode } from "../../functions/device-grant/codes";
 import { type LocalDynamo, startDynalite } from "../../sandbox/dynalite";
 
 const ssm = mockClient(SSMClient);
@@ -77,13 +76,13 @@ test("reads the client secrets from SSM once, decrypted, and stores the request 
   const answer = await handler(deviceAuthorization("s3cret-value"));
   expect(answer.statusCode).toBe(200);
   const body = JSON.parse(answer.body as string) as { device_code: string; user_code: string };
-  const stored = await new DynamoStore({ client: dynamo.client, tableName }).getByDeviceCodeHash(hashDeviceCode(body.device_code));
+  const stored = await new DynamoStore({ client: dynamo.client, tableName }).getByUserCode(body.user_code.replace("-", ""));
   expect(stored).toMatchObject({
     clientId: "console",
     scopes: ["openid"],
     status: "pending",
     deviceIp: "203.0.113.7",
-    deviceUserAgent: "Console/2.0",
+    deviceSoftware: "Console/2.0",
   });
 
   expect((await handler(deviceAuthorization("wrong"))).statusCode).toBe(401);

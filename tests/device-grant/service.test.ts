@@ -5,7 +5,6 @@
  * the handler's refusal to throw on a broken configuration.
  */
 import { fromApiGatewayEvent, toApiGatewayResult } from "../../functions/device-grant/apigw";
-import { hashDeviceCode } from "../../functions/device-grant/codes";
 import { parseBasicAuthorization, parseCookies, parseParameters } from "../../functions/device-grant/http";
 import { basicAuthorizationHeader } from "../../functions/shared/oauth";
 import { createHandler, readClientSecrets } from "../../functions/device-grant/index";
@@ -20,8 +19,10 @@ import {
   openConfirmation,
   PASSWORD,
   pollToken,
+  postForm,
   RecordingServiceLogger,
   startGrant,
+  storedRequest,
 } from "./support/grant";
 
 jest.setTimeout(60_000);
@@ -136,9 +137,11 @@ describe("verification pages", () => {
   afterAll(async () => {
     await grant?.stop();
   });
+  // Each test is another person at another address: the address budget (4 here) is what the rate-limit tests spend.
+  let person = 0;
   beforeEach(() => {
     grant.clock.offsetMs = 0;
-    grant.sourceIp.value = undefined;
+    grant.sourceIp.value = `192.0.2.${++person}`;
   });
 
   test("every page carries the strict headers and is a self-contained, accessible document", async () => {
@@ -167,7 +170,7 @@ describe("verification pages", () => {
     const form = await user.get(authorization.verification_uri_complete);
     const fields = Object.fromEntries(parseForms(form.body, form.url)[0].fields);
     expect(fields.user_code).toBe(authorization.user_code);
-    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code)))?.status).toBe("pending");
+    expect((await storedRequest(grant, authorization.device_code))?.status).toBe("pending");
     expect((await pollToken(grant, authorization.device_code)).body.error).toBe("authorization_pending");
 
     // An attacker's pre-fill is escaped, not interpreted.
@@ -183,7 +186,31 @@ describe("verification pages", () => {
     const typed = await user.submit(form, { user_code: ` ${authorization.user_code.toLowerCase().replace("-", " ")} ` });
     expect(visibleText(typed.body)).toContain(authorization.user_code);
     // Still pending: only the Approve button changes anything.
-    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code)))?.status).toBe("pending");
+    expect((await storedRequest(grant, authorization.device_code))?.status).toBe("pending");
+  });
+
+  test("the device's User-Agent is shown as what the device claims to run, its first product only, short, or not at all", async () => {
+    const cases: [string, string][] = [
+      ["AcmeThermostat/2.4.1 (firmware 7; +https://evil.example/<script>alert(1)</script>)", "AcmeThermostat/2.4.1"],
+      ["Your bank <b>verified</b> this device", "Your"],
+      [`${"A".repeat(80)}/1.0`, `${"A".repeat(47)}…`],
+      ["(no product) TV/1.0", "(nothing)"],
+      ["", "(nothing)"],
+    ];
+    for (const [i, [userAgent, shown]] of cases.entries()) {
+      grant.sourceIp.value = `203.0.113.${40 + i}`; // each device and its user somewhere else: the budget is not the subject
+      const answer = await postForm(
+        `${grant.url}/oauth2/device_authorization`,
+        { client_id: grant.publicClient.clientId },
+        { headers: { "user-agent": userAgent } },
+      );
+      const confirmation = await openConfirmation(new ScriptedUser(), answer.body as never);
+      const text = visibleText(confirmation.body);
+      expect(text).toContain(`Device says it runs ${shown}`);
+      expect(confirmation.body).not.toContain("<script>");
+      expect(text).not.toContain("evil.example");
+      expect(text).not.toContain("verified");
+    }
   });
 
   test("CSRF: a decision without the browser's cookie, with a forged token, or with another request's token changes nothing", async () => {
@@ -192,7 +219,7 @@ describe("verification pages", () => {
     const user = new ScriptedUser();
     const confirmation = await openConfirmation(user, authorization);
     const otherConfirmation = await openConfirmation(user, other);
-    const hash = hashDeviceCode(authorization.device_code);
+    const code = authorization.device_code;
 
     const forged = await user.submit(confirmation, { csrf: "forged" }, { submitter: "approve", follow: () => false });
     expect(forged.status).toBe(403);
@@ -208,10 +235,10 @@ describe("verification pages", () => {
     // The code entry form is protected too.
     const entry = await attacker.postForm(`${grant.url}/device`, { action: "enter", user_code: authorization.user_code, csrf: "x" });
     expect(entry.status).toBe(403);
-    expect((await grant.store.getByDeviceCodeHash(hash))?.status).toBe("pending");
+    expect((await storedRequest(grant, code))?.status).toBe("pending");
     // The genuine form still works.
     expect((await user.submit(confirmation, {}, { submitter: "deny" })).status).toBe(200);
-    expect((await grant.store.getByDeviceCodeHash(hash))?.status).toBe("denied");
+    expect((await storedRequest(grant, code))?.status).toBe("denied");
   });
 
   test("wrong codes are rate-limited per client IP, with a page that says what to do", async () => {
@@ -236,18 +263,27 @@ describe("verification pages", () => {
     expect((await user.submit(form, { user_code: authorization.user_code })).status).toBe(200);
   });
 
-  test("repeated failures against one code lock that code, from any address", async () => {
+  test("approvals that never come back lock the code after maxFailedAttemptsPerCode; forged forms never count", async () => {
     const authorization = await authorizeDevice(grant);
     const user = new ScriptedUser();
     const confirmation = await openConfirmation(user, authorization);
-    for (let i = 0; i < 3; i++) {
-      grant.sourceIp.value = `192.0.2.${i + 1}`;
+    for (let i = 0; i < 5; i++) {
       expect((await user.submit(confirmation, { csrf: `bad-${i}` }, { submitter: "approve", follow: () => false })).status).toBe(403);
     }
-    grant.sourceIp.value = "192.0.2.99";
+    // Three sign-ins started (this browser holds the lock and may restart it) and abandoned at the IdP.
+    for (let i = 0; i < 3; i++) {
+      grant.sourceIp.value = `192.0.2.${100 + i}`;
+      expect((await user.submit(confirmation, {}, { submitter: "approve", follow: () => false })).status).toBe(303);
+    }
     const locked = await user.submit(confirmation, {}, { submitter: "approve", follow: () => false });
-    expect(locked.status).toBe(429);
-    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(authorization.device_code)))?.status).toBe("pending");
+    expect([locked.status, visibleText(locked.body)]).toEqual([429, expect.stringContaining("Too many sign-in attempts")]);
+    // While the last sign-in may still finish, another browser is told someone is approving; once its lock
+    // has run out, that the code is spent.
+    const other = new ScriptedUser();
+    expect(visibleText((await openConfirmation(other, authorization)).body)).toContain("Someone is already approving this device");
+    grant.clock.advance(grant.config.settings.approvalLockSeconds);
+    expect(visibleText((await openConfirmation(other, authorization)).body)).toContain("Too many sign-in attempts");
+    expect((await storedRequest(grant, authorization.device_code))?.approvals).toBe(3);
   });
 
   test("expired, denied and already-used codes each get their own page", async () => {
@@ -274,15 +310,15 @@ describe("verification pages", () => {
     const stranger = await new ScriptedUser().get(callbackUrl);
     expect(stranger.status).toBe(400);
     expect(visibleText(stranger.body)).toContain("could not be matched");
-    const hash = hashDeviceCode(authorization.device_code);
-    expect((await grant.store.getByDeviceCodeHash(hash))?.status).toBe("approving");
+    const code = authorization.device_code;
+    expect((await storedRequest(grant, code))?.status).toBe("approving");
     // A forged state in the right browser: no match either.
     const forged = new URL(callbackUrl);
     forged.searchParams.set("state", "forged");
     expect((await user.get(forged.toString())).status).toBe(400);
 
     expect((await user.get(callbackUrl)).status).toBe(200);
-    expect((await grant.store.getByDeviceCodeHash(hash))?.status).toBe("approved");
+    expect((await storedRequest(grant, code))?.status).toBe("approved");
     const replay = await user.get(callbackUrl);
     expect([replay.status, visibleText(replay.body)]).toEqual([400, expect.stringContaining("already used")]);
 
@@ -292,7 +328,7 @@ describe("verification pages", () => {
     const errorUrl = `${grant.url}/callback?error=server_error&state=${encodeURIComponent(retryUrl.searchParams.get("state") as string)}`;
     const failed = await user.get(errorUrl);
     expect([failed.status, visibleText(failed.body)]).toEqual([502, expect.stringContaining("server_error")]);
-    expect((await grant.store.getByDeviceCodeHash(hashDeviceCode(retry.device_code)))?.status).toBe("pending");
+    expect((await storedRequest(grant, retry.device_code))?.status).toBe("pending");
     // access_denied at the IdP ends the request.
     const again = new URL(await approve(user, await openConfirmation(user, retry)));
     const deniedUrl = `${grant.url}/callback?error=access_denied&state=${encodeURIComponent(again.searchParams.get("state") as string)}`;
@@ -339,15 +375,22 @@ describe("an upstream IdP that cannot be reached", () => {
       userAgent: "TV/2.0",
     });
     const started = JSON.parse((await service.handle(request({ client_id: grant.publicClient.clientId }))).body) as { device_code: string };
-    const hash = hashDeviceCode(started.device_code);
-    const record = await grant.store.getByDeviceCodeHash(hash);
-    expect(
-      await grant.store.update(
-        hash,
-        { version: record!.version, status: "pending" },
-        { status: "approved", authorizationCode: "code-1", pkceVerifier: "verifier-1" },
-      ),
-    ).toBe("ok");
+    const code = started.device_code;
+    const record = await storedRequest(grant, code);
+    // As if a user had approved: the approval lock and verifier, then the callback's code.
+    const userCode = record!.userCode;
+    const now = { ms: Date.now(), seconds: Math.floor(Date.now() / 1000) };
+    const approval = {
+      createdAt: record!.createdAt,
+      approver: "a",
+      approvalUntil: now.ms + 60_000,
+      stateHash: "s",
+      pkceVerifier: "verifier-1",
+      maxApprovals: 5,
+      charge: "ip#203.0.113.9#0",
+    };
+    expect((await grant.store.approve(userCode, approval, now)).written).toBe(true);
+    expect((await grant.store.completeApproval(userCode, "s", "code-1", now.seconds)).written).toBe(true);
     const poll = () =>
       service.handle(
         request({
@@ -359,7 +402,7 @@ describe("an upstream IdP that cannot be reached", () => {
 
     const first = await poll();
     expect([first.status, JSON.parse(first.body).error]).toEqual([400, "authorization_pending"]);
-    expect((await grant.store.getByDeviceCodeHash(hash))?.status).toBe("approved");
+    expect((await storedRequest(grant, code))?.status).toBe("approved");
     answer = { ok: true, tokens: { access_token: "a", token_type: "Bearer", id_token: "i", refresh_token: "r", expires_in: 60 } };
     const second = await poll();
     expect(second.status).toBe(200);

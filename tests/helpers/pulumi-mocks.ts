@@ -5,7 +5,7 @@
  *   with its inputs plus the outputs AWS would compute (`arn`, `name`, …), so components can be asserted on
  *   their exact child inputs.
  * - `tls:index/privateKey:PrivateKey` gets a real RSA key of the requested size, so tests can check that the
- *   public key reaching IoT is the key's.
+ *   public key reaching IoT is the key's; `aws.kms.getPublicKey` answers a real public key of the KMS key's spec.
  * - Data-source calls are answered only for the functions listed in `call` below; any other token throws,
  *   so an unexpected lookup (a new API dependency, or a call made at the wrong time) fails the test.
  * - `unwrap` resolves an Output or fails after a timeout: an output missing from the mock state never
@@ -98,6 +98,20 @@ function rsaKey(bits: number) {
     rsaKeys.set(bits, key);
   }
   return key;
+}
+
+const kmsPublicKeys = new Map<string, string>();
+/** A real SPKI public key (PEM) of a KMS key spec: RSA_2048 or ECC_NIST_P256. */
+function kmsPublicKeyPem(spec: string): string {
+  let pem = kmsPublicKeys.get(spec);
+  if (!pem) {
+    if (spec === "RSA_2048") pem = rsaKey(2048).publicKeyPem;
+    else if (spec === "ECC_NIST_P256")
+      pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+    else throw new Error(`Mock: no public key for key spec ${spec}`);
+    kmsPublicKeys.set(spec, pem);
+  }
+  return pem;
 }
 
 /** The outputs a provider computes for the resource types our components declare. */
@@ -207,6 +221,10 @@ function computedOutputs(
       const id = `${region}:${createHash("sha256").update(`pool:${name}`).digest("hex").slice(0, 8)}-0000-4000-8000-000000000000`;
       return { id, arn: `arn:${partition}:cognito-identity:${region}:${accountId}:identitypool/${id}` };
     }
+    case "aws:kms/key:Key": {
+      const keyId = `${suffix(name)}-0000-4000-8000-000000000000`;
+      return { id: keyId, keyId, arn: `arn:${partition}:kms:${region}:${accountId}:key/${keyId}` };
+    }
     case "tls:index/privateKey:PrivateKey": {
       if (inputs.algorithm !== "RSA") throw new Error(`mock: only RSA keys are generated, got ${String(inputs.algorithm)}`);
       return { ...rsaKey(typeof inputs.rsaBits === "number" ? inputs.rsaBits : 2048) };
@@ -270,6 +288,13 @@ export function setupMocks(opts: MockOptions = {}): MockRecorder {
               throw new Error(`Mock not implemented: ${args.token} for endpointType ${String(endpointType)}`);
             }
             return { endpointAddress: `a1b2c3d4e5f6g7-ats.iot.${region}.amazonaws.com`, endpointType, id: endpointType };
+          }
+          case "aws:kms/getPublicKey:getPublicKey": {
+            // A real public key of the key's spec, as KMS GetPublicKey answers for an asymmetric key.
+            const key = resources.find((r) => r.type === "aws:kms/key:Key" && r.state.arn === args.inputs.keyId);
+            if (!key) throw new Error(`Mock: no KMS key ${String(args.inputs.keyId)}`);
+            const spec = String(key.inputs.customerMasterKeySpec);
+            return { id: key.id, arn: key.state.arn, keyId: key.id, customerMasterKeySpec: spec, publicKeyPem: kmsPublicKeyPem(spec) };
           }
           default:
             throw new Error(`Mock not implemented: ${args.token}`);

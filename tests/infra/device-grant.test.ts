@@ -39,6 +39,7 @@ const T = {
   permission: "aws:lambda/permission:Permission",
   domain: "aws:apigatewayv2/domainName:DomainName",
   mapping: "aws:apigatewayv2/apiMapping:ApiMapping",
+  kmsKey: "aws:kms/key:Key",
 };
 
 const upstream = { issuer: POOL, authorizationEndpoint: `${HOSTED}/oauth2/authorize`, tokenEndpoint: `${HOSTED}/oauth2/token` };
@@ -98,11 +99,13 @@ describe("DeviceGrant with public clients only", () => {
       [T.parameter]: 0,
       [T.api]: 1,
       [T.integration]: 1,
-      [T.route]: 6,
+      [T.route]: 7,
       [T.stage]: 1,
-      [T.permission]: 6,
+      [T.permission]: 7,
       [T.domain]: 0,
       [T.mapping]: 0,
+      // No ID in the token set: nothing to sign.
+      [T.kmsKey]: 0,
     });
     expect(bundledEntries).toContain(DEVICE_GRANT_ENTRY);
   });
@@ -129,7 +132,7 @@ describe("DeviceGrant with public clients only", () => {
         {
           Sid: "ReadWriteRequests",
           Effect: "Allow",
-          Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
           Resource: tableArn,
         },
       ],
@@ -166,7 +169,7 @@ describe("DeviceGrant with public clients only", () => {
       settings: { ...DEFAULT_DEVICE_GRANT_SETTINGS },
       clients: [{ clientId: TV_CLIENT, name: "Living-room TV", type: "public", scopes: ["openid", "iot/device"] }],
       scopes: ["openid", "iot/device"],
-      upstream: { ...upstream, redirectUri: `${baseUrl}/callback` },
+      upstream: { ...upstream, redirectUri: `${baseUrl}/callback`, jwksUri: `${POOL}/.well-known/jwks.json` },
       publicBaseUrl: baseUrl,
       tableName: prefix,
       region: REGION,
@@ -175,7 +178,7 @@ describe("DeviceGrant with public clients only", () => {
     expect(loadDeviceGrantConfig(config)).toEqual(config);
   });
 
-  it("serves exactly the six routes through one payload 2.0 proxy integration", async () => {
+  it("serves exactly the routes of the route table through one payload 2.0 proxy integration", async () => {
     await create(publicOnly);
     const api = mocks.one(T.api);
     expect(api.inputs).toEqual({
@@ -197,6 +200,7 @@ describe("DeviceGrant with public clients only", () => {
     expect(routes.map((r) => r.inputs.routeKey).sort()).toEqual(
       [
         "GET /.well-known/oauth-authorization-server",
+        "GET /.well-known/jwks.json",
         "GET /callback",
         "GET /device",
         "POST /device",
@@ -224,6 +228,7 @@ describe("DeviceGrant with public clients only", () => {
     expect(permissions.map((p) => p.sourceArn).sort()).toEqual(
       [
         `${executionArn}/*/GET/.well-known/oauth-authorization-server`,
+        `${executionArn}/*/GET/.well-known/jwks.json`,
         `${executionArn}/*/GET/callback`,
         `${executionArn}/*/GET/device`,
         `${executionArn}/*/POST/device`,
@@ -261,6 +266,8 @@ describe("DeviceGrant with public clients only", () => {
     expect(await unwrap(grant.tokenEndpoint)).toBe(`${base}/oauth2/token`);
     expect(await unwrap(grant.verificationUri)).toBe(`${base}/device`);
     expect(await unwrap(grant.metadataUrl)).toBe(`${base}/.well-known/oauth-authorization-server`);
+    expect(await unwrap(grant.jwksUri)).toBe(`${base}/.well-known/jwks.json`);
+    expect(await unwrap(grant.idTokenKeyArn)).toBeUndefined();
     expect(await unwrap(grant.callbackUrl)).toBe(`${base}/callback`);
     expect(await unwrap(grant.tableName)).toBe(prefix);
     expect(await unwrap(grant.tableArn)).toBe(tableArn);
@@ -331,6 +338,51 @@ describe("DeviceGrant with a confidential client, a customer key and a custom do
     const config = JSON.parse(envOf(mocks).DEVICE_GRANT_CONFIG);
     expect(config.publicBaseUrl).toBe("https://dev.example.com");
     expect(config.upstream.redirectUri).toBe("https://dev.example.com/callback");
+  });
+});
+
+describe("DeviceGrant issuing its own ID tokens", () => {
+  const withId: DeviceGrantArgs = { ...publicOnly, settings: { resultTokenSet: ["ACCESS", "ID", "REFRESH"] } };
+
+  it("creates an asymmetric signing key, hands the function its ARN and public key, and lets it only sign with it", async () => {
+    const grant = await create({ ...withId, upstream: { ...upstream, jwksUri: "https://idp.example.com/keys" } });
+    const key = mocks.one(T.kmsKey);
+    expect(key.inputs).toEqual({
+      description: `Signs the ID tokens of the device grant ${prefix} (RS256)`,
+      keyUsage: "SIGN_VERIFY",
+      customerMasterKeySpec: "RSA_2048",
+      enableKeyRotation: false,
+      deletionWindowInDays: 30,
+    });
+    const keyArn = key.state.arn as string;
+    expect(await unwrap(grant.idTokenKeyArn)).toBe(keyArn);
+    // The public key comes from KMS at deployment: the function never calls GetPublicKey.
+    expect(mocks.calls.filter((c) => c.token === "aws:kms/getPublicKey:getPublicKey").map((c) => c.inputs)).toEqual([{ keyId: keyArn }]);
+    const config = JSON.parse(envOf(mocks).DEVICE_GRANT_CONFIG);
+    expect(config.idTokenKey).toEqual({ kmsKeyArn: keyArn, algorithm: "RS256", publicKeyPem: expect.stringContaining("BEGIN PUBLIC KEY") });
+    expect(config.upstream.jwksUri).toBe("https://idp.example.com/keys");
+    expect(loadDeviceGrantConfig(config)).toEqual(config);
+    const statements = JSON.parse(mocks.one(T.rolePolicy).inputs.policy as string).Statement;
+    expect(statements.slice(2)).toEqual([
+      {
+        Sid: "SignIdTokens",
+        Effect: "Allow",
+        Action: "kms:Sign",
+        Resource: keyArn,
+        Condition: { StringEquals: { "kms:SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256", "kms:MessageType": "DIGEST" } },
+      },
+    ]);
+    expect(JSON.stringify(statements)).not.toMatch(/kms:GetPublicKey|kms:\*|"Resource":"\*"/);
+  });
+
+  it("signs ES256 with an ECC_NIST_P256 key and ECDSA_SHA_256 when asked to", async () => {
+    await create({ ...withId, idTokenAlgorithm: "ES256" });
+    expect(mocks.one(T.kmsKey).inputs).toMatchObject({ customerMasterKeySpec: "ECC_NIST_P256", keyUsage: "SIGN_VERIFY" });
+    expect(JSON.parse(envOf(mocks).DEVICE_GRANT_CONFIG).idTokenKey.algorithm).toBe("ES256");
+    const sign = JSON.parse(mocks.one(T.rolePolicy).inputs.policy as string).Statement.find(
+      (st: { Sid: string }) => st.Sid === "SignIdTokens",
+    );
+    expect(sign.Condition.StringEquals["kms:SigningAlgorithm"]).toBe("ECDSA_SHA_256");
   });
 });
 

@@ -209,6 +209,8 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
       authorizationEndpoint: `https://users-${MOCK_STACK}.auth.eu-west-1.amazoncognito.com/oauth2/authorize`,
       tokenEndpoint: `https://users-${MOCK_STACK}.auth.eu-west-1.amazoncognito.com/oauth2/token`,
       redirectUri: callback,
+      // The pool's keys, against which the device grant verifies the pool's ID tokens.
+      jwksUri: `https://cognito-idp.eu-west-1.amazonaws.com/${mocks.one("aws:cognito/userPool:UserPool").id}/.well-known/jwks.json`,
     });
     expect(grantConfig.clientSecretsParameter).toBe(`/iot-enterprise-auth/device-grant-${MOCK_STACK}/device-grant/client-secrets`);
 

@@ -1,14 +1,23 @@
 /**
- * `GET /callback`: where the IdP sends the browser back after Approve. The request is found by the hash of
- * `state` and this browser's cookie, so only the browser that pressed Approve can finish it, once (the
- * request leaves approving). A code makes it approved; the IdP's `access_denied` ends it as denied; any
- * other IdP error puts it back to pending, so the user can retry with the same code until it expires.
+ * `GET /callback`: where the IdP sends the browser back after Approve. The `state` is `<user code>-<secret>`;
+ * the request is the one under that user code, and it moves only if it is approving with the stored hash
+ * of this secret and this browser's cookie: only the browser that pressed Approve can finish it, once (one
+ * conditional write). A code makes it approved; the IdP's `access_denied` ends it as denied; any other IdP
+ * error puts it back to pending, releasing the approval lock, so the user can retry with the same code
+ * until it expires. A completed sign-in gives back what its address was charged (`rate-limit.ts`). A refused
+ * callback learns why only if its state is the request's own.
  */
 import { isBrowserCookieValue, stateHashFor } from "../browser-binding";
-import { type GrantContext, renderPage, WRITE_ATTEMPTS } from "../context";
+import { constantTimeEqual, splitCredential } from "../codes";
+import { type GrantContext, renderPage } from "../context";
 import { safeName } from "../errors";
 import { type HttpRequest, type HttpResponse, parseParameters } from "../http";
+import { type DeviceRequest } from "../model";
 import { type Page, PAGES } from "../pages";
+import { refundSignIn } from "../rate-limit";
+
+/** An authorization code as the service stores it: printable ASCII, not a whole page of it. */
+const AUTHORIZATION_CODE = /^[\x21-\x7e]{1,1024}$/;
 
 export async function callback(context: GrantContext, request: HttpRequest): Promise<HttpResponse> {
   const { store, clock, logger } = context;
@@ -17,29 +26,32 @@ export async function callback(context: GrantContext, request: HttpRequest): Pro
   if (!query || query.repeated.length > 0) return respond(PAGES.invalidCallback());
   const state = query.params.get("state");
   const cookie = request.cookies[context.cookieName];
-  if (state === undefined || !isBrowserCookieValue(cookie)) return respond(PAGES.invalidCallback());
-  let record = await store.getByStateHash(stateHashFor(state, cookie));
+  const parts = state === undefined ? undefined : splitCredential(state);
+  if (!parts || !isBrowserCookieValue(cookie)) return respond(PAGES.invalidCallback());
+  const stateHash = stateHashFor(parts.secret, cookie);
   const code = query.params.get("code");
   const idpError = query.params.get("error");
-  for (let attempt = 1; attempt <= WRITE_ATTEMPTS && record; attempt++) {
-    if (clock.now() >= record.expiresAt * 1000) return respond(PAGES.expired());
-    if (record.status !== "approving" || record.stateHash !== stateHashFor(state, cookie)) return respond(PAGES.alreadyUsed());
-    const expected = { version: record.version, status: "approving" as const };
-    if (idpError !== undefined || code === undefined) {
-      const denied = idpError === "access_denied";
-      const outcome = await store.update(record.deviceCodeHash, expected, { status: denied ? "denied" : "pending" });
-      if (outcome === "ok") {
-        logger.warn({ event: "callback", outcome: denied ? "idp-denied" : "idp-error", clientId: record.clientId });
-        return respond(denied ? PAGES.idpDenied() : PAGES.idpError(safeName(idpError ?? "no code returned")));
-      }
-    } else {
-      const outcome = await store.update(record.deviceCodeHash, expected, { status: "approved", authorizationCode: code });
-      if (outcome === "ok") {
-        logger.info({ event: "callback", outcome: "approved", clientId: record.clientId });
-        return respond(PAGES.approved());
-      }
-    }
-    record = await store.getByDeviceCodeHash(record.deviceCodeHash);
+  const nowMs = clock.now();
+
+  if (idpError !== undefined || code === undefined) {
+    const denied = idpError === "access_denied";
+    const outcome = await store.failApproval(parts.userCode, stateHash, denied ? "denied" : "pending");
+    if (!outcome.written) return respond(refused(outcome.current, stateHash, nowMs));
+    logger.warn({ event: "callback", outcome: denied ? "idp-denied" : "idp-error", clientId: outcome.request.clientId });
+    return respond(denied ? PAGES.idpDenied() : PAGES.idpError(safeName(idpError ?? "no code returned")));
   }
-  return respond(record ? PAGES.alreadyUsed() : PAGES.invalidCallback());
+  if (!AUTHORIZATION_CODE.test(code)) return respond(PAGES.invalidCallback());
+  const outcome = await store.completeApproval(parts.userCode, stateHash, code, Math.floor(nowMs / 1000));
+  if (!outcome.written) return respond(refused(outcome.current, stateHash, nowMs));
+  // A completed sign-in gives its address the units its code entry and Approve were charged.
+  await refundSignIn(context, outcome.request.approvalCharge);
+  logger.info({ event: "callback", outcome: "approved", clientId: outcome.request.clientId });
+  return respond(PAGES.approved());
+}
+
+/** Why a callback was refused, told only to the browser whose state it is. */
+function refused(current: DeviceRequest | undefined, stateHash: string, nowMs: number): Page {
+  if (!current?.stateHash || !constantTimeEqual(current.stateHash, stateHash)) return PAGES.invalidCallback();
+  if (nowMs >= current.expiresAt * 1000) return PAGES.expired();
+  return PAGES.alreadyUsed();
 }

@@ -1,15 +1,17 @@
 /**
  * `POST /oauth2/device_authorization` (RFC 8628 §3.1, §3.2): an authenticated client asks for a device
- * code and a user code. The device code is returned once and stored only as its hash; the user code is
- * stored normalised and shown with the configured mask. A new user code that collides with a live one is
- * drawn again, a few times, before the answer is 503.
+ * code and a user code. The request is stored under its normalised user code (one conditional `PutItem`);
+ * the device code is `<user code>-<secret>`, the secret drawn in the configured format and length and
+ * stored only as its SHA-256 (`codes.ts#joinCredential`). The user code is shown with the configured mask.
+ * A user code still reserved by another request is drawn again, a few times, before the answer is 503.
  */
 import { authenticateClient, readForm, requestedScopes } from "../client-auth";
-import { formatUserCode, generateCode, hashDeviceCode, normalizeUserCode } from "../codes";
+import { formatUserCode, generateCode, hashSecret, joinCredential, normalizeUserCode } from "../codes";
 import { type GrantContext } from "../context";
 import { OAuthError } from "../errors";
-import { type HttpRequest, type HttpResponse, jsonResponse } from "../http";
+import { deviceSoftware, type HttpRequest, type HttpResponse, jsonResponse } from "../http";
 import { type DeviceRequest } from "../model";
+import { pollSpacingMs } from "../polling";
 import { PATHS } from "../routes";
 
 /** Draws of a new user code after a collision with a live one, before giving up with 503. */
@@ -27,28 +29,28 @@ export async function deviceAuthorization(context: GrantContext, request: HttpRe
 
   const nowSeconds = Math.floor(clock.now() / 1000);
   for (let attempt = 1; attempt <= USER_CODE_ATTEMPTS; attempt++) {
-    const deviceCode = generateCode(settings.deviceCodeFormat, settings.deviceCodeLength, random);
+    const secret = generateCode(settings.deviceCodeFormat, settings.deviceCodeLength, random);
     const userCode = normalizeUserCode(generateCode(settings.userCodeFormat, settings.userCodeLength, random));
     const record: DeviceRequest = {
-      deviceCodeHash: hashDeviceCode(deviceCode),
       userCode,
+      deviceSecretHash: hashSecret(secret),
       clientId: auth.client.clientId,
       scopes,
       status: "pending",
       createdAt: nowSeconds,
       expiresAt: nowSeconds + settings.codeExpirySeconds,
       interval: settings.pollingIntervalSeconds,
+      pollSpacingMs: pollSpacingMs(settings.pollingIntervalSeconds),
       deviceIp: request.sourceIp,
-      deviceUserAgent: request.userAgent.slice(0, 256),
-      failedAttempts: 0,
-      version: 1,
+      deviceSoftware: deviceSoftware(request.userAgent),
+      approvals: 0,
     };
     const outcome = await store.create(record, nowSeconds);
     if (outcome !== "ok") continue;
     const displayed = formatUserCode(userCode, settings.userCodeMask);
     logger.info({ event: "device-authorization", clientId: auth.client.clientId, method: auth.method, attempt });
     return jsonResponse(200, {
-      device_code: deviceCode,
+      device_code: joinCredential(userCode, secret),
       user_code: displayed,
       verification_uri: `${config.publicBaseUrl}${PATHS.device}`,
       verification_uri_complete: `${config.publicBaseUrl}${PATHS.device}?user_code=${encodeURIComponent(displayed)}`,

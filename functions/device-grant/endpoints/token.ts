@@ -1,31 +1,26 @@
 /**
  * `POST /oauth2/token`: the device's polls with the device_code grant (RFC 8628 §3.4, §3.5), and, when the
  * configured token set includes REFRESH, the refresh_token grant (RFC 6749 §6), both passed through to the
- * upstream IdP. Its answers are the IdP's tokens filtered by `resultTokenSet`, or an OAuth error.
+ * upstream IdP. Its answers are the IdP's tokens filtered by `resultTokenSet` (with the service's own ID
+ * token in place of the IdP's, `id-token.ts`), or an OAuth error.
  *
- * A poll of a pending (or approving) request writes `lastPollAt` with the record's version and answers
- * `authorization_pending`, or `slow_down` (and a longer interval) when it came too early. On approved, the
- * redeem step writes approved → redeemed first and exchanges the IdP's code after: of many concurrent polls
- * only one wins the write, so tokens leave once; an IdP that cannot be reached gets the approval back, so
- * the next poll retries (the decisions in `service.ts`).
+ * A poll is one conditional write keyed by the device code's user code (`Store.poll`): it moves `nextPollAt`
+ * on and returns the request, so a pending poll costs one request and writes nothing a user's click depends
+ * on. A refused poll says why from the request as it stood: unknown, expired, denied, used, or too early
+ * (`slow_down`, the interval raised once however many early polls arrive together). On approved, the redeem
+ * step takes the upstream code and verifier out of the table in one write (`Store.redeem`): of many
+ * concurrent polls only one gets them, so tokens leave once; an IdP that cannot be reached gets them back,
+ * so the next poll retries (the decisions in `service.ts`).
  */
 import { type AuthenticatedClient, authenticateClient, invalidClient, readForm, requestedScopes } from "../client-auth";
-import { hashDeviceCode } from "../codes";
-import { type GrantContext, WRITE_ATTEMPTS } from "../context";
+import { constantTimeEqual, hashSecret, splitCredential } from "../codes";
+import { type GrantContext } from "../context";
 import { OAuthError, safeName } from "../errors";
 import { type HttpRequest, type HttpResponse, jsonResponse } from "../http";
-import { type DeviceRequest, type UpstreamResult } from "../model";
+import { serviceIdToken } from "../id-token";
+import { type DeviceCredential, type DeviceRequest, type UpstreamResult } from "../model";
+import { pollSpacingMs } from "../polling";
 import { DEVICE_CODE_GRANT, SLOW_DOWN_STEP_SECONDS } from "../../shared/oauth";
-
-/**
- * A poll this much earlier than `lastPollAt + interval` is still accepted (clients' timers drift), but
- * never more than half the interval: with a 1 s interval a full second would disable `slow_down` altogether.
- */
-export const POLL_JITTER_MS = 1_000;
-
-export function pollTolerance(intervalSeconds: number): number {
-  return Math.min(POLL_JITTER_MS, (intervalSeconds * 1000) / 2);
-}
 
 export async function token(context: GrantContext, request: HttpRequest): Promise<HttpResponse> {
   const { settings } = context.config;
@@ -61,67 +56,80 @@ async function deviceCodeGrant(
   params: ReadonlyMap<string, string>,
   viaHeader: boolean,
 ): Promise<HttpResponse | OAuthError> {
-  const { store, clock } = context;
   const deviceCode = params.get("device_code");
   if (deviceCode === undefined) return new OAuthError("invalid_request", "device_code is required");
-  const hash = hashDeviceCode(deviceCode);
-  let current = await store.getByDeviceCodeHash(hash);
-  for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-    // Unknown and another client's codes look the same to the caller: a code is bound to its client.
-    if (!current || current.clientId !== auth.client.clientId) return new OAuthError("invalid_grant", "unknown device_code");
-    if (current.status === "redeemed") return new OAuthError("invalid_grant", "this device_code was already used");
-    const nowMs = clock.now();
-    if (nowMs >= current.expiresAt * 1000) return new OAuthError("expired_token", "the device_code has expired; start again");
-    if (current.status === "denied") return new OAuthError("access_denied", "the user denied the request");
-
-    if (current.status === "approved") {
-      const outcome = await store.update(hash, { version: current.version, status: "approved" }, { status: "redeemed" });
-      if (outcome === "ok") return redeem(context, auth, current, viaHeader);
-    } else {
-      // pending or approving: poll-rate bookkeeping, then authorization_pending or slow_down.
-      const tooSoon =
-        current.lastPollAt !== undefined && nowMs < current.lastPollAt + current.interval * 1000 - pollTolerance(current.interval);
-      const changes = tooSoon ? { lastPollAt: nowMs, interval: current.interval + SLOW_DOWN_STEP_SECONDS } : { lastPollAt: nowMs };
-      const outcome = await store.update(hash, { version: current.version, status: current.status }, changes);
-      if (outcome === "ok") {
-        return tooSoon
-          ? new OAuthError("slow_down", `poll at most every ${current.interval + SLOW_DOWN_STEP_SECONDS} seconds`)
-          : new OAuthError("authorization_pending", "the user has not answered yet");
-      }
-    }
-    current = await store.getByDeviceCodeHash(hash);
-  }
-  // Lost every race: another poll is writing at the same moment, which is polling too fast.
-  return new OAuthError("slow_down", "concurrent polls for one device_code");
+  const parts = splitCredential(deviceCode);
+  if (!parts) return unknownCode();
+  const credential: DeviceCredential = {
+    userCode: parts.userCode,
+    clientId: auth.client.clientId,
+    deviceSecretHash: hashSecret(parts.secret),
+  };
+  const nowMs = context.clock.now();
+  const polled = await context.store.poll(credential, nowMs);
+  if (!polled.written) return refusedPoll(context, credential, polled.current, nowMs);
+  // The write's condition matched the secret's hash; compare again here, in constant time, before trusting it.
+  if (!isTheirs(polled.request, credential)) return unknownCode();
+  if (polled.request.status === "approved") return redeem(context, auth, credential, viaHeader);
+  return new OAuthError("authorization_pending", "the user has not answered yet");
 }
 
-/** The poll that won approved → redeemed exchanges the IdP's authorization code for the tokens. */
+/** Unknown and another client's codes look the same to the caller: a code is bound to its client. */
+function unknownCode(): OAuthError {
+  return new OAuthError("invalid_grant", "unknown device_code");
+}
+
+function isTheirs(request: DeviceRequest | undefined, credential: DeviceCredential): request is DeviceRequest {
+  return (
+    request !== undefined &&
+    request.clientId === credential.clientId &&
+    constantTimeEqual(request.deviceSecretHash, credential.deviceSecretHash)
+  );
+}
+
+/** Why a poll was refused, from the request as it stood; too early (and nothing else) is `slow_down`. */
+async function refusedPoll(
+  context: GrantContext,
+  credential: DeviceCredential,
+  current: DeviceRequest | undefined,
+  nowMs: number,
+): Promise<OAuthError> {
+  if (!isTheirs(current, credential)) return unknownCode();
+  if (current.status === "redeemed") return new OAuthError("invalid_grant", "this device_code was already used");
+  if (nowMs >= current.expiresAt * 1000) return new OAuthError("expired_token", "the device_code has expired; start again");
+  if (current.status === "denied") return new OAuthError("access_denied", "the user denied the request");
+  // RFC 8628 §3.5: this and every later poll waits 5 s more. Raised once, however many early polls arrive together.
+  const interval = current.interval + SLOW_DOWN_STEP_SECONDS;
+  await context.store.slowDown(credential, { fromInterval: current.interval, interval, pollSpacingMs: pollSpacingMs(interval), nowMs });
+  return new OAuthError("slow_down", `poll at most every ${interval} seconds`);
+}
+
+/** The poll that found the request approved redeems it: takes the IdP's code out of the table and exchanges it. */
 async function redeem(
   context: GrantContext,
   auth: AuthenticatedClient,
-  record: DeviceRequest,
+  credential: DeviceCredential,
   viaHeader: boolean,
 ): Promise<HttpResponse | OAuthError> {
   const { config, store, upstream, logger } = context;
-  if (record.authorizationCode === undefined || record.pkceVerifier === undefined) {
-    logger.error({ event: "redeem", clientId: record.clientId, outcome: "approved-without-code" });
-    return new OAuthError("invalid_grant", "the approval is incomplete; start again");
-  }
+  const secrets = await store.redeem(credential);
+  // Another poll won the same approval a moment ago.
+  if (!secrets) return new OAuthError("invalid_grant", "this device_code was already used");
   const result = await upstream.exchangeCode({
     clientId: auth.client.clientId,
     ...(auth.secret !== undefined && { clientSecret: auth.secret }),
-    code: record.authorizationCode,
+    code: secrets.authorizationCode,
     redirectUri: config.upstream.redirectUri,
-    codeVerifier: record.pkceVerifier,
+    codeVerifier: secrets.pkceVerifier,
   });
   if (!result.ok && result.status >= 500) {
     // The IdP was not reached or failed: give the approval back so the next poll retries.
-    const back = await store.update(record.deviceCodeHash, { version: record.version + 1, status: "redeemed" }, { status: "approved" });
-    logger.warn({ event: "redeem", clientId: record.clientId, outcome: "upstream-unavailable", restored: back === "ok" });
+    const restored = await store.restoreApproval(credential.userCode, secrets);
+    logger.warn({ event: "redeem", clientId: credential.clientId, outcome: "upstream-unavailable", restored });
     return new OAuthError("authorization_pending", "the identity provider is unavailable; keep polling");
   }
-  logger.info({ event: "redeem", clientId: record.clientId, outcome: result.ok ? "tokens" : result.error });
-  return tokenResponse(context, result, viaHeader);
+  logger.info({ event: "redeem", clientId: credential.clientId, outcome: result.ok ? "tokens" : result.error });
+  return tokenResponse(context, auth, result, viaHeader);
 }
 
 async function refreshGrant(
@@ -144,22 +152,33 @@ async function refreshGrant(
   if (!result.ok && result.status >= 500)
     return new OAuthError("temporarily_unavailable", "the identity provider is unavailable; try again", 503);
   context.logger.info({ event: "refresh", clientId: auth.client.clientId, outcome: result.ok ? "tokens" : result.error });
-  return tokenResponse(context, result, viaHeader);
+  return tokenResponse(context, auth, result, viaHeader);
 }
 
-/** The IdP's answer, filtered by the configured token set; its OAuth errors are passed on. */
-function tokenResponse(context: GrantContext, result: UpstreamResult, viaHeader: boolean): HttpResponse | OAuthError {
+/**
+ * The IdP's answer, filtered by the configured token set, with the service's own ID token instead of the
+ * IdP's (or none, when the IdP's could not be verified or signing failed: the access and refresh tokens are
+ * not held back for it, since the device code is spent by now). The IdP's OAuth errors are passed on.
+ */
+async function tokenResponse(
+  context: GrantContext,
+  auth: AuthenticatedClient,
+  result: UpstreamResult,
+  viaHeader: boolean,
+): Promise<HttpResponse | OAuthError> {
   if (!result.ok) {
     if (result.error === "invalid_client") return invalidClient(viaHeader, "the identity provider refused the client's credentials");
     return new OAuthError(result.error, result.description ?? "refused by the identity provider");
   }
   const t = result.tokens;
   const set = context.config.settings.resultTokenSet;
+  const idToken =
+    set.includes("ID") && t.id_token !== undefined ? await serviceIdToken(context, auth.client.clientId, t.id_token) : undefined;
   return jsonResponse(200, {
     access_token: t.access_token,
     token_type: t.token_type,
     ...(t.expires_in !== undefined && { expires_in: t.expires_in }),
-    ...(set.includes("ID") && t.id_token !== undefined && { id_token: t.id_token }),
+    ...(idToken !== undefined && { id_token: idToken }),
     ...(set.includes("REFRESH") && t.refresh_token !== undefined && { refresh_token: t.refresh_token }),
     ...(t.scope !== undefined && { scope: t.scope }),
   });

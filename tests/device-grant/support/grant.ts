@@ -7,9 +7,10 @@
  * Time: the service's clock is the wall clock plus `clock.offsetMs`, so a test can jump past an expiry or
  * a polling interval without waiting, while cognito-local's tokens stay valid for the authorizer.
  */
+import { splitCredential } from "../../../functions/device-grant/codes";
 import { type DeviceGrantConfig } from "../../../functions/device-grant/config";
 import { type DynamoStore } from "../../../functions/device-grant/dynamo-store";
-import { type DeviceGrantSettings } from "../../../functions/device-grant/model";
+import { type DeviceGrantSettings, type DeviceRequest, type TokenSigner } from "../../../functions/device-grant/model";
 import { type LogFields, type ServiceLogger } from "../../../functions/device-grant/service";
 import { type AppClient, type CognitoLocal } from "../../../sandbox/cognito-local";
 import { startDeviceGrantChain } from "../../../sandbox/device-grant-chain";
@@ -68,6 +69,10 @@ export interface GrantHarness {
   sourceIp: { value: string | undefined };
   /** Calls that reached the upstream IdP's token endpoint. */
   upstreamCalls: { exchanges: number; refreshes: number };
+  /** The local key the service's ID tokens are signed with. */
+  signer: TokenSigner;
+  /** The ID tokens the upstream IdP issued in code exchanges, in order. */
+  upstreamIdTokens: string[];
   stop(): Promise<void>;
 }
 
@@ -76,6 +81,7 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
   const logger = new RecordingServiceLogger();
   const sourceIp: { value: string | undefined } = { value: undefined };
   const upstreamCalls = { exchanges: 0, refreshes: 0 };
+  const upstreamIdTokens: string[] = [];
   const username = "alice";
   const chain = await startDeviceGrantChain({
     settings: { pollingIntervalSeconds: 1, ...options.settings },
@@ -92,9 +98,11 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
     // The real upstream client, counted: how many code exchanges reach the IdP is part of what is tested.
     upstream: (real) => ({
       authorizationUrl: (p) => real.authorizationUrl(p),
-      exchangeCode: (p) => {
+      exchangeCode: async (p) => {
         upstreamCalls.exchanges++;
-        return real.exchangeCode(p);
+        const result = await real.exchangeCode(p);
+        if (result.ok && result.tokens.id_token !== undefined) upstreamIdTokens.push(result.tokens.id_token);
+        return result;
       },
       refresh: (p) => {
         upstreamCalls.refreshes++;
@@ -117,7 +125,49 @@ export async function startGrant(options: { settings?: Partial<DeviceGrantSettin
     logger,
     sourceIp,
     upstreamCalls,
+    signer: chain.signer,
+    upstreamIdTokens,
     stop: chain.stop,
+  };
+}
+
+/** The stored request a device code names (its key is the code's user code part). */
+export function storedRequest(grant: GrantHarness, deviceCode: string): Promise<DeviceRequest | undefined> {
+  const parts = splitCredential(deviceCode);
+  if (!parts) throw new Error("not a device code of this service");
+  return grant.store.getByUserCode(parts.userCode);
+}
+
+/** DynamoDB requests the service sent while a `StoreWatch` was on, as `<command> <key prefix>` (e.g. `GetItem USER#`). */
+export interface StoreWatch {
+  readonly requests: string[];
+  /** Requests that read or wrote a request item (`USER#`): each is an evaluation of a user code. */
+  evaluations(): number;
+  /** How many requests were exactly this, e.g. `UpdateItem USER#`. */
+  count(request: string): number;
+  stop(): void;
+}
+
+let watchNumber = 0;
+
+/** Counts the DynamoDB requests of the chain's client from now until `stop()`. */
+export function watchStore(grant: GrantHarness): StoreWatch {
+  const requests: string[] = [];
+  const name = `storeWatch${++watchNumber}`;
+  grant.dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: { pk?: { S?: string } }; Item?: { pk?: { S?: string } } };
+      const pk = input.Key?.pk?.S ?? input.Item?.pk?.S ?? "";
+      requests.push(`${String(context.commandName).replace(/Command$/, "")} ${pk.slice(0, pk.indexOf("#") + 1)}`);
+      return next(args);
+    },
+    { step: "initialize", name },
+  );
+  return {
+    requests,
+    evaluations: () => requests.filter((r) => r.endsWith(" USER#")).length,
+    count: (request) => requests.filter((r) => r === request).length,
+    stop: () => void grant.dynamo.client.middlewareStack.remove(name),
   };
 }
 

@@ -75,6 +75,8 @@ export class DeviceGrant extends pulumi.ComponentResource {
   /** Register this as the upstream client's redirect URI. Depends only on the API (or domain), never on the function. */
   readonly callbackUrl: pulumi.Output<string>;
   readonly apiId: pulumi.Output<string>;
+  /** The API's execution ARN: another component serving a route on this API scopes its Lambda permission with it. */
+  readonly apiExecutionArn: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
   readonly tableArn: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
@@ -125,6 +127,7 @@ export class DeviceGrant extends pulumi.ComponentResource {
     this.idTokenKeyArn = idTokenKey ? idTokenKey.key.arn : pulumi.output(undefined);
     this.callbackUrl = pulumi.interpolate`${baseUrl}${PATHS.callback}`;
     this.apiId = api.id;
+    this.apiExecutionArn = api.executionArn;
     this.tableName = table.name;
     this.tableArn = table.arn;
     this.functionName = fn.name;
@@ -140,6 +143,7 @@ export class DeviceGrant extends pulumi.ComponentResource {
       idTokenKeyArn: this.idTokenKeyArn,
       callbackUrl: this.callbackUrl,
       apiId: this.apiId,
+      apiExecutionArn: this.apiExecutionArn,
       tableName: this.tableName,
       tableArn: this.tableArn,
       functionName: this.functionName,

@@ -85,6 +85,11 @@ export interface UserDirectoryArgs {
   idTokenValidityMinutes?: number;
   /** Refresh token lifetime in days (default 30; 1 to 3650). */
   refreshTokenValidityDays?: number;
+  /**
+   * User groups of the pool, e.g. `installers` (fleet provisioning's claim route can require one). Access tokens of
+   * their members carry `cognito:groups`; an administrator adds people to them.
+   */
+  groups?: UserDirectoryGroup[];
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -93,6 +98,12 @@ const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 const IDENTIFIER = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
 const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
 const STANDARD_SCOPES = ["openid", "email", "profile", "phone", "aws.cognito.signin.user.admin"];
+
+export interface UserDirectoryGroup {
+  /** 1-128 characters without whitespace (Cognito's rule for group names). */
+  name: string;
+  description?: string;
+}
 
 export interface CheckedUserDirectoryArgs {
   domainPrefix?: string;
@@ -108,6 +119,7 @@ export interface CheckedUserDirectoryArgs {
   accessTokenValidityMinutes: number;
   idTokenValidityMinutes: number;
   refreshTokenValidityDays: number;
+  groups: UserDirectoryGroup[];
 }
 
 /** Checks every argument and fills in defaults, or throws one `ConfigurationError` listing every problem. */
@@ -130,11 +142,33 @@ export function userDirectoryProblems(
   checkCallbackUrls(a.callbackUrls, problems);
   const pool = checkPoolSettings(a, problems);
   const lifetimes = checkTokenLifetimes(a, problems);
+  const groups = checkGroups(a.groups, problems);
 
   return {
     problems,
-    checked: { ...domain, resourceServerIdentifier, scopes, clients, ...pool, ...lifetimes },
+    checked: { ...domain, resourceServerIdentifier, scopes, clients, ...pool, ...lifetimes, groups },
   };
+}
+
+/** Groups: Cognito's names (no whitespace, at most 128 characters), each once, descriptions of at most 2,048 characters. */
+function checkGroups(given: UserDirectoryGroup[] | undefined, problems: Problem[]): UserDirectoryGroup[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) {
+    problems.push(problemAt("groups", "must be a list of { name, description? }"));
+    return [];
+  }
+  const seen = new Set<string>();
+  given.forEach((group, i) => {
+    if (typeof group?.name !== "string" || !/^[^\s]{1,128}$/.test(group.name)) {
+      problems.push(problemAt(`groups[${i}].name`, "must be 1-128 characters without whitespace"));
+    } else if (seen.has(group.name)) {
+      problems.push(problemWithText(`groups[${i}].name`, `group ${group.name} is listed more than once`));
+    } else seen.add(group.name);
+    if (group?.description !== undefined && (typeof group.description !== "string" || group.description.length > 2048)) {
+      problems.push(problemAt(`groups[${i}].description`, "must be at most 2048 characters"));
+    }
+  });
+  return given;
 }
 
 /** The hosted UI's one domain: a Cognito prefix (derived from the name and stack by default), or the caller's own. */

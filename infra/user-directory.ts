@@ -66,6 +66,13 @@ export class UserDirectory extends pulumi.ComponentResource {
       parent,
     );
     const clients = this.appClients(name, args, checked, pool, resourceServer);
+    for (const group of checked.groups) {
+      new aws.cognito.UserGroup(
+        `${name}-group-${group.name}`,
+        { userPoolId: pool.id, name: group.name, description: group.description },
+        parent,
+      );
+    }
 
     const hostedUiUrl =
       checked.customDomain !== undefined

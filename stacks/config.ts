@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { DeviceGrantSettings } from "../functions/device-grant/model";
-import { ConfigurationError, type Namer, type Problem, usualNames } from "../functions/shared/problems";
+import { ConfigurationError, usualNames } from "../functions/shared/problems";
 import { deviceGrantProblems, type DeviceGrantArgs } from "../infra/device-grant-args";
 import {
   IOT_TOKEN_AUTHORIZER_DEFAULTS,
@@ -24,7 +24,18 @@ import {
   type UserDirectoryDomainArgs,
   type UserDirectoryScope,
 } from "../infra/user-directory-args";
+import {
+  type DirectoryNeeds,
+  directoryNeeds,
+  type FleetProvisioningStackConfig,
+  isInstallerApp,
+  readFleetProvisioning,
+  withDirectoryNeeds,
+} from "./fleet-provisioning-config";
+import { type ConfigSource, readBoolean, readInteger, readJson, StackProblems, stackNamer } from "./reading";
 import { SCALAR_SETTINGS, STACK_SETTING_NAMES } from "./settings";
+
+export { type ConfigSource } from "./reading";
 
 export { SCALAR_SETTINGS, SECRET_SETTINGS, STRUCTURED_SETTINGS } from "./settings";
 
@@ -48,77 +59,8 @@ export function pendingClientId(key: string): string {
 /** What a problem about the user pool's stand-in issuer calls it: the setting that decides its namespace. */
 const USER_POOL_NAME = "the device grant's user pool (userPoolPrincipalPrefix)";
 
-/** The part of `pulumi.Config` the reader uses; tests pass a recording one. */
-export interface ConfigSource {
-  get(key: string): string | undefined;
-}
-
 /** An issuer as a stack configures it: an `IssuerConfig`, where HMAC issuers say `"sharedSecret": true`. */
 type StackIssuer = Omit<IotTokenAuthorizerIssuer, "sharedSecret"> & { sharedSecret?: unknown };
-
-/** A namer that calls a component's paths by their stack settings (a listed path also renames the paths below it). */
-function stackNamer(table: Readonly<Record<string, string>>, extra: Readonly<Record<string, string>> = {}): Namer {
-  const names: Record<string, string> = { ...table, ...extra };
-  return (path, usual) => {
-    if (Object.hasOwn(names, path)) return names[path];
-    const prefix = Object.keys(names)
-      .filter((k) => path.startsWith(`${k}.`) || path.startsWith(`${k}[`))
-      .sort((x, y) => y.length - x.length)[0];
-    return prefix === undefined ? (usual ?? path) : names[prefix] + path.slice(prefix.length);
-  };
-}
-
-/** The problems found so far, as sentences, and which stack settings they are about. */
-class StackProblems {
-  readonly sentences: string[] = [];
-  private readonly settings = new Set<string>();
-
-  /** A problem of the stack's own reading, about `setting`. */
-  add(setting: string, text: string): void {
-    this.settings.add(setting);
-    this.sentences.push(text);
-  }
-
-  /** A component's problems, named with `name`, less those `skip` says are reported already. */
-  addFrom(problems: readonly Problem[], name: Namer, skip: (problem: Problem) => boolean = () => false): void {
-    for (const p of problems) if (!skip(p)) this.sentences.push(p.describe(name));
-  }
-
-  reported(setting: string): boolean {
-    return this.settings.has(setting);
-  }
-}
-
-function readInteger(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS, problems: StackProblems): number | undefined {
-  const raw = source.get(key);
-  if (raw === undefined) return undefined;
-  if (!/^-?\d+$/.test(raw.trim())) {
-    problems.add(key, `${key} must be an integer; got ${JSON.stringify(raw)}`);
-    return undefined;
-  }
-  return Number(raw);
-}
-
-function readBoolean(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS, problems: StackProblems): boolean | undefined {
-  const raw = source.get(key);
-  if (raw === undefined) return undefined;
-  if (raw !== "true" && raw !== "false") {
-    problems.add(key, `${key} must be true or false; got ${JSON.stringify(raw)}`);
-    return undefined;
-  }
-  return raw === "true";
-}
-
-function readJson(source: ConfigSource, key: string, problems: StackProblems): unknown {
-  const raw = source.get(key);
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    problems.add(key, `${key} must be a list of objects (set it in the stack file or with pulumi config set --path)`);
-    return undefined;
-  }
-}
 
 /** The device grant's part of the stack: the components' arguments, less what only exists once deployed. */
 export interface DeviceGrantStackConfig {
@@ -138,6 +80,8 @@ export interface StackConfig {
   authorizer: IotTokenAuthorizerArgs;
   /** Absent unless `deviceGrantEnabled`. */
   deviceGrant?: DeviceGrantStackConfig;
+  /** Absent unless `fleetProvisioningEnabled` (which needs the device grant). */
+  fleetProvisioning?: FleetProvisioningStackConfig;
 }
 
 const DEVICE_GRANT_INTEGERS = [
@@ -169,18 +113,19 @@ function readDeviceGrantSettings(source: ConfigSource, problems: StackProblems):
 }
 
 /** The device grant's stack settings, checked by the components' own checks with stand-ins for deployed values. */
-function readDeviceGrant(source: ConfigSource, problems: StackProblems): DeviceGrantStackConfig {
+function readDeviceGrant(source: ConfigSource, problems: StackProblems, needs: DirectoryNeeds | undefined): DeviceGrantStackConfig {
   const clients = readJson(source, "deviceClients", problems);
   if (clients === undefined && !problems.reported("deviceClients")) {
     problems.add("deviceClients", `deviceClients is not set: list the kinds of device that sign users in (see Pulumi.dev.yaml)`);
   }
-  const directory: Omit<UserDirectoryArgs, "callbackUrls"> = {
+  const given: Omit<UserDirectoryArgs, "callbackUrls"> = {
     clients: (clients ?? []) as UserDirectoryClient[],
     scopes: readJson(source, "deviceScopes", problems) as UserDirectoryScope[] | undefined,
     domain: readJson(source, "userPoolDomain", problems) as UserDirectoryDomainArgs | undefined,
     mfa: source.get("userPoolMfa") as MfaMode | undefined,
     deletionProtection: readBoolean(source, "userPoolDeletionProtection", problems),
   };
+  const directory = needs === undefined ? given : withDirectoryNeeds(given, needs);
   const grant: Omit<DeviceGrantArgs, "clients" | "upstream"> = {
     settings: readDeviceGrantSettings(source, problems),
     customDomain: readJson(source, "deviceGrantDomain", problems) as DeviceGrantArgs["customDomain"],
@@ -300,7 +245,7 @@ function readAuthorizerArgs(source: ConfigSource, problems: StackProblems): Omit
 
 /** The user pool as an issuer: its access tokens, for the device clients only (what the device grant hands to devices). */
 function userPoolIssuer(deviceGrant: DeviceGrantStackConfig): IotTokenAuthorizerIssuer {
-  const clientIds = (deviceGrant.directory.clients ?? []).map((c) => pendingClientId(String(c?.key)));
+  const clientIds = (deviceGrant.directory.clients ?? []).filter((c) => !isInstallerApp(c)).map((c) => pendingClientId(String(c?.key)));
   return {
     issuer: PENDING_USER_POOL_ISSUER,
     algorithms: ["RS256"],
@@ -321,7 +266,16 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
   const deviceGrantEnabled = readBoolean(source, "deviceGrantEnabled", problems) ?? SCALAR_SETTINGS.deviceGrantEnabled.default;
   const { issuers, issuersToCheck } = readIssuers(source, deviceGrantEnabled, problems);
   const common = readAuthorizerArgs(source, problems);
-  const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems) : undefined;
+  const fleetEnabled = readBoolean(source, "fleetProvisioningEnabled", problems) ?? SCALAR_SETTINGS.fleetProvisioningEnabled.default;
+  if (fleetEnabled && !deviceGrantEnabled) {
+    problems.add(
+      "fleetProvisioningEnabled",
+      "fleetProvisioningEnabled needs deviceGrantEnabled: installers sign in to the device grant's user pool, and the claim route is served on its API",
+    );
+  }
+  const needs = fleetEnabled ? directoryNeeds(source) : undefined;
+  const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems, needs) : undefined;
+  const fleetProvisioning = fleetEnabled && deviceGrant ? readFleetProvisioning(source, problems, deviceGrant.directory) : undefined;
   const extraNames: Record<string, string> = {};
   if (deviceGrant) {
     const poolIssuer = userPoolIssuer(deviceGrant);
@@ -344,5 +298,5 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
 
   if (problems.sentences.length > 0)
     throw new ConfigurationError([...new Set(problems.sentences)], `${PROJECT} stack configuration`, usualNames);
-  return { authorizer: { ...common, issuers }, ...(deviceGrant && { deviceGrant }) };
+  return { authorizer: { ...common, issuers }, ...(deviceGrant && { deviceGrant }), ...(fleetProvisioning && { fleetProvisioning }) };
 }

@@ -33,3 +33,16 @@ export const deviceClientIds = device?.deviceClientIds;
 export const deviceClientSecrets = device?.deviceClientSecrets;
 /** The device client (`npm run device -- --stack-output`) derives its MQTT client id with it. */
 export const userPoolPrincipalPrefix = device?.userPoolPrincipalPrefix;
+
+// Fleet provisioning by trusted user, with fleetProvisioningEnabled (undefined otherwise).
+const fleet = outputs.fleetProvisioning;
+/** Installers POST here, with an access token of an installer app client, for a claim certificate. */
+export const claimEndpoint = fleet?.claimEndpoint;
+/** Devices publish to $aws/provisioning-templates/<name>/provision/json with the claim. */
+export const provisioningTemplateName = fleet?.provisioningTemplateName;
+export const provisioningTemplateArn = fleet?.provisioningTemplateArn;
+export const provisioningRoleArn = fleet?.provisioningRoleArn;
+export const claimFunctionRoleArn = fleet?.claimFunctionRoleArn;
+export const hookFunctionRoleArn = fleet?.hookFunctionRoleArn;
+export const devicePolicyName = fleet?.devicePolicyName;
+export const installerIdentityPoolId = fleet?.installerIdentityPoolId;

@@ -2,10 +2,12 @@
  * The program: one `IotTokenAuthorizer` for the identity providers the stack configures (ForgeRock OpenAM's device flow: devices
  * sign in at OpenAM with the OAuth 2.0 device flow and connect to IoT Core with the access token), and, with
  * `deviceGrantEnabled`, the AWS device-grant sample rebuilt on AWS: a Cognito `UserDirectory`, the `DeviceGrant`
- * service in front of it, and the authorizer trusting the pool's access tokens for the device clients.
+ * service in front of it, and the authorizer trusting the pool's access tokens for the device clients; with
+ * `fleetProvisioningEnabled`, fleet provisioning by trusted user, its claim route on the device grant's API.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DeviceGrant } from "../infra/device-grant";
+import { FleetProvisioning } from "../infra/fleet-provisioning";
 import { IotTokenAuthorizer } from "../infra/iot-token-authorizer";
 import { UserDirectory } from "../infra/user-directory";
 import {
@@ -17,6 +19,7 @@ import {
   type ConfigSource,
   type DeviceGrantStackConfig,
 } from "./config";
+import { FLEET_PROVISIONING_NAME, type FleetProvisioningStackConfig, isInstallerApp } from "./fleet-provisioning-config";
 
 export interface DeviceGrantOutputs {
   deviceAuthorizationEndpoint: pulumi.Output<string>;
@@ -51,6 +54,49 @@ export interface StackOutputs {
   dataEndpoint: pulumi.Output<string>;
   /** Present with `deviceGrantEnabled`. */
   deviceGrant?: DeviceGrantOutputs;
+  /** Present with `fleetProvisioningEnabled`. */
+  fleetProvisioning?: FleetProvisioningOutputs;
+}
+
+export interface FleetProvisioningOutputs {
+  /** Installers POST here, with their access token, for a claim certificate. */
+  claimEndpoint: pulumi.Output<string>;
+  provisioningTemplateName: pulumi.Output<string>;
+  provisioningTemplateArn: pulumi.Output<string>;
+  provisioningRoleArn: pulumi.Output<string>;
+  claimFunctionRoleArn: pulumi.Output<string>;
+  hookFunctionRoleArn: pulumi.Output<string>;
+  devicePolicyName: pulumi.Output<string>;
+  /** With `provisioningDirectPath`: the identity pool installers exchange their ID tokens at. */
+  installerIdentityPoolId: pulumi.Output<string | undefined>;
+}
+
+/** Fleet provisioning by trusted user: installers of the pool, the claim route on the device grant's API. */
+function defineFleetProvisioning(
+  config: FleetProvisioningStackConfig,
+  device: { directory: UserDirectory; grant: DeviceGrant },
+): FleetProvisioningOutputs {
+  const { directory, grant } = device;
+  const installerClientIds = config.installerClientKeys.map((key) => directory.clientIds.apply((ids) => ids[key]));
+  const fleet = new FleetProvisioning(FLEET_PROVISIONING_NAME, {
+    ...config.args,
+    claims: {
+      attachTo: { apiId: grant.apiId, executionArn: grant.apiExecutionArn, endpoint: grant.baseUrl },
+      jwt: { issuer: directory.issuer, audiences: installerClientIds },
+      ...(config.requiredGroup !== undefined && { requiredGroup: config.requiredGroup }),
+    },
+    ...(config.directPath && { identityPool: { userPoolId: directory.userPoolId, clientIds: installerClientIds } }),
+  });
+  return {
+    claimEndpoint: fleet.claimEndpoint,
+    provisioningTemplateName: fleet.templateName,
+    provisioningTemplateArn: fleet.templateArn,
+    provisioningRoleArn: fleet.provisioningRoleArn,
+    claimFunctionRoleArn: fleet.claimFunctionRoleArn,
+    hookFunctionRoleArn: fleet.hookFunctionRoleArn,
+    devicePolicyName: fleet.devicePolicyName,
+    installerIdentityPoolId: fleet.identityPoolId,
+  };
 }
 
 /**
@@ -92,11 +138,15 @@ export function defineStack(source?: ConfigSource): StackOutputs {
           ...issuer,
           issuer: device.directory.issuer,
           jwksUri: device.directory.jwksUri,
-          clientIds: device.directory.clientIds.apply((ids) => device.directory.settings.clients.map((c) => ids[c.key])),
+          // The device clients: an installers' app signs installers in, never a device.
+          clientIds: device.directory.clientIds.apply((ids) =>
+            (config.deviceGrant?.directory.clients ?? []).filter((c) => !isInstallerApp(c)).map((c) => ids[c.key]),
+          ),
         }
       : issuer,
   );
   const authorizer = new IotTokenAuthorizer(COMPONENT_NAME, { ...config.authorizer, issuers });
+  const fleetProvisioning = config.fleetProvisioning && device ? defineFleetProvisioning(config.fleetProvisioning, device) : undefined;
   return {
     authorizerName: authorizer.authorizerName,
     authorizerArn: authorizer.authorizerArn,
@@ -124,5 +174,6 @@ export function defineStack(source?: ConfigSource): StackOutputs {
         userPoolPrincipalPrefix: pulumi.output(config.deviceGrant?.principalPrefix ?? ""),
       },
     }),
+    ...(fleetProvisioning && { fleetProvisioning }),
   };
 }

@@ -7,6 +7,7 @@
 import { DEFAULT_AUTHORIZER_SETTINGS } from "../functions/authorizer/config";
 import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/settings";
 import { DEVICE_GRANT_DEFAULTS } from "../infra/device-grant-args";
+import { FLEET_PROVISIONING_DEFAULTS } from "../infra/fleet-provisioning-args";
 import { IOT_TOKEN_AUTHORIZER_DEFAULTS } from "../infra/iot-token-authorizer-args";
 import { USER_DIRECTORY_DEFAULTS } from "../infra/user-directory-args";
 
@@ -169,6 +170,28 @@ export const SCALAR_SETTINGS = {
     default: DEVICE_GRANT_DEFAULTS.throttlingRateLimit,
     description: "Device grant: steady requests per second the API accepts (1 to 10000).",
   },
+  fleetProvisioningEnabled: {
+    type: "boolean",
+    default: false,
+    description:
+      "Fleet provisioning by trusted user (needs deviceGrantEnabled): installers of the user pool get claim certificates on the device grant's API.",
+  },
+  provisioningThingNamePattern: {
+    type: "string",
+    default: FLEET_PROVISIONING_DEFAULTS.thingNamePattern,
+    description: "Fleet provisioning: the pattern every provisioned thing's name must match as a whole (e.g. a serial number format).",
+  },
+  provisioningRequiredGroup: {
+    type: "string",
+    default: "",
+    description: "Fleet provisioning: the user pool group an installer must belong to (created by the stack); empty: any user of the pool.",
+  },
+  provisioningDirectPath: {
+    type: "boolean",
+    default: false,
+    description:
+      "Fleet provisioning: also let installers call CreateProvisioningClaim through an identity pool (claims without a binding).",
+  },
 } as const satisfies Record<string, ScalarSetting>;
 
 /**
@@ -207,5 +230,11 @@ export const STACK_SETTING_NAMES = {
     customDomain: "deviceGrantDomain",
     "throttling.burstLimit": "apiThrottlingBurstLimit",
     "throttling.rateLimit": "apiThrottlingRateLimit",
+  },
+  fleetProvisioning: {
+    "thing.namePattern": "provisioningThingNamePattern",
+    "claims.requiredGroup": "provisioningRequiredGroup",
+    identityPool: "provisioningDirectPath",
+    allowUnboundClaims: "provisioningDirectPath",
   },
 } as const satisfies Record<string, Record<string, string>>;

@@ -12,7 +12,7 @@ function mockArchive(): pulumi.asset.AssetArchive {
 }
 
 describe("stacks/index.ts, the program Pulumi runs", () => {
-  it("exports the authorizer's and the device grant's outputs as stack outputs", async () => {
+  it("exports the authorizer's, the device grant's and fleet provisioning's outputs as stack outputs", async () => {
     setupMocks({
       project: PROJECT,
       config: { ...(readStackFile("dev") as Record<string, object>), [`${PROJECT}:sharedSecret`]: Buffer.alloc(32, 3).toString("base64") },
@@ -23,6 +23,8 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
       "authorizerArn",
       "authorizerName",
       "callbackUrl",
+      "claimEndpoint",
+      "claimFunctionRoleArn",
       "dataEndpoint",
       "deviceAuthorizationEndpoint",
       "deviceClientIds",
@@ -30,12 +32,18 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
       "deviceGrantDomainTarget",
       "deviceGrantFunctionName",
       "deviceGrantTableName",
+      "devicePolicyName",
       "deviceTokenEndpoint",
       "functionArn",
       "functionName",
+      "hookFunctionRoleArn",
       "hostedUiUrl",
+      "installerIdentityPoolId",
       "metadataUrl",
       "privateKeyPem",
+      "provisioningRoleArn",
+      "provisioningTemplateArn",
+      "provisioningTemplateName",
       "publicKeyPem",
       "tokenKeyName",
       "userPoolId",
@@ -50,5 +58,9 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
     expect(await pulumi.isSecret(program.deviceClientSecrets as pulumi.Output<unknown>)).toBe(true);
     expect(await unwrap(program.dataEndpoint)).toMatch(/-ats\.iot\.eu-west-1\.amazonaws\.com$/);
     expect(await pulumi.isSecret(program.privateKeyPem)).toBe(true);
+    // The claim route is the device grant's API's, under its base URL.
+    expect(await unwrap(program.claimEndpoint as pulumi.Output<string>)).toMatch(
+      /^https:\/\/\w+\.execute-api\.eu-west-1\.amazonaws\.com\/provisioning\/claims$/,
+    );
   });
 });

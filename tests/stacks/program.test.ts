@@ -193,15 +193,18 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
     const api = mocks.one("aws:apigatewayv2/api:Api");
     expect(callback).toBe(`${api.state.apiEndpoint}/callback`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const clients = ["users-client-tv", "users-client-printer"].map((n) => mocks.named("aws:cognito/userPoolClient:UserPoolClient", n));
-    expect(mocks.byType("aws:cognito/userPoolClient:UserPoolClient")).toHaveLength(2);
+    const clients = ["users-client-tv", "users-client-printer", "users-client-installer"].map((n) =>
+      mocks.named("aws:cognito/userPoolClient:UserPoolClient", n),
+    );
+    expect(mocks.byType("aws:cognito/userPoolClient:UserPoolClient")).toHaveLength(3);
     for (const client of clients) expect(client.inputs.callbackUrls).toEqual([callback]);
-    expect(clients.map((c) => c.inputs.generateSecret)).toEqual([false, true]);
+    expect(clients.map((c) => c.inputs.generateSecret)).toEqual([false, true, false]);
 
     const grantConfig = fnConfig(mocks, "device-grant-function", "DEVICE_GRANT_CONFIG");
     expect(grantConfig.clients).toEqual([
       { clientId: clients[0].id, name: "Living-room TV", type: "public", scopes: ["openid", "iot/device"] },
       { clientId: clients[1].id, name: "Office printer", type: "confidential", scopes: ["iot/device"] },
+      { clientId: clients[2].id, name: "Installer app", type: "public", scopes: ["openid", "iot/provision"] },
     ]);
     expect(grantConfig.settings.codeExpirySeconds).toBe(900);
     expect(grantConfig.upstream).toEqual({
@@ -229,7 +232,7 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
 
   it("declares no Cognito, table or API without deviceGrantEnabled", async () => {
     const config = devStackConfig();
-    for (const k of Object.keys(config)) if (/device|userPool|codeExpiry|apiThrottling/.test(k)) delete config[k];
+    for (const k of Object.keys(config)) if (/device|userPool|codeExpiry|apiThrottling|fleet|provisioning/.test(k)) delete config[k];
     const mocks = setup(config);
     const outputs = defineStack();
     await settled(outputs);
@@ -251,6 +254,8 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
       [key("deviceClients")]: [{ key: "tv", name: "TV", scopes: ["openid"] }],
       [key("issuers")]: [{ issuer: OPENAM, algorithms: ["HS256"], sharedSecret: true }],
       [key("functionTimeoutSeconds")]: 5,
+      // Its clients list no installers' app: this test is about the device grant's own settings.
+      [key("fleetProvisioningEnabled")]: false,
     });
     let error: unknown;
     try {
@@ -272,5 +277,70 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
     ]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(mocks.resources).toEqual([]);
+  });
+});
+
+describe("the program with fleet provisioning (dev stack: fleetProvisioningEnabled)", () => {
+  const fnConfig = (mocks: MockRecorder, name: string, variable: string) =>
+    JSON.parse(
+      (mocks.named("aws:lambda/function:Function", name).inputs.environment as { variables: Record<string, string> }).variables[variable],
+    );
+
+  it("serves the claim route on the device grant's API for the installers' app, and keeps installers' tokens out of IoT", async () => {
+    const mocks = setup(devStackConfig());
+    const outputs = defineStack();
+    await settled(outputs);
+    const fleet = outputs.fleetProvisioning;
+    if (!fleet) throw new Error("the dev stack enables fleet provisioning");
+    const api = mocks.one("aws:apigatewayv2/api:Api");
+    const pool = mocks.one("aws:cognito/userPool:UserPool");
+    const installer = mocks.named("aws:cognito/userPoolClient:UserPoolClient", "users-client-installer");
+
+    const route = mocks.named("aws:apigatewayv2/route:Route", "fleet-route");
+    expect(route.inputs).toMatchObject({ apiId: api.id, routeKey: "POST /provisioning/claims", authorizationType: "JWT" });
+    expect(route.inputs.authorizationScopes).toEqual(["iot/provision"]);
+    const authorizer = mocks.one("aws:apigatewayv2/authorizer:Authorizer");
+    expect(authorizer.inputs).toMatchObject({ apiId: api.id, authorizerType: "JWT" });
+    expect(authorizer.inputs.jwtConfiguration).toEqual({
+      issuer: `https://cognito-idp.eu-west-1.amazonaws.com/${pool.id}`,
+      audiences: [installer.id],
+    });
+    expect(await unwrap(fleet.claimEndpoint)).toBe(`${api.state.apiEndpoint}/provisioning/claims`);
+
+    // The required group exists in the pool, and the claim function requires it.
+    expect(mocks.one("aws:cognito/userGroup:UserGroup").inputs).toMatchObject({ userPoolId: pool.id, name: "installers" });
+    expect(fnConfig(mocks, "fleet-claim-function", "PROVISIONING_CLAIM_CONFIG")).toMatchObject({ requiredGroup: "installers" });
+    // The pool's resource server offers the provisioning scope beside the device scope.
+    const scopes = mocks.one("aws:cognito/resourceServer:ResourceServer").inputs.scopes as { scopeName: string }[];
+    expect(scopes.map((s) => s.scopeName)).toEqual(["device", "provision"]);
+    // An installer is not a device: the authorizer trusts the pool's tokens for the device clients only.
+    const issuers = fnConfig(mocks, "iot-auth-function", "AUTHORIZER_CONFIG").issuers as { clientIds?: string[] }[];
+    expect(issuers[1].clientIds).toEqual([
+      mocks.named("aws:cognito/userPoolClient:UserPoolClient", "users-client-tv").id,
+      mocks.named("aws:cognito/userPoolClient:UserPoolClient", "users-client-printer").id,
+    ]);
+    for (const group of mocks.byType("aws:cloudwatch/logGroup:LogGroup")) expect(group.inputs.retentionInDays).toBe(7);
+    expect(mocks.byType("aws:cognito/identityPool:IdentityPool")).toHaveLength(0);
+  });
+
+  it("refuses fleet provisioning without the device grant, or without an installers' app, naming the settings", async () => {
+    const config = devStackConfig();
+    const withoutGrant = { ...config, [key("deviceGrantEnabled")]: false };
+    const mocks = setup(withoutGrant);
+    expect(() => defineStack()).toThrow(/fleetProvisioningEnabled needs deviceGrantEnabled/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mocks.resources).toEqual([]);
+
+    setup({ ...config, [key("deviceClients")]: [{ key: "tv", name: "TV" }], [key("provisioningThingNamePattern")]: "([" });
+    let error: unknown;
+    try {
+      defineStack();
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigurationError).problems).toEqual([
+      expect.stringMatching(/^fleetProvisioningEnabled: no entry of deviceClients lists the scope iot\/provision/),
+      expect.stringMatching(/^provisioningThingNamePattern /),
+    ]);
   });
 });

@@ -23,6 +23,10 @@ const OPENAM_ISSUER = JSON.stringify([
 ]);
 const OPENAM_PREFIXED = JSON.stringify([{ ...JSON.parse(OPENAM_ISSUER)[0], principalPrefix: "openam" }]);
 const DEVICE_CLIENTS = JSON.stringify([{ key: "tv", name: "TV" }]);
+const DEVICE_AND_INSTALLER_CLIENTS = JSON.stringify([
+  { key: "tv", name: "TV" },
+  { key: "installer", name: "Installer app", scopes: ["openid", "iot/provision"] },
+]);
 const SECRET = Buffer.alloc(32, 1).toString("base64");
 
 const UPSTREAM = { issuer: "https://idp.example", authorizationEndpoint: "https://idp.example/a", tokenEndpoint: "https://idp.example/t" };
@@ -75,12 +79,13 @@ describe("Pulumi.yaml", () => {
   });
 
   it("covers every setting the program reads, and the program reads every declared one", () => {
-    // With the device grant on, so that its settings are read too.
+    // With the device grant and fleet provisioning on, so that their settings are read too.
     const source = recordingSource({
       issuers: OPENAM_PREFIXED,
       sharedSecret: SECRET,
       deviceGrantEnabled: "true",
-      deviceClients: DEVICE_CLIENTS,
+      deviceClients: DEVICE_AND_INSTALLER_CLIENTS,
+      fleetProvisioningEnabled: "true",
     });
     readStackConfig(source);
     const known = new Set([...Object.keys(SCALAR_SETTINGS), ...STRUCTURED_SETTINGS, ...SECRET_SETTINGS]);
@@ -161,6 +166,6 @@ describe("Pulumi.dev.yaml", () => {
     const read = readStackConfig(recordingSource(values));
     expect(read.authorizer.issuers).toHaveLength(2);
     expect(pulumi.Output.isInstance(read.authorizer.issuers[0].sharedSecret)).toBe(true);
-    expect(read.deviceGrant?.directory.clients.map((c) => c.key)).toEqual(["tv", "printer"]);
+    expect(read.deviceGrant?.directory.clients.map((c) => c.key)).toEqual(["tv", "printer", "installer"]);
   });
 });

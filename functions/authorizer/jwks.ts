@@ -89,14 +89,15 @@ export class JwksKeySource implements KeySource {
 
   async getKey(jwksUri: string, kid: string | undefined, alg: string): Promise<KeyObject> {
     const issuer = this.issuerKeys(jwksUri);
-    if (issuer.set === undefined || this.age(issuer) >= this.options.cacheMaxAgeMs || find(issuer.set, kid) === undefined) {
+    let published = issuer.set === undefined ? undefined : find(issuer.set, kid);
+    // The hot path: a key of a set younger than its max age. Anything else may fetch, or wait on a fetch.
+    if (published === undefined || this.age(issuer) >= this.options.cacheMaxAgeMs) {
       await this.refresh(jwksUri, issuer);
+      if (issuer.set === undefined || this.age(issuer) >= this.options.cacheMaxAgeMs + this.options.staleFallbackMs) {
+        throw new Denial("jwks-unavailable", `no usable key set: ${issuer.failure ?? "the JWKS was never fetched"}`);
+      }
+      published = find(issuer.set, kid);
     }
-    const { set } = issuer;
-    if (set === undefined || this.age(issuer) >= this.options.cacheMaxAgeMs + this.options.staleFallbackMs) {
-      throw new Denial("jwks-unavailable", `no usable key set: ${issuer.failure ?? "the JWKS was never fetched"}`);
-    }
-    const published = find(set, kid);
     if (published === undefined) {
       const wait = Math.max(0, issuer.attemptedAt + this.options.cooldownMs - this.now());
       throw new Denial(

@@ -5,6 +5,11 @@
  * The output depends only on the source files and the esbuild version, never on the machine: builds run
  * relative to the repository root, without source maps, and keep licence comments at the end of the file.
  * Pulumi hashes an `AssetArchive` of a `StringAsset` by content, so an unchanged function shows no diff.
+ *
+ * A function may leave out of its bundle what its libraries load but its path never runs: a `bundle-aliases.json`
+ * beside its entry maps package names to smaller stand-ins, files relative to that directory (the authorizer's
+ * replaces jose 6 with two node:crypto functions, see functions/authorizer/shims/). esbuild's `alias` applies them;
+ * jest applies the same file to those libraries (tests/helpers/resolver.cjs), so tests run what ships.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -48,6 +53,27 @@ export interface BundleOptions {
  */
 export const EXTERNAL_MODULES = ["@aws-sdk/*"];
 
+/** The file beside an entry that lists its stand-ins, `{ "package": "./relative/path.ts" }`. */
+export const ALIASES_FILE = "bundle-aliases.json";
+
+/**
+ * The stand-ins declared beside `absoluteEntry`, as esbuild takes them: package name → path relative to the
+ * repository root (`./…`), so that no absolute path reaches the output. Empty when there is no such file.
+ */
+export function bundleAliases(absoluteEntry: string): Record<string, string> {
+  const dir = path.dirname(absoluteEntry);
+  const file = path.join(dir, ALIASES_FILE);
+  if (!fs.existsSync(file)) return {};
+  const declared = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  const aliases: Record<string, string> = {};
+  for (const [name, target] of Object.entries(declared)) {
+    const resolved = typeof target === "string" ? path.resolve(dir, target) : "";
+    if (!fs.existsSync(resolved)) throw new Error(`${path.relative(REPO_ROOT, file)}: ${name} → ${String(target)}, no such file`);
+    aliases[name] = `./${path.relative(REPO_ROOT, resolved).split(path.sep).join("/")}`;
+  }
+  return aliases;
+}
+
 const cache = new Map<string, Bundle>();
 
 /**
@@ -75,6 +101,7 @@ export function bundleFunction(entry: string, opts: BundleOptions = {}): Bundle 
     legalComments: "eof",
     sourcemap: false,
     external: EXTERNAL_MODULES,
+    alias: bundleAliases(absoluteEntry),
     charset: "utf8",
     logLevel: "silent",
   };

@@ -16,8 +16,8 @@ import { type AuthorizerConfig, IOT_LIMITS, type IssuerConfig } from "./config";
 import { ConfigurationError } from "../shared/problems";
 import { findToken, type TokenLocation } from "./custom-auth";
 import { type Check, Denial } from "./errors";
-import { type KeySource, JwksKeySource } from "./jwks";
-import { connectionIdOf, consoleLogger, forLog, type LogFields, type Logger, protocolsOf } from "./logging";
+import { DEFAULT_JWKS_OPTIONS, type KeySource, JwksKeySource } from "./jwks";
+import { boundedLogger, connectionIdOf, consoleLogger, forLog, type LogFields, type Logger, protocolsOf } from "./logging";
 import { compileGrants, grantedStatements, packPolicy, type PolicyDocument } from "./policy";
 import { principalIdFor } from "./principal";
 import { numericDate, parseToken, verifySignature } from "./token";
@@ -31,7 +31,7 @@ export interface AuthorizerResponse {
 }
 
 export interface AuthorizerDependencies {
-  /** Keys of RSA issuers; a jwks-rsa backed source by default. */
+  /** Keys of RSA issuers; a jwks-rsa backed source (`jwks.ts`, with its default budgets) by default. */
   keySource?: KeySource;
   /** Milliseconds since the epoch. */
   now?: () => number;
@@ -114,9 +114,10 @@ interface Decision {
 export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDependencies = {}): Authorizer {
   const issuers = prepareIssuers(config, deps.sharedSecrets);
   const rules = compileGrants(config.grants);
-  const keySource = deps.keySource ?? new JwksKeySource();
   const now = deps.now ?? Date.now;
-  const logger = deps.logger ?? consoleLogger;
+  // Every line, whatever path it comes from, is cut to MAX_LOG_LINE_CHARS: attacker-chosen text reaches reasons.
+  const logger = boundedLogger(deps.logger ?? consoleLogger);
+  const keySource = deps.keySource ?? new JwksKeySource(DEFAULT_JWKS_OPTIONS, now, logger);
   const arnPrefix = `arn:${config.partition}:iot:${config.region}:${config.accountId}:`;
   const tolerance = config.clockToleranceSeconds;
 
@@ -203,7 +204,7 @@ function trustedIssuerOf(payload: Record<string, unknown>, issuers: ReadonlyMap<
   const iss = payload.iss;
   const issuer = typeof iss === "string" ? issuers.get(iss) : undefined;
   if (issuer === undefined) {
-    throw Object.assign(new Denial("issuer-untrusted", "the token's iss is not a configured issuer"), { issuer: forLog(iss) });
+    throw Object.assign(new Denial("issuer-untrusted", "the token's iss is not a configured issuer"), { issuer: forLog(iss, 128) });
   }
   return issuer;
 }
@@ -212,7 +213,7 @@ function trustedIssuerOf(payload: Record<string, unknown>, issuers: ReadonlyMap<
 function pinnedAlgorithmOf(header: Record<string, unknown>, issuer: PreparedIssuer): { alg: string; kid: string | undefined } {
   const alg = header.alg;
   if (typeof alg !== "string" || !issuer.algorithms.has(alg)) {
-    throw new Denial("algorithm-not-allowed", `alg ${forLog(String(alg))} is not allowed for this issuer`);
+    throw new Denial("algorithm-not-allowed", `alg ${JSON.stringify(forLog(String(alg), 64))} is not allowed for this issuer`);
   }
   const kid = header.kid;
   if (kid !== undefined && typeof kid !== "string") throw new Denial("token-malformed", "kid is not a string");

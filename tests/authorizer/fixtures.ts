@@ -5,10 +5,20 @@
  */
 import { type AuthorizerConfig, loadAuthorizerConfig } from "../../functions/authorizer/config";
 import { type LogFields, type Logger } from "../../functions/authorizer/logging";
+import { type JwksOptions } from "../../functions/authorizer/jwks";
 import { HS_ISSUER, RS_ISSUER, SHARED_SECRET } from "../../support/tokens";
 
 export * from "../../support/jwks-server";
 export * from "../../support/tokens";
+
+/** The JWKS budgets of the tests: the defaults, with a deadline short enough for a test about a slow server. */
+export const TEST_JWKS_OPTIONS: JwksOptions = {
+  timeoutMs: 300,
+  maxBytes: 16_384,
+  cacheMaxAgeMs: 10 * 60_000,
+  cooldownMs: 10_000,
+  staleFallbackMs: 60 * 60_000,
+};
 
 export function config(overrides: Record<string, unknown> = {}, jwksUri = "https://example.invalid/jwks.json"): AuthorizerConfig {
   return loadAuthorizerConfig({

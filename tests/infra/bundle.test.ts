@@ -1,7 +1,9 @@
 import * as path from "node:path";
 import { builtinModules, createRequire } from "node:module";
 import type * as pulumi from "@pulumi/pulumi";
-import { bundleFunction, functionArchive, REPO_ROOT } from "../../infra/bundle";
+import { bundleAliases, bundleFunction, functionArchive, REPO_ROOT } from "../../infra/bundle";
+import { JwksServer } from "../../support/jwks-server";
+import { cognitoClaims, RS_ISSUER, rsaKey, signRs } from "../../support/tokens";
 
 const FIXTURE = "tests/infra/fixtures/ssm-and-jwt-handler.ts";
 const AUTHORIZER_ENTRY = "functions/authorizer/index.ts";
@@ -91,5 +93,53 @@ describe(`the authorizer bundle (${AUTHORIZER_ENTRY})`, () => {
     expect(first.code.includes(REPO_ROOT)).toBe(false);
     const exports = loadBundle(first.code);
     expect(typeof exports.handler).toBe("function");
+  });
+});
+
+describe("stand-ins declared beside an entry (bundle-aliases.json)", () => {
+  it("are resolved against the entry's directory and given to esbuild relative to the repository", () => {
+    expect(bundleAliases(path.join(REPO_ROOT, AUTHORIZER_ENTRY))).toEqual({
+      jose: "./functions/authorizer/shims/jose.ts",
+      debug: "./functions/authorizer/shims/debug.ts",
+      "lru-memoizer": "./functions/authorizer/shims/not-bundled.ts",
+      "lru-cache": "./functions/authorizer/shims/not-bundled.ts",
+      limiter: "./functions/authorizer/shims/not-bundled.ts",
+    });
+    expect(bundleAliases(path.join(REPO_ROOT, FIXTURE))).toEqual({});
+  });
+
+  it("keep jose and jwks-rsa's unused libraries out of the authorizer, which stays within 80 KiB", () => {
+    const { code, bytes } = bundleFunction(AUTHORIZER_ENTRY);
+    expect(bytes).toBeLessThanOrEqual(80 * 1024);
+    // jose's own error names and jwks-rsa's integrations would show if they were bundled.
+    expect(code).not.toContain("JOSENotSupported");
+    expect(code).not.toContain("expressJwtSecret");
+    expect(code).not.toContain("useColors"); // debug
+    expect(code).not.toContain("lodash"); // lru-memoizer's deep clone
+  });
+
+  it("still verify: the bundled authorizer fetches a real JWKS and accepts an RS256 token", async () => {
+    const jwks = await JwksServer.start();
+    const key = rsaKey("bundle-key");
+    jwks.behaviour.keys = [key.jwk];
+    const previous = process.env.AUTHORIZER_CONFIG;
+    process.env.AUTHORIZER_CONFIG = JSON.stringify({
+      region: "eu-west-1",
+      accountId: "123456789012",
+      issuers: [{ issuer: RS_ISSUER, algorithms: ["RS256"], jwksUri: jwks.uri, principalPrefix: "c" }],
+    });
+    const debug = console.debug;
+    console.debug = () => undefined;
+    try {
+      const handler = loadBundle(bundleFunction(AUTHORIZER_ENTRY, { bypassCache: true }).code).handler as (e: unknown) => Promise<unknown>;
+      const now = Math.floor(Date.now() / 1000);
+      const token = signRs(cognitoClaims({ iat: now, exp: now + 600 }), key);
+      await expect(handler({ token })).resolves.toMatchObject({ isAuthenticated: true, principalId: "calice" });
+      expect(jwks.requests).toBe(1);
+    } finally {
+      console.debug = debug;
+      process.env.AUTHORIZER_CONFIG = previous;
+      await jwks.stop();
+    }
   });
 });

@@ -84,6 +84,7 @@ export async function startIotGateway(options: IotGatewayOptions): Promise<IotGa
     host,
     accept: (stream, conn) => broker.accept(stream, conn),
     handleHttp: httpPublishHandler({ host, tokenKeyName: options.tokenKeyName, authorizer, permissions, broker, log }),
+    log,
   });
 
   async function stop(): Promise<void> {

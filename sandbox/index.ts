@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { REPO_ROOT } from "./settings";
+import { quietSdkNodeVersionWarning } from "./sdk-node-warning";
 import { ConfigurationError } from "../functions/shared/problems";
 import { DEFAULT_PORTS, PORT_FLAGS, PortInUseError, type SandboxOptions, type SandboxPorts, startSandbox } from "./sandbox";
 
@@ -137,6 +138,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  quietSdkNodeVersionWarning();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

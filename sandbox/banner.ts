@@ -22,6 +22,8 @@ export interface BannerFacts {
   user: { username: string; password: string; principalId: string };
   settings: SandboxSettings;
   sandboxFile: string;
+  /** Said first, when the sandbox is exposed (`--public-host`). */
+  warning?: string;
 }
 
 /** `topic/event/{principal}/*` → `event/<principal id>/*`, for the resources of `action` in the grants. */
@@ -51,6 +53,7 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
   const file = relative.startsWith("..") || path.isAbsolute(relative) ? s.sandboxFile : relative;
   return [
     "",
+    ...(s.warning !== undefined ? [`WARNING: ${s.warning}`, ""] : []),
     `IoT enterprise auth sandbox is running (settings: ${s.settings.source})`,
     "",
     `  Device grant API    ${s.deviceGrantUrl}  (users enter codes at ${s.deviceGrantUrl}/device)`,

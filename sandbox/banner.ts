@@ -72,6 +72,8 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
     "",
     "Next, sign a device in (open the link it prints and sign in as the test user):",
     `  npm run device -- login --sandbox ${file}`,
+    "or approve the code it shows from another terminal, as the test user:",
+    `  npm run sandbox -- approve <user code> --sandbox ${file}`,
     "then, with the tokens it stored, listen and publish:",
     `  npm run device -- subscribe '${subscribeFilter}' --sandbox ${file} --mqtt-client-id ${mqttClientId("listener")}`,
     `  npm run device -- publish ${publishTopic} '{"hello":"world"}' --sandbox ${file} --mqtt-client-id ${mqttClientId("device")}`,

@@ -47,9 +47,9 @@ Where to connect (flags > DEVICE_* environment variables > --stack-output / --sa
   --ws-credentials query|headers   where the WebSocket upgrade carries the token (default: query)
   --no-qr                 do not draw the QR code
 
-Examples:
+Examples (the topics are the dev stack's grants, which npm start uses; <principal> is in its banner):
   npm run device -- login --sandbox .sandbox/sandbox.json
-  npm run device -- publish devices/<principal>/hello "hi" --transport https --sandbox .sandbox/sandbox.json
+  npm run device -- publish event/<principal>/hello "hi" --transport https --sandbox .sandbox/sandbox.json
   pulumi stack output --json --show-secrets > stack.json && npm run device -- login --stack-output stack.json
 `;
 

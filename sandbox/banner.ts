@@ -22,6 +22,8 @@ export interface BannerFacts {
   user: { username: string; password: string; principalId: string };
   settings: SandboxSettings;
   sandboxFile: string;
+  /** Said first, when the sandbox is exposed (`--public-host`). */
+  warning?: string;
 }
 
 /** `topic/event/{principal}/*` → `event/<principal id>/*`, for the resources of `action` in the grants. */
@@ -51,6 +53,7 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
   const file = relative.startsWith("..") || path.isAbsolute(relative) ? s.sandboxFile : relative;
   return [
     "",
+    ...(s.warning !== undefined ? [`WARNING: ${s.warning}`, ""] : []),
     `IoT enterprise auth sandbox is running (settings: ${s.settings.source})`,
     "",
     `  Device grant API    ${s.deviceGrantUrl}  (users enter codes at ${s.deviceGrantUrl}/device)`,
@@ -69,6 +72,8 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
     "",
     "Next, sign a device in (open the link it prints and sign in as the test user):",
     `  npm run device -- login --sandbox ${file}`,
+    "or approve the code it shows from another terminal, as the test user:",
+    `  npm run sandbox -- approve <user code> --sandbox ${file}`,
     "then, with the tokens it stored, listen and publish:",
     `  npm run device -- subscribe '${subscribeFilter}' --sandbox ${file} --mqtt-client-id ${mqttClientId("listener")}`,
     `  npm run device -- publish ${publishTopic} '{"hello":"world"}' --sandbox ${file} --mqtt-client-id ${mqttClientId("device")}`,

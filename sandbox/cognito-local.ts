@@ -6,8 +6,9 @@
  * every test file and left behind), loads the AWS SDK v2 for Lambda triggers and KMS that these tests never
  * use, logs to the console, and takes its issuer from `HOST`/`PORT` environment variables read once when the
  * module loads, before the port is known. `startCognito()` wires the same services itself, with a fresh
- * temporary data directory per start (removed by `stop()`), a silent logger, no trigger Lambda and an
- * issuer set once the port is known. Its modules are loaded with Node's own loader (`nodeRequire`, esm.ts):
+ * temporary data directory per start (removed by `stop()`) or a directory to keep (the sandbox's
+ * `--data-dir`: `CognitoPlacement`), a silent logger, no trigger Lambda and an issuer set once the port is
+ * known. Its modules are loaded with Node's own loader (`nodeRequire`, esm.ts):
  * its `otplib` needs the ESM-only `@scure/base`, which jest's loader cannot read. So cognito-local runs in
  * Node's main realm: jest's fake timers and mocks do not reach it (its clock is the real one).
  *
@@ -43,6 +44,7 @@
  *   `token_use: "id"`, `cognito:username`, `email` and `email_verified`; no `nonce`, no `at_hash`.
  * - Every API write rewrites the pool's whole JSON file; fine for tests, slow under load.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
@@ -63,9 +65,10 @@ import type * as OtpModule from "cognito-local/lib/services/otp";
 import type * as TokenGeneratorModule from "cognito-local/lib/services/tokenGenerator";
 import type * as UserPoolServiceModule from "cognito-local/lib/services/userPoolService";
 import type { Logger } from "pino";
-import { basicAuthorizationHeader, cognitoJwksUri } from "../functions/shared/oauth";
+import { cognitoJwksUri } from "../functions/shared/oauth";
+import { apiCaller, appClientNamed, tokenRequest, userNamed, userPoolNamed } from "./cognito-api";
 import { nodeRequire } from "./esm";
-import { closeServer, listen } from "./servers";
+import { closeServer, listen, urlHost } from "./servers";
 
 /** The OIDC endpoints of one pool as cognito-local serves them. */
 export interface CognitoEndpoints {
@@ -111,9 +114,10 @@ export interface TokenEndpointAnswer {
 export interface CognitoLocal {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
   baseUrl: string;
+  port: number;
   /** Calls an API operation (AWS JSON 1.1), e.g. `call("DescribeUserPool", { UserPoolId })`; throws on an error answer. */
   call<T = Record<string, unknown>>(operation: string, body: Record<string, unknown>): Promise<T>;
-  /** Creates a user pool and returns its id (`local_…`). */
+  /** Creates a user pool and returns its id (`local_…`); in a kept directory, the pool of that name if there is one. */
   createUserPool(name: string): Promise<string>;
   createAppClient(poolId: string, options: AppClientOptions): Promise<AppClient>;
   /** Creates a confirmed user with a permanent password, able to sign in at the hosted login form. */
@@ -125,7 +129,7 @@ export interface CognitoLocal {
    * because cognito-local requires it there.
    */
   tokenRequest(client: AppClient, parameters: Record<string, string>): Promise<TokenEndpointAnswer>;
-  /** Stops the server, closes its connections and removes its data directory. */
+  /** Stops the server, closes its connections and removes its data directory (unless it was given one to keep). */
   stop(): Promise<void>;
 }
 
@@ -242,24 +246,6 @@ function harnessServer(application: http.RequestListener, baseUrl: () => string)
   });
 }
 
-function apiCaller(baseUrl: string): CognitoLocal["call"] {
-  return async <T>(operation: string, body: Record<string, unknown>): Promise<T> => {
-    const response = await fetch(`${baseUrl}/`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-amz-json-1.1",
-        "x-amz-target": `AWSCognitoIdentityProviderService.${operation}`,
-      },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status !== 200) {
-      throw new Error(`cognito-local ${operation} answered HTTP ${response.status}: ${text.slice(0, 500)}`);
-    }
-    return JSON.parse(text) as T;
-  };
-}
-
 function poolEndpoints(baseUrl: string, poolId: string): CognitoEndpoints {
   return {
     issuer: `${baseUrl}/${poolId}`,
@@ -270,91 +256,67 @@ function poolEndpoints(baseUrl: string, poolId: string): CognitoEndpoints {
   };
 }
 
-async function createAppClient(call: CognitoLocal["call"], poolId: string, options: AppClientOptions): Promise<AppClient> {
-  const { UserPoolClient } = await call<{ UserPoolClient: { ClientId: string; ClientSecret?: string } }>("CreateUserPoolClient", {
-    UserPoolId: poolId,
-    ClientName: options.name,
-    GenerateSecret: options.generateSecret ?? false,
-    CallbackURLs: options.callbackUrls,
-    AllowedOAuthFlows: options.allowedOAuthFlows ?? ["code"],
-    AllowedOAuthFlowsUserPoolClient: true,
-    AllowedOAuthScopes: options.allowedOAuthScopes ?? ["openid"],
-    SupportedIdentityProviders: ["COGNITO"],
-    ...(options.accessTokenValidityMinutes !== undefined && {
-      AccessTokenValidity: options.accessTokenValidityMinutes,
-      TokenValidityUnits: { AccessToken: "minutes" },
-    }),
-  });
-  return { clientId: UserPoolClient.ClientId, ...(UserPoolClient.ClientSecret && { clientSecret: UserPoolClient.ClientSecret }) };
+/** Where cognito-local runs and keeps its data. */
+export interface CognitoPlacement {
+  /**
+   * Keep the user directory here across starts (created if missing), and reuse what an earlier start created
+   * under the same names (cognito-api.ts). A fresh temporary directory, removed at stop, otherwise.
+   */
+  dataDir?: string;
+  /** 0 (the default) picks a free port. A kept directory needs its port back: the issuer contains it. */
+  port?: number;
+  /** 127.0.0.1 by default; the sandbox's `--public-host`, so that a phone can reach the login form. */
+  host?: string;
 }
 
-async function createUser(
-  call: CognitoLocal["call"],
-  poolId: string,
-  username: string,
-  password: string,
-  attributes: Record<string, string>,
-): Promise<CognitoUser> {
-  const { User } = await call<{ User: { Username: string; Attributes: { Name: string; Value: string }[] } }>("AdminCreateUser", {
-    UserPoolId: poolId,
-    Username: username,
-    MessageAction: "SUPPRESS",
-    UserAttributes: Object.entries(attributes).map(([Name, Value]) => ({ Name, Value })),
-  });
-  await call("AdminSetUserPassword", { UserPoolId: poolId, Username: username, Password: password, Permanent: true });
-  const sub = User.Attributes.find((a) => a.Name === "sub")?.Value;
-  if (!sub) throw new Error("cognito-local created a user without sub");
-  return { username: User.Username, sub };
-}
+const placements = new AsyncLocalStorage<CognitoPlacement>();
 
-async function tokenRequest(baseUrl: string, client: AppClient, parameters: Record<string, string>): Promise<TokenEndpointAnswer> {
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
-  if (client.clientSecret !== undefined) headers.authorization = basicAuthorizationHeader(client.clientId, client.clientSecret);
-  const response = await fetch(`${baseUrl}/oauth2/token`, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams({ client_id: client.clientId, ...parameters }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+/**
+ * Runs `start` so that the `startCognito()` calls made inside it (by `startDeviceGrantChain`, which takes no
+ * cognito options of its own) use `placement`: how the sandbox keeps its user directory in its data directory.
+ */
+export function withCognitoPlacement<T>(placement: CognitoPlacement, start: () => Promise<T>): Promise<T> {
+  return placements.run(placement, start);
 }
 
 /**
- * Starts cognito-local on 127.0.0.1 and a free port, with its data in a new temporary directory.
- * Call `stop()` in `afterAll`.
+ * Starts cognito-local on 127.0.0.1 (or `placement.host`) and a free port (or `placement.port`), with its data
+ * in a new temporary directory (or `placement.dataDir`, kept). Call `stop()` in `afterAll`.
  */
-export async function startCognito(): Promise<CognitoLocal> {
-  const dataRoot = await mkdtemp(path.join(tmpdir(), "cognito-local-"));
+export async function startCognito(placement: CognitoPlacement = placements.getStore() ?? {}): Promise<CognitoLocal> {
+  const kept = placement.dataDir !== undefined;
+  const dataRoot = placement.dataDir ?? (await mkdtemp(path.join(tmpdir(), "cognito-local-")));
+  const removeData = () => (kept ? Promise.resolve() : rm(dataRoot, { recursive: true, force: true }));
   const { application, config } = await cognitoApplication(path.join(dataRoot, "db"));
   let baseUrl = "";
   const server = harnessServer(application, () => baseUrl);
+  const host = placement.host ?? "127.0.0.1";
   let port: number;
   try {
-    port = await listen(server, 0, "127.0.0.1");
+    port = await listen(server, placement.port ?? 0, host);
   } catch (err) {
-    await rm(dataRoot, { recursive: true, force: true });
+    await removeData();
     throw err;
   }
-  baseUrl = `http://127.0.0.1:${port}`;
+  baseUrl = `http://${urlHost(host)}:${port}`;
   config.TokenConfig.IssuerDomain = baseUrl;
   const call = apiCaller(baseUrl);
 
   let stopped = false;
   return {
     baseUrl,
+    port,
     call,
     endpoints: (poolId) => poolEndpoints(baseUrl, poolId),
-    async createUserPool(name) {
-      const { UserPool } = await call<{ UserPool: { Id: string } }>("CreateUserPool", { PoolName: name });
-      return UserPool.Id;
-    },
-    createAppClient: (poolId, options) => createAppClient(call, poolId, options),
-    createUser: (poolId, username, password, attributes = {}) => createUser(call, poolId, username, password, attributes),
+    createUserPool: (name) => userPoolNamed(call, name, kept),
+    createAppClient: (poolId, options) => appClientNamed(call, poolId, options, kept),
+    createUser: (poolId, username, password, attributes = {}) => userNamed(call, poolId, { username, password, attributes }, kept),
     tokenRequest: (client, parameters) => tokenRequest(baseUrl, client, parameters),
     async stop() {
       if (stopped) return;
       stopped = true;
       await closeServer(server);
-      await rm(dataRoot, { recursive: true, force: true });
+      await removeData();
     },
   };
 }

@@ -1,25 +1,38 @@
 /**
- * `npm start`: the local sandbox from the command line (see sandbox.ts). Prints the banner on stdout and the
- * services' JSON log lines on stderr; Ctrl-C (or SIGTERM) stops everything, a second one exits at once.
- * Exits 1 with every problem listed when the settings are wrong or a port is taken.
+ * `npm start` (and `npm run sandbox`): the local sandbox from the command line (see sandbox.ts). Prints the
+ * banner on stdout and the services' JSON log lines on stderr; Ctrl-C (or SIGTERM) stops everything, a second
+ * one exits at once. Exits 1 with every problem listed when the settings are wrong, a port is taken or the
+ * data directory is in use. `npm run sandbox -- approve <user code>` approves a device's code as the test
+ * user (approve.ts).
  */
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { REPO_ROOT } from "./settings";
+import { quietSdkNodeVersionWarning } from "./sdk-node-warning";
 import { ConfigurationError } from "../functions/shared/problems";
 import { DEFAULT_PORTS, PORT_FLAGS, PortInUseError, type SandboxOptions, type SandboxPorts, startSandbox } from "./sandbox";
+import { approveMain } from "./approve";
+import { DataDirectoryInUseError, SANDBOX_FILE } from "./sandbox-files";
 
 const USAGE = `Usage: npm start -- [options]
+       npm run sandbox -- [options]
+       npm run sandbox -- approve <user code> [--sandbox <sandbox.json>]
 
 Starts the whole chain on loopback: DynamoDB (dynalite), the user directory (cognito-local), the device
-grant API and the IoT gateway with the real authorizer. No AWS account needed.
+grant API and the IoT gateway with the real authorizer. No AWS account needed. "approve" approves the code
+a device shows as the sandbox's test user, without a browser.
 
 Options:
   --settings <file.json>     settings with the stack's keys (codeExpirySeconds, grants, …) instead of Pulumi.dev.yaml
   --stack-file <file.yaml>   read another stack file's iot-enterprise-auth:* settings
-  --data-dir <dir>           keep DynamoDB's data, the signing key and sandbox.json here (default: DynamoDB in
-                             memory, the key and sandbox.json in .sandbox/)
+  --data-dir <dir>           keep everything here across starts: DynamoDB's data, the user directory (pool, app
+                             client, test user), the signing key and sandbox.json (kept at stop). One sandbox
+                             per directory. Default: DynamoDB and the user directory in memory, the key in
+                             .sandbox/ and sandbox.json there while running (sandbox-<port>.json when the
+                             device grant is not on its default port, so that two sandboxes never share one)
   --host <address>           address to listen on (default 127.0.0.1)
+  --public-host <address>    an address of this machine a phone can open: listen there and put it in every
+                             URL and the QR code (exposes the sandbox to that network; it says so)
 ${(Object.keys(PORT_FLAGS) as (keyof SandboxPorts)[]).map((k) => `  ${`${PORT_FLAGS[k].flag} <port>`.padEnd(27)}${PORT_FLAGS[k].service} (default ${DEFAULT_PORTS[k]})`).join("\n")}
   --port-offset <n>          add n to every default port (to run a second sandbox)
   --quiet                    print nothing but errors
@@ -50,6 +63,7 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
         "stack-file": { type: "string" },
         "data-dir": { type: "string" },
         host: { type: "string" },
+        "public-host": { type: "string" },
         "device-grant-port": { type: "string" },
         "mqtt-port": { type: "string" },
         "ws-port": { type: "string" },
@@ -68,6 +82,8 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
   const problems: string[] = [];
   if (values.settings !== undefined && values["stack-file"] !== undefined)
     problems.push("--settings and --stack-file cannot be used together");
+  if (values.host !== undefined && values["public-host"] !== undefined)
+    problems.push("--host and --public-host cannot be used together (--public-host is where it listens too)");
   const offset = port(values["port-offset"] as string | undefined, "--port-offset", problems) ?? 0;
   const ports: SandboxPorts = { ...DEFAULT_PORTS };
   for (const key of Object.keys(PORT_FLAGS) as (keyof SandboxPorts)[]) {
@@ -83,12 +99,15 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
     // Without a data directory, the files a device needs still go somewhere fixed, for `--sandbox .sandbox/sandbox.json`.
     ...(values["data-dir"] !== undefined ? { dataDir: values["data-dir"] as string } : { filesDir: DEFAULT_FILES_DIR }),
     ...(values.host !== undefined && { host: values.host as string }),
+    ...(values["public-host"] !== undefined && { publicHost: values["public-host"] as string }),
     ...(values.quiet === true && { quiet: true }),
   };
   return { options, problems };
 }
 
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "approve") return approveMain(args.slice(1), path.join(DEFAULT_FILES_DIR, SANDBOX_FILE));
+  if (args[0] === "start") args = args.slice(1);
   const parsed = parseCommandLine(args);
   if (parsed.help) {
     process.stdout.write(USAGE);
@@ -103,7 +122,8 @@ export async function main(args: string[]): Promise<number> {
   try {
     sandbox = await startSandbox(parsed.options);
   } catch (err) {
-    if (err instanceof ConfigurationError || err instanceof PortInUseError || (err as NodeJS.ErrnoException)?.code === "EADDRINUSE") {
+    const known = err instanceof ConfigurationError || err instanceof PortInUseError || err instanceof DataDirectoryInUseError;
+    if (known || (err as NodeJS.ErrnoException)?.code === "EADDRINUSE") {
       console.error(`The sandbox did not start.\n${(err as Error).message}`);
       return 1;
     }
@@ -137,6 +157,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  quietSdkNodeVersionWarning();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

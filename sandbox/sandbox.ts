@@ -11,20 +11,22 @@
  *   the real authorizer core, which trusts the pool's access tokens exactly as a stack with
  *   `deviceGrantEnabled` does (RS256 from the pool's JWKS, `token_use` access, the device client only, the
  *   stack's principal prefix and grants);
- * - a fresh RSA key pair for IoT's token signing (the gateway holds the public key; the private key goes to
+ * - an RSA key pair for IoT's token signing (the gateway holds the public key; the private key goes to
  *   `authorizer-signing.pem`, mode 0600, for the device client);
  *
  * then writes `sandbox.json` (what a device client needs to reach all of it) and returns the banner: every
  * URL, the test user and the next command to run. The settings come from `Pulumi.dev.yaml` or a settings
  * file (sandbox/settings.ts) and are checked before any port is opened; ports in use are all reported at
- * once, each with the flag that moves it.
+ * once, each with the flag that moves it. With a data directory, everything is kept there and a restart is a
+ * restart: the same table, signing key, user pool, app client and user (sandbox-files.ts says which file is
+ * whose, and how a directory is locked against a second sandbox).
  *
- * The test user's password is printed in the banner on purpose: it is a throwaway user of a directory that
- * lives as long as the process. Nothing else secret is printed or logged (codes and tokens never are).
+ * The test user's password is printed in the banner on purpose (and kept in the owner-only `sandbox.json`,
+ * for `npm run sandbox -- approve`): it is a throwaway user of a local directory, given a new password at
+ * every start. Nothing else secret is printed or logged (codes and tokens never are).
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createAuthorizer, type Authorizer } from "../functions/authorizer/authorizer";
@@ -34,53 +36,38 @@ import { principalIdFor } from "../functions/authorizer/principal";
 import { type DeviceGrantChain, startDeviceGrantChain } from "./device-grant-chain";
 import { type IotGateway, startIotGateway } from "./gateway/gateway";
 import { formatBanner } from "./banner";
+import { withCognitoPlacement } from "./cognito-local";
+import { checkPortsFree, DEFAULT_PORTS, explainListenError, type SandboxPorts } from "./ports";
+import { lockDataDirectory, sandboxFileName, signingKey, userDirectoryState, writeSandboxFile } from "./sandbox-files";
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
-
-/** The ports `npm start` uses unless told otherwise (0 = any free port). */
-export const DEFAULT_PORTS = { deviceGrant: 8080, mqtt: 1883, ws: 8083, http: 8081 } as const;
-export type SandboxPorts = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
-
-/** What each port is for, and the `npm start` flag that changes it. */
-export const PORT_FLAGS: Record<keyof SandboxPorts, { service: string; flag: string }> = {
-  deviceGrant: { service: "device grant API", flag: "--device-grant-port" },
-  mqtt: { service: "IoT gateway MQTT", flag: "--mqtt-port" },
-  ws: { service: "IoT gateway MQTT over WebSocket", flag: "--ws-port" },
-  http: { service: "IoT gateway HTTP publish", flag: "--http-port" },
-};
 
 export const AUTHORIZER_NAME = "iot-auth-sandbox";
 /** IoT needs an account in its ARNs; nothing here is an AWS account. */
 export const SANDBOX_ACCOUNT_ID = "000000000000";
 export const TABLE_NAME = "device-grant-sandbox";
-export const SIGNING_KEY_FILE = "authorizer-signing.pem";
-export const SANDBOX_FILE = "sandbox.json";
+export { SANDBOX_FILE, SIGNING_KEY_FILE } from "./sandbox-files";
+export { DEFAULT_PORTS, PORT_FLAGS, PortInUseError, type SandboxPorts } from "./ports";
 export const TEST_USERNAME = "sandbox-user";
 
-export class PortInUseError extends Error {
-  constructor(readonly ports: { port: number; host: string; service: string; flag: string }[]) {
-    super(
-      ports
-        .map(
-          ({ port, host, service, flag }) =>
-            `port ${port} on ${host} (${service}) is in use: stop what holds it, or choose another with ${flag} <port>`,
-        )
-        .concat("or move every port at once with --port-offset <n>")
-        .join("\n"),
-    );
-    this.name = "PortInUseError";
-  }
-}
-
 export interface SandboxOptions extends SettingsSource {
-  /** Keep DynamoDB's data, the signing key and sandbox.json here (DynamoDB is in memory otherwise). */
+  /**
+   * Keep everything here across starts: DynamoDB's data, the user directory (pool, app client, user), the
+   * signing key and sandbox.json (DynamoDB and the user directory are in memory otherwise). Locked while in use.
+   */
   dataDir?: string;
   /**
    * Where the signing key and sandbox.json go when there is no `dataDir` (`npm start`: `.sandbox/`); a
    * temporary directory, removed at stop, when neither is given.
    */
   filesDir?: string;
-  /** Where the device grant API and the gateway listen; 127.0.0.1 by default. cognito-local always uses 127.0.0.1. */
+  /** Where every service listens (the device grant API, the gateway, cognito-local); 127.0.0.1 by default. */
   host?: string;
+  /**
+   * An address of this machine that a phone on the network can open: every service listens there instead of
+   * `host`, and every URL (the banner, the device's QR code) names it. It exposes the sandbox to that network,
+   * which the sandbox says when it starts.
+   */
+  publicHost?: string;
   /** `DEFAULT_PORTS` for what is not given; 0 picks a free port. */
   ports?: Partial<SandboxPorts>;
   /** Print nothing (no banner, no logs). */
@@ -120,7 +107,7 @@ export interface Sandbox {
 
 /**
  * The content of `sandbox.json`, named as `Sandbox` is (the device CLI's `--sandbox` reads it:
- * device/config.ts). It describes a running sandbox, so `stop()` removes it.
+ * device/config.ts). Kept at stop with a data directory, removed otherwise (sandbox-files.ts).
  */
 export interface SandboxFile {
   deviceGrantUrl: string;
@@ -133,6 +120,8 @@ export interface SandboxFile {
   accountId: string;
   cognitoUrl: string;
   username: string;
+  /** The test user's password (this start's; the file is owner-only), for `npm run sandbox -- approve`. */
+  password: string;
   /** The test user's principal id at the authorizer (`principalPrefix` + the derived `sub`). */
   principalId: string;
   /** The pool's principal prefix: a device's MQTT client id must start with `principalIdFor(sub, principalPrefix)`. */
@@ -143,51 +132,6 @@ function log(options: SandboxOptions, source: string, level: string, fields: obj
   if (options.quiet) return;
   const line = JSON.stringify({ time: new Date().toISOString(), source, level, ...fields });
   (options.output?.log ?? ((text: string) => process.stderr.write(`${text}\n`)))(line);
-}
-
-/** Whether `port` can be bound on `host` now (0 always can). */
-async function portIsFree(host: string, port: number): Promise<boolean> {
-  if (port === 0) return true;
-  const probe = net.createServer();
-  return new Promise((resolve, reject) => {
-    probe.once("error", (err: NodeJS.ErrnoException) =>
-      err.code === "EADDRINUSE" || err.code === "EACCES" ? resolve(false) : reject(err),
-    );
-    probe.listen(port, host, () => probe.close(() => resolve(true)));
-  });
-}
-
-/** Turns a listen error of one of the sandbox's ports into a `PortInUseError`; other errors pass through. */
-function explainListenError(err: unknown, host: string, ports: SandboxPorts): unknown {
-  const e = err as NodeJS.ErrnoException & { port?: number };
-  if (e?.code !== "EADDRINUSE") return err;
-  const key = (Object.keys(ports) as (keyof SandboxPorts)[]).find((k) => ports[k] === e.port);
-  if (key) return new PortInUseError([{ port: ports[key], host, ...PORT_FLAGS[key] }]);
-  // Taken between the probe and the listen, by a server that did not say which port.
-  const flags = Object.values(PORT_FLAGS)
-    .map((f) => f.flag)
-    .join(", ");
-  return Object.assign(new Error(`${e.message} (move a port with ${flags} or --port-offset)`), { code: e.code });
-}
-
-/** The signing key: kept in the data directory across starts (a device keeps working), new otherwise. */
-async function signingKey(directory: string): Promise<{ privatePem: string; publicPem: string; file: string }> {
-  const file = path.join(directory, SIGNING_KEY_FILE);
-  let privatePem: string | undefined;
-  try {
-    privatePem = await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  if (privatePem === undefined) {
-    const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    privatePem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    await writeFile(file, privatePem, { mode: 0o600 });
-  }
-  // Whatever mode an older file had: it is a private key.
-  await chmod(file, 0o600);
-  const publicPem = createPublicKey(createPrivateKey(privatePem)).export({ type: "spki", format: "pem" }).toString();
-  return { privatePem, publicPem, file };
 }
 
 /** Stops, in reverse order, what a start has started so far; every step runs even if one fails. */
@@ -212,25 +156,29 @@ class Stops {
   }
 }
 
-/** Refuses, before anything starts, every port that is already taken, each with the flag that moves it. */
-async function checkPortsFree(host: string, ports: SandboxPorts): Promise<void> {
-  const busy: PortInUseError["ports"] = [];
-  for (const key of Object.keys(ports) as (keyof SandboxPorts)[]) {
-    if (!(await portIsFree(host, ports[key]))) busy.push({ port: ports[key], host, ...PORT_FLAGS[key] });
-  }
-  if (busy.length > 0) throw new PortInUseError(busy);
+/** Where a start keeps its files: a data directory (locked, with the user directory's state), a files directory, or a temporary one. */
+interface SandboxDirectory {
+  directory: string;
+  persistent: boolean;
+  userDirectory?: Awaited<ReturnType<typeof userDirectoryState>>;
 }
 
-/** Where the signing key and sandbox.json go: the data or files directory, or a temporary one removed at stop. */
-async function sandboxDirectory(options: SandboxOptions, stops: Stops): Promise<string> {
-  if (options.dataDir !== undefined || options.filesDir !== undefined) {
-    const directory = path.resolve((options.dataDir ?? options.filesDir) as string);
+/** Makes (and with a data directory, locks) where the signing key and sandbox.json go; a temporary directory is removed at stop. */
+async function sandboxDirectory(options: SandboxOptions, stops: Stops): Promise<SandboxDirectory> {
+  if (options.dataDir !== undefined) {
+    const directory = path.resolve(options.dataDir);
     await mkdir(directory, { recursive: true, mode: 0o700 });
-    return directory;
+    stops.push(await lockDataDirectory(directory));
+    return { directory, persistent: true, userDirectory: await userDirectoryState(directory) };
+  }
+  if (options.filesDir !== undefined) {
+    const directory = path.resolve(options.filesDir);
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    return { directory, persistent: false };
   }
   const directory = await mkdtemp(path.join(tmpdir(), "iot-sandbox-"));
   stops.push(() => rm(directory, { recursive: true, force: true }));
-  return directory;
+  return { directory, persistent: false };
 }
 
 /** The authorizer core, trusting the pool's access tokens as a stack with `deviceGrantEnabled` does. */
@@ -256,14 +204,6 @@ function sandboxAuthorizer(options: SandboxOptions, settings: SandboxSettings, c
     accountId: SANDBOX_ACCOUNT_ID,
   });
   return createAuthorizer(config, { logger });
-}
-
-/** Writes `sandbox.json` (owner-only), removed again at stop: it describes a running sandbox. */
-async function writeSandboxFile(directory: string, file: SandboxFile, stops: Stops): Promise<string> {
-  const sandboxFile = path.join(directory, SANDBOX_FILE);
-  await writeFile(sandboxFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  stops.push(() => rm(sandboxFile, { force: true }));
-  return sandboxFile;
 }
 
 /** The device grant's local chain with the stack's settings: its API on the sandbox's port, the test user in its pool. */
@@ -316,48 +256,77 @@ function startGateway(
   });
 }
 
-/** Starts everything, or stops what it started and throws (a `ConfigurationError` or `PortInUseError` says why). */
+/** The public address's warning: said in the log and in the banner. */
+export function publicHostWarning(host: string): string {
+  return (
+    `--public-host ${host}: every service listens on ${host}, so anyone who can reach that address can use this sandbox ` +
+    "(sign in as its test user, whose password the banner shows, and approve codes). Use it on a network you trust, and stop it when done."
+  );
+}
+
+/** The device grant chain, the signing key and the gateway, started in that order (each stopped by `stops`). */
+async function startServices(
+  options: SandboxOptions,
+  settings: SandboxSettings,
+  at: { place: SandboxDirectory; host: string; ports: SandboxPorts; password: string; clock: { now(): number } },
+  stops: Stops,
+): Promise<{ chain: DeviceGrantChain; key: Awaited<ReturnType<typeof signingKey>>; gateway: IotGateway }> {
+  const { place, host, ports } = at;
+  const userDirectory = place.userDirectory;
+  const cognito = { host, ...(userDirectory && { dataDir: userDirectory.directory, port: userDirectory.port ?? 0 }) };
+  const chain = await withCognitoPlacement(cognito, () => startChain(options, settings, { ...at, directory: place.directory }));
+  stops.push(() => chain.stop());
+  await userDirectory?.remember(chain.cognito.port);
+  const key = await signingKey(place.directory);
+  const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem });
+  stops.push(() => gateway.stop());
+  return { chain, key, gateway };
+}
+
+/**
+ * Starts everything, or stops what it started and throws (a `ConfigurationError`, `PortInUseError` or
+ * `DataDirectoryInUseError` says why).
+ */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // Settings first: a bad setting must not cost a port.
   const settings = loadSandboxSettings(options);
-  const host = options.host ?? "127.0.0.1";
+  const host = options.publicHost ?? options.host ?? "127.0.0.1";
   const ports: SandboxPorts = { ...DEFAULT_PORTS, ...options.ports };
-  await checkPortsFree(host, ports);
   const stops = new Stops();
   const stop = () => stops.run();
   try {
-    const directory = await sandboxDirectory(options, stops);
+    const place = await sandboxDirectory(options, stops);
+    await checkPortsFree(host, ports, place.userDirectory?.port);
+    if (options.publicHost !== undefined) log(options, "sandbox", "warn", { message: publicHostWarning(options.publicHost) });
     let offsetMs = 0;
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
     const clock = { now: () => Date.now() + offsetMs };
-    const chain = await startChain(options, settings, { directory, host, ports, password, clock });
-    stops.push(() => chain.stop());
-
-    const key = await signingKey(directory);
-    const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem });
-    stops.push(() => gateway.stop());
+    const { chain, key, gateway } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
 
     const [app] = chain.clients;
     const { user } = chain;
     const principalId = principalIdFor(user.sub, settings.principalPrefix);
-    const sandboxFile = await writeSandboxFile(
-      directory,
-      {
-        deviceGrantUrl: chain.url,
-        clientId: app.clientId,
-        gateway: { mqttUrl: gateway.mqttUrl, wsUrl: gateway.wsUrl, httpUrl: gateway.httpUrl },
-        authorizerName: AUTHORIZER_NAME,
-        tokenKeyName: settings.authorizer.tokenKeyName,
-        signingKeyFile: key.file,
-        region: settings.region,
-        accountId: SANDBOX_ACCOUNT_ID,
-        cognitoUrl: chain.cognito.baseUrl,
-        username: user.username,
-        principalId,
-        principalPrefix: settings.principalPrefix,
-      },
-      stops,
+    const deviceGrantPort = Number(new URL(chain.url).port);
+    const sandboxFile = path.join(
+      place.directory,
+      sandboxFileName(deviceGrantPort, ports.deviceGrant === DEFAULT_PORTS.deviceGrant, place.persistent),
     );
+    const content: SandboxFile = {
+      deviceGrantUrl: chain.url,
+      clientId: app.clientId,
+      gateway: { mqttUrl: gateway.mqttUrl, wsUrl: gateway.wsUrl, httpUrl: gateway.httpUrl },
+      authorizerName: AUTHORIZER_NAME,
+      tokenKeyName: settings.authorizer.tokenKeyName,
+      signingKeyFile: key.file,
+      region: settings.region,
+      accountId: SANDBOX_ACCOUNT_ID,
+      cognitoUrl: chain.cognito.baseUrl,
+      username: user.username,
+      password,
+      principalId,
+      principalPrefix: settings.principalPrefix,
+    };
+    stops.push(await writeSandboxFile(sandboxFile, content, place.persistent));
 
     const parts = {
       deviceGrantUrl: chain.url,
@@ -377,16 +346,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       settings,
       sandboxFile,
     };
-    const banner = formatBanner({ ...parts, tableName: TABLE_NAME }, options.dataDir !== undefined);
+    const banner = formatBanner(
+      { ...parts, tableName: TABLE_NAME, ...(options.publicHost && { warning: publicHostWarning(options.publicHost) }) },
+      place.persistent,
+    );
     if (!options.quiet) (options.output?.banner ?? ((text: string) => process.stdout.write(text)))(banner);
-    return {
-      ...parts,
-      banner,
-      advanceClock(seconds: number) {
-        offsetMs += seconds * 1000;
-      },
-      stop,
-    };
+    return { ...parts, banner, advanceClock: (seconds: number) => void (offsetMs += seconds * 1000), stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -23,7 +23,7 @@ export interface Accepted {
   disconnectAfter: number;
 }
 
-export type Decision = Accepted | { ok: false; reason: Refusal; principalId?: string };
+export type Decision = Accepted | { ok: false; reason: Refusal; principalId?: string; detail?: string };
 
 function parseDocument(raw: unknown): PolicyDocument | undefined {
   let value = raw;

@@ -5,7 +5,7 @@
 import type * as AedesModule from "aedes";
 import { type Session } from "./authorizer-response";
 import { type HttpData } from "./credentials";
-import { type Mqtt5Bridge } from "./mqtt5";
+import { type PacketLink } from "./packet-link";
 
 export interface Connection {
   id: string;
@@ -18,14 +18,19 @@ export interface Connection {
   /** The event of the connection's first authorizer call, sent again at each refresh. */
   event?: Record<string, unknown>;
   client?: AedesModule.Client;
-  /** Present for an MQTT 5 client, whose packets are translated for aedes. */
-  bridge?: Mqtt5Bridge;
+  /** What the CONNECT asked for: its protocol level, a Will, and the connect attributes IoT's policy sees. */
+  connect?: { protocolVersion: number; will?: { topic: string; retain: boolean; tooLarge: boolean }; attributes: ConnectAttribute[] };
+  /** Between the client and aedes: IoT's protocol rules, and for MQTT 5 the translation (packet-link.ts). */
+  link?: PacketLink;
   refreshTimer?: NodeJS.Timeout;
   disconnectTimer?: NodeJS.Timeout;
   /** When the connection must end at the latest; a refresh can bring it forward, never push it back. */
   disconnectAt?: number;
   closed: boolean;
 }
+
+/** The `iot:ConnectAttributes` of a CONNECT (DG: Using connectAttributes): a Will, a persistent session. */
+export type ConnectAttribute = "LastWill" | "PersistentConnect";
 
 export function clearTimers(conn: Connection): void {
   clearTimeout(conn.refreshTimer);
@@ -38,6 +43,6 @@ export function clearTimers(conn: Connection): void {
 export function forceDisconnect(conn: Connection, reasonCode: number): void {
   clearTimers(conn);
   if (conn.closed) return;
-  conn.bridge?.disconnect(reasonCode);
+  conn.link?.disconnect(reasonCode);
   conn.client?.close();
 }

@@ -76,3 +76,12 @@ export function fromUsername(username: string | undefined, tokenKeyName: string)
   const q = username?.indexOf("?") ?? -1;
   return username !== undefined && q !== -1 ? fromQuery(username.slice(q + 1), tokenKeyName) : {};
 }
+
+/**
+ * Whether a raw request (as far as Node's parser read it) carries the token signature broken over several
+ * lines, as `openssl base64` without `-A` writes it: the signature header or query parameter followed by a
+ * line break and more base64.
+ */
+export function signatureHasLineBreaks(raw: string): boolean {
+  return new RegExp(`${SIGNATURE_KEY}[:=][ \\t]*[A-Za-z0-9+/=%]*\\r?\\n[A-Za-z0-9+/=]`, "i").test(raw);
+}

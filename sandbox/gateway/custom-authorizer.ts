@@ -3,7 +3,9 @@
  *
  * 1. refuses a missing or unknown authorizer name (and a credential given twice);
  * 2. with token signing on, verifies the RSA-SHA256 signature (standard base64) over the exact token with
- *    the authorizer's public key and refuses a bad one WITHOUT invoking the authorizer;
+ *    the authorizer's public key and refuses a bad one WITHOUT invoking the authorizer; a signature wrapped
+ *    over several lines (`openssl base64` without `-A`) is refused too, as IoT refuses it, with a `detail`
+ *    saying why for the gateway's log;
  * 3. builds IoT's authorizer event and calls the authorizer (5 s budget by default, as IoT allows); refuses
  *    when it fails, times out, or gives an answer `checkResponse` rejects.
  *
@@ -14,6 +16,7 @@ import { STANDARD_BASE64 } from "../../functions/authorizer/algorithms";
 import { type AuthorizerResponse } from "../../functions/authorizer/authorizer";
 import { checkResponse, type Decision } from "./authorizer-response";
 import { type Credentials } from "./credentials";
+import { SIGNATURE_LINE_BREAKS } from "./log";
 
 export type Authorizer = (event: unknown) => Promise<AuthorizerResponse>;
 
@@ -66,7 +69,7 @@ export class CustomAuthorizer {
         verify("sha256", Buffer.from(credentials.token, "utf8"), this.signingKey, Buffer.from(signature, "base64"));
       if (!valid) {
         this.signatureFailures++;
-        return { ok: false, reason: "signature-invalid" };
+        return { ok: false, reason: "signature-invalid", ...(/[\r\n]/.test(signature) && { detail: SIGNATURE_LINE_BREAKS }) };
       }
       signatureVerified = true;
     }

@@ -10,7 +10,10 @@
  * 3. enforces the returned policy documents per connection (permissions.ts; the MQTT hooks in
  *    mqtt-hooks.ts, the broker and its connections in mqtt-broker.ts; HTTP in http-publish.ts);
  * 4. calls the authorizer again after `refreshAfterInSeconds` and disconnects after
- *    `disconnectAfterInSeconds` (session-timers.ts).
+ *    `disconnectAfterInSeconds` (session-timers.ts);
+ * 5. holds MQTT clients to IoT's protocol rules before aedes sees their packets: MQTT 3.1.1 and 5 only, QoS 0
+ *    and 1, 128 KiB payloads, MQTT 5's CONNACK properties, topic aliases and forwarded properties
+ *    (iot-mqtt-rules.ts, applied by the links in mqtt311.ts and mqtt5.ts).
  *
  * Every refusal is one JSON log line without token, signature, username or password (log.ts). This file
  * wires the parts together behind `startIotGateway`; the listeners are in listeners.ts.
@@ -84,6 +87,7 @@ export async function startIotGateway(options: IotGatewayOptions): Promise<IotGa
     host,
     accept: (stream, conn) => broker.accept(stream, conn),
     handleHttp: httpPublishHandler({ host, tokenKeyName: options.tokenKeyName, authorizer, permissions, broker, log }),
+    log,
   });
 
   async function stop(): Promise<void> {

@@ -67,7 +67,7 @@ async function publishOverHttp(options: HttpPublishOptions, req: IncomingMessage
   });
   const base = { transport: "https" as const, stage: "publish" as const, connectionId, topic };
   if (!decision.ok) {
-    options.log.refused({ ...base, reason: decision.reason, principalId: decision.principalId });
+    options.log.refused({ ...base, reason: decision.reason, principalId: decision.principalId, detail: decision.detail });
     return answer(403, "Forbidden");
   }
   if (!options.permissions.mayPublish(decision.session, topic, retain, undefined)) {

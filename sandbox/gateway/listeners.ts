@@ -2,6 +2,10 @@
  * The gateway's three listeners, as IoT Core's endpoint offers them: MQTT over TCP, MQTT over WebSocket at
  * IoT's path `/mqtt`, and the HTTP publish endpoint. Both MQTT listeners hand each new stream to the
  * broker with a fresh `Connection`; closing them ends every open connection at once.
+ *
+ * An HTTP request Node's parser refuses before any handler runs (a header value with a line break, which is
+ * what a signature from `openssl base64` without `-A` pasted into a header is) gets a real answer, 400 with a
+ * JSON body, and a log line that says why, instead of an empty response.
  */
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from "node:http";
@@ -10,13 +14,15 @@ import { type Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { closeServer, listen, urlHost } from "../servers";
 import { type Connection } from "./connection";
-import { httpData, serverName } from "./credentials";
+import { httpData, serverName, signatureHasLineBreaks } from "./credentials";
+import { type GatewayLog, SIGNATURE_LINE_BREAKS } from "./log";
 
 export interface ListenerOptions {
   host: string;
   /** Takes a new MQTT stream (TCP or WebSocket) and the connection it opens. */
   accept(stream: Duplex, conn: Connection): void;
   handleHttp: RequestListener;
+  log: GatewayLog;
 }
 
 /** Ports; 0 picks a free one. */
@@ -62,6 +68,22 @@ export class Listeners {
     });
     this.wsServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.httpServer = createHttpServer(options.handleHttp);
+    this.wsServer.on("clientError", (err: Error & { rawPacket?: Buffer }, socket: Duplex) => this.badRequest("wss", err, socket));
+    this.httpServer.on("clientError", (err: Error & { rawPacket?: Buffer }, socket: Duplex) => this.badRequest("https", err, socket));
+  }
+
+  /** A request the HTTP parser refused: 400 with a JSON body, and a log line naming a wrapped signature when it is one. */
+  private badRequest(transport: "https" | "wss", err: Error & { rawPacket?: Buffer }, socket: Duplex): void {
+    const wrapped = err.rawPacket !== undefined && signatureHasLineBreaks(err.rawPacket.toString("latin1"));
+    const connectionId = randomUUID();
+    const detail = wrapped ? SIGNATURE_LINE_BREAKS : "the HTTP request is malformed";
+    this.options.log.refused({ transport, stage: "request", reason: "bad-request", connectionId, detail });
+    if (!socket.writable) return void socket.destroy();
+    const body = JSON.stringify({ message: wrapped ? `Bad Request: ${SIGNATURE_LINE_BREAKS}` : "Bad Request", traceId: connectionId });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-amzn-requestid: ${connectionId}\r\nconnection: close\r\n\r\n${body}`,
+    );
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

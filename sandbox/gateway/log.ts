@@ -17,7 +17,19 @@ export type Refusal =
   | "not-authenticated"
   | "authorizer-failed"
   | "invalid-authorizer-response"
-  | "policy-denied";
+  | "policy-denied"
+  | "protocol-unsupported"
+  | "qos-unsupported"
+  | "payload-too-large"
+  | "topic-alias-invalid"
+  | "bad-request";
+
+/** Topics and client ids are the client's choice: a log line carries at most this many of their characters. */
+export const MAX_LOGGED_CHARS = 256;
+
+function clip(text: string): string {
+  return text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}…` : text;
+}
 
 export type LogWriter = (line: Record<string, unknown>) => void;
 
@@ -32,10 +44,17 @@ interface ConnectionFields {
 }
 
 export interface RefusalFields extends ConnectionFields {
-  stage: "connect" | "refresh" | "publish" | "subscribe" | "receive";
+  stage: "connect" | "refresh" | "publish" | "subscribe" | "receive" | "request";
   reason: Refusal;
   topic?: string;
+  /** A fixed explanation chosen by the gateway (never text from the request), e.g. `SIGNATURE_LINE_BREAKS`. */
+  detail?: string;
+  /** The MQTT protocol level a refused CONNECT asked for. */
+  protocolLevel?: number;
 }
+
+/** What the log says when a token signature was sent wrapped over several lines (`openssl base64` without `-A`). */
+export const SIGNATURE_LINE_BREAKS = "the signature contains line breaks: use `openssl base64 -A`";
 
 /** What a policy refusal's line says of the connection. */
 export interface PolicyDeniedConnection {
@@ -49,15 +68,32 @@ export class GatewayLog {
   constructor(private readonly write: LogWriter) {}
 
   refused(fields: RefusalFields): void {
-    this.write({ component: "iot-gateway", outcome: "refused", ...fields });
+    const { topic, clientId } = fields;
+    this.write({
+      component: "iot-gateway",
+      outcome: "refused",
+      ...fields,
+      ...(topic !== undefined && { topic: clip(topic) }),
+      ...(clientId !== undefined && { clientId: clip(clientId) }),
+    });
   }
 
   /** An operation of an MQTT connection the connection's policy refuses (`conn` undefined: a client the gateway never saw). */
   policyDenied(conn: PolicyDeniedConnection | undefined, stage: "publish" | "subscribe" | "receive", topic: string): void {
+    this.connectionRefused(conn, stage, "policy-denied", topic);
+  }
+
+  /** An operation of an MQTT connection refused for `reason` (the policy, or IoT's protocol rules). */
+  connectionRefused(
+    conn: PolicyDeniedConnection | undefined,
+    stage: "connect" | "publish" | "subscribe" | "receive",
+    reason: Refusal,
+    topic?: string,
+  ): void {
     this.refused({
       transport: conn?.transport ?? "mqtt",
       stage,
-      reason: "policy-denied",
+      reason,
       connectionId: conn?.id,
       clientId: conn?.clientId,
       principalId: conn?.session?.principalId,

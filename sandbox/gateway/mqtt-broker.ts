@@ -1,15 +1,19 @@
 /**
  * The MQTT broker behind the gateway's listeners: aedes with the policy hooks (mqtt-hooks.ts), and the
- * registry of live connections. aedes 1.x speaks MQTT 3.1.1 only, so each accepted stream's CONNECT is
- * read first: an MQTT 5 client is put behind the MQTT 5 bridge (mqtt5.ts), anything else goes straight on.
+ * registry of live connections. Each accepted stream's CONNECT is read first: a protocol level IoT Core does
+ * not speak (MQTT 3.1, "MQIsdp") is refused with CONNACK 1 and logged; an MQTT 5 client is put behind the
+ * MQTT 5 bridge (mqtt5.ts, since aedes 1.x speaks 3.1.1 only), an MQTT 3.1.1 client behind the 3.1.1 link
+ * (mqtt311.ts); both apply IoT's protocol rules (iot-mqtt-rules.ts) before aedes sees a packet.
  */
 import nodeModule from "node:module";
 import { type Duplex } from "node:stream";
 import * as mqttPacket from "mqtt-packet";
 import type * as AedesModule from "aedes";
-import { clearTimers, type Connection } from "./connection";
+import { clearTimers, type ConnectAttribute, type Connection } from "./connection";
+import { IOT_MQTT, willTooLarge } from "./iot-mqtt-rules";
+import { Mqtt311Link } from "./mqtt311";
 import { Mqtt5Bridge } from "./mqtt5";
-import { bridgeHooks, type PolicyEnforcement, policyHooks } from "./mqtt-hooks";
+import { linkHooks, type PolicyEnforcement, policyHooks } from "./mqtt-hooks";
 
 type AedesClient = AedesModule.Client;
 
@@ -25,7 +29,7 @@ function loadAedes(): typeof AedesModule {
   return load(require.resolve("aedes"), null, false) as typeof AedesModule;
 }
 
-export type MqttBrokerOptions = Omit<PolicyEnforcement, "connectionOf">;
+export type MqttBrokerOptions = Omit<PolicyEnforcement, "connectionOf" | "messageProperties">;
 
 export class MqttBroker {
   /** Every connection still open, so that stopping the gateway can stop their timers. */
@@ -40,7 +44,11 @@ export class MqttBroker {
 
   static async start(options: MqttBrokerOptions): Promise<MqttBroker> {
     const connections = new WeakMap<AedesClient, Connection>();
-    const enforcement: PolicyEnforcement = { ...options, connectionOf: (client) => connections.get(client) };
+    const enforcement: PolicyEnforcement = {
+      ...options,
+      connectionOf: (client) => connections.get(client),
+      messageProperties: new WeakMap(),
+    };
     const aedes = await loadAedes().Aedes.createBroker(policyHooks(enforcement));
     return new MqttBroker(connections, enforcement, aedes);
   }
@@ -76,20 +84,45 @@ export class MqttBroker {
         stream.destroy();
         return;
       }
-      this.handOver(stream, Buffer.concat(chunks), packet.protocolVersion === 5, conn);
+      if (!IOT_MQTT.protocolLevels.includes(packet.protocolVersion ?? 0)) {
+        this.refuseProtocol(stream, conn, packet);
+        return;
+      }
+      this.handOver(stream, Buffer.concat(chunks), packet, conn);
     });
     stream.on("data", onData);
   }
 
-  private handOver(stream: Duplex, buffered: Buffer, mqtt5: boolean, conn: Connection): void {
-    if (mqtt5) {
-      const bridge = new Mqtt5Bridge(stream, buffered, bridgeHooks(this.enforcement, conn));
-      conn.bridge = bridge;
-      conn.client = this.aedes.handle(bridge.brokerEnd);
-    } else {
-      stream.unshift(buffered);
-      conn.client = this.aedes.handle(stream);
-    }
+  /**
+   * A protocol level IoT does not speak: CONNACK 1 (unacceptable protocol version, the answer MQTT 3.1 and
+   * 3.1.1 both define) and the connection closed, with a log line saying why.
+   */
+  private refuseProtocol(stream: Duplex, conn: Connection, packet: mqttPacket.IConnectPacket): void {
+    this.enforcement.log.refused({
+      transport: conn.transport,
+      stage: "connect",
+      reason: "protocol-unsupported",
+      connectionId: conn.id,
+      clientId: packet.clientId,
+      protocolLevel: packet.protocolVersion,
+    });
+    stream.end(mqttPacket.generate({ cmd: "connack", returnCode: 1, sessionPresent: false }));
+  }
+
+  private handOver(stream: Duplex, buffered: Buffer, packet: mqttPacket.IConnectPacket, conn: Connection): void {
+    const version = packet.protocolVersion as 4 | 5;
+    const attributes: ConnectAttribute[] = [
+      ...(packet.will ? ["LastWill" as const] : []),
+      ...(!packet.clean ? ["PersistentConnect" as const] : []),
+    ];
+    conn.connect = {
+      protocolVersion: version,
+      ...(packet.will && { will: { topic: packet.will.topic, retain: packet.will.retain === true, tooLarge: willTooLarge(packet) } }),
+      attributes,
+    };
+    const hooks = linkHooks(this.enforcement, conn);
+    conn.link = version === 5 ? new Mqtt5Bridge(stream, buffered, hooks) : new Mqtt311Link(stream, buffered, hooks);
+    conn.client = this.aedes.handle(conn.link.brokerEnd);
     this.connections.set(conn.client, conn);
   }
 

@@ -1,19 +1,26 @@
 /**
  * IoT Core's policy enforcement on an MQTT connection, as aedes hooks (and, for MQTT 5, the bridge's
- * publish check): authenticate at CONNECT through the custom authorizer, then check every PUBLISH,
- * subscription and delivered message against the session's policies (permissions.ts).
+ * publish check): authenticate at CONNECT through the custom authorizer, check `iot:Connect` with the
+ * CONNECT's connect attributes and, for a Will, `iot:Publish` (and `iot:RetainPublish`) on its topic, then
+ * every PUBLISH, subscription and delivered message against the session's policies (permissions.ts).
  *
  * What each protocol sees on refusal: MQTT 3.1.1 CONNACK return code 5 and MQTT 5 reason 0x87 at connect;
  * SUBACK 128 (3.1.1) or 0x87 (5) per refused filter; a refused PUBLISH disconnects an MQTT 3.1.1 client
  * (as IoT does: 3.1.1 has no way to say no) and gets PUBACK 0x87 (QoS 1) or is dropped (QoS 0) on MQTT 5;
- * a message the subscriber may not receive is silently dropped. Every refusal is logged (log.ts).
+ * a message the subscriber may not receive is silently dropped. Every refusal is logged (log.ts). A Will
+ * the policy does not allow refuses the CONNECT (connect policy examples: a Will is a condition of `iot:Connect`
+ * plus a publish permission on its topic), rather than being accepted and dropped at disconnect.
+ *
+ * The hooks also carry a message's MQTT 5 properties from its publisher's link to its MQTT 5 subscribers'
+ * links (packet-link.ts): keyed by the payload buffer aedes hands from `authorizePublish` to `authorizeForward`.
  */
 import type * as AedesModule from "aedes";
 import { type Connection } from "./connection";
 import { fromHttp, fromUsername } from "./credentials";
 import { type CustomAuthorizer } from "./custom-authorizer";
 import { type GatewayLog } from "./log";
-import { type Mqtt5BridgeHooks } from "./mqtt5";
+import { type ForwardedProperties } from "./iot-mqtt-rules";
+import { type LinkHooks } from "./packet-link";
 import { type Permissions } from "./permissions";
 import { type SessionTimers } from "./session-timers";
 
@@ -30,6 +37,8 @@ export interface PolicyEnforcement {
   permissions: Permissions;
   timers: SessionTimers;
   log: GatewayLog;
+  /** The forwarded MQTT 5 properties of messages in flight, by payload buffer (see the file comment). */
+  messageProperties: WeakMap<Buffer, ForwardedProperties>;
 }
 
 const notAuthorized = (message: string) => Object.assign(new Error(message), { returnCode: 5 as const });
@@ -69,11 +78,21 @@ async function connect(
   const decision = await enforcement.authorizer.authenticate(credentials, connectEvent(conn, client.id, username, password));
   const base = { transport: conn.transport, stage: "connect" as const, connectionId: conn.id, clientId: conn.clientId };
   if (!decision.ok) {
-    log.refused({ ...base, reason: decision.reason, principalId: decision.principalId });
+    log.refused({ ...base, reason: decision.reason, principalId: decision.principalId, detail: decision.detail });
     return false;
   }
-  if (!enforcement.permissions.mayConnect(decision.session, client.id)) {
-    log.refused({ ...base, reason: "policy-denied", principalId: decision.session.principalId });
+  const principalId = decision.session.principalId;
+  const will = conn.connect?.will;
+  if (!enforcement.permissions.mayConnect(decision.session, client.id, conn.connect?.attributes ?? [])) {
+    log.refused({ ...base, reason: "policy-denied", principalId });
+    return false;
+  }
+  if (will !== undefined && will.tooLarge) {
+    log.refused({ ...base, reason: "payload-too-large", principalId, topic: will.topic });
+    return false;
+  }
+  if (will !== undefined && !enforcement.permissions.mayPublish(decision.session, will.topic, will.retain, client.id)) {
+    log.refused({ ...base, reason: "policy-denied", principalId, topic: will.topic, detail: "last will" });
     return false;
   }
   conn.session = decision.session;
@@ -98,7 +117,11 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       if (client === null) return callback(null); // the gateway's own publishes (HTTP) are checked already
       const conn = connectionOf(client);
       const topic = packet.topic;
-      if (conn !== undefined && permissions.mayPublish(conn.session, topic, packet.retain, conn.clientId)) return callback(null);
+      if (conn !== undefined && permissions.mayPublish(conn.session, topic, packet.retain, conn.clientId)) {
+        const properties = conn.link?.takePublishedProperties();
+        if (properties !== undefined) enforcement.messageProperties.set(packet.payload as Buffer, properties);
+        return callback(null);
+      }
       log.policyDenied(conn, "publish", topic);
       // MQTT 3.1.1 cannot refuse a PUBLISH: IoT Core, like aedes on this error, closes the connection.
       callback(new Error("not authorized to publish"));
@@ -113,7 +136,14 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
     },
     authorizeForward: (client, packet) => {
       const conn = connectionOf(client);
-      if (conn !== undefined && permissions.mayReceive(conn.session, packet.topic, conn.clientId)) return packet;
+      if (conn !== undefined && permissions.mayReceive(conn.session, packet.topic, conn.clientId)) {
+        const properties = enforcement.messageProperties.get(packet.payload as Buffer);
+        if (properties === undefined || conn.connect?.protocolVersion !== 5 || conn.link === undefined) return packet;
+        // A payload buffer of this delivery's own, by which the subscriber's link knows the message.
+        const payload = Buffer.from(packet.payload as Buffer);
+        conn.link.expectProperties(payload, properties);
+        return { ...packet, payload };
+      }
       if (!packet.topic.startsWith("$SYS/")) {
         log.policyDenied(conn, "receive", packet.topic);
       }
@@ -122,13 +152,17 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
   };
 }
 
-/** The MQTT 5 bridge's publish check: MQTT 5 can refuse a PUBLISH with a reason code instead of disconnecting. */
-export function bridgeHooks(enforcement: Pick<PolicyEnforcement, "permissions" | "log">, conn: Connection): Mqtt5BridgeHooks {
+/**
+ * What a connection's link asks the gateway: the MQTT 5 bridge's publish check (MQTT 5 can refuse a PUBLISH
+ * with a reason code instead of disconnecting), and where to log what IoT's rules refused.
+ */
+export function linkHooks(enforcement: Pick<PolicyEnforcement, "permissions" | "log">, conn: Connection): LinkHooks {
   return {
     mayPublish: (topic, retain) => {
       if (conn.session === undefined) return undefined;
       return enforcement.permissions.mayPublish(conn.session, topic, retain, conn.clientId);
     },
     onPublishRefused: (topic) => enforcement.log.policyDenied(conn, "publish", topic),
+    onViolation: (reason, stage, topic) => enforcement.log.connectionRefused(conn, stage, reason, topic),
   };
 }

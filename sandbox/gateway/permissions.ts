@@ -7,6 +7,7 @@
  * No session (not authenticated yet) allows nothing.
  */
 import { type Session } from "./authorizer-response";
+import { type ConnectAttribute } from "./connection";
 import { evaluatePolicies, iotArn, type IotPolicyAction } from "./policy";
 
 export class Permissions {
@@ -16,8 +17,8 @@ export class Permissions {
     private readonly accountId: string,
   ) {}
 
-  mayConnect(session: Session | undefined, clientId: string | undefined): boolean {
-    return this.allows(session, "iot:Connect", this.arn("client", clientId ?? ""), clientId);
+  mayConnect(session: Session | undefined, clientId: string | undefined, attributes: readonly ConnectAttribute[]): boolean {
+    return this.allows(session, "iot:Connect", this.arn("client", clientId ?? ""), clientId, { "iot:ConnectAttributes": attributes });
   }
 
   mayPublish(session: Session | undefined, topic: string, retain: boolean, clientId: string | undefined): boolean {
@@ -39,9 +40,15 @@ export class Permissions {
     return iotArn(this.partition, this.region, this.accountId, kind, name);
   }
 
-  private allows(session: Session | undefined, action: IotPolicyAction, resource: string, clientId: string | undefined): boolean {
+  private allows(
+    session: Session | undefined,
+    action: IotPolicyAction,
+    resource: string,
+    clientId: string | undefined,
+    conditions: Record<string, readonly string[]> = {},
+  ): boolean {
     if (session === undefined) return false;
     const variables: Record<string, string> = clientId !== undefined ? { "iot:ClientId": clientId } : {};
-    return evaluatePolicies(session.policies, { action, resource }, variables) === "allow";
+    return evaluatePolicies(session.policies, { action, resource, conditions }, variables) === "allow";
   }
 }

@@ -17,11 +17,15 @@
  *   case-insensitively, as IAM does) and the value is taken literally: a client id of `*` matches a
  *   `*`, nothing else. A resource whose variable has no value matches nothing. `${*}`, `${?}` and
  *   `${$}` stand for the literal characters, as in IAM.
- * - What the gateway cannot evaluate is read conservatively: an Allow with a `Condition`, `NotAction` or
- *   `NotResource` does not apply; a Deny with a `Condition` applies when its Action and Resource match,
- *   and a Deny with `NotAction` or `NotResource` applies to every request. The project's authorizer
+ * - `Condition`: the connect attributes of `iot:Connect` (`iot:ConnectAttributes` with `ForAllValues:` or
+ *   `ForAnyValue:` and `StringEquals`/`StringNotEquals`, policy-conditions.ts), as IoT's connect policy
+ *   examples use them for Wills and persistent sessions.
+ * - What the gateway cannot evaluate is read conservatively: an Allow with another `Condition`, `NotAction`
+ *   or `NotResource` does not apply; a Deny with such a `Condition` applies when its Action and Resource
+ *   match, and a Deny with `NotAction` or `NotResource` applies to every request. The project's authorizer
  *   never writes any of these.
  */
+import { type ConditionContext, conditionHolds } from "./policy-conditions";
 
 export type IotPolicyAction = "iot:Connect" | "iot:Publish" | "iot:Receive" | "iot:Subscribe" | "iot:RetainPublish";
 
@@ -44,6 +48,8 @@ export interface PolicyRequest {
   action: IotPolicyAction;
   /** The full ARN, e.g. `arn:aws:iot:eu-west-1:123456789012:topic/devices/alice/temp`. */
   resource: string;
+  /** Multivalued condition keys of the request, e.g. `{ "iot:ConnectAttributes": ["LastWill"] }` for a CONNECT. */
+  conditions?: Record<string, readonly string[]>;
 }
 
 const compiledPatterns = new Map<string, RegExp>();
@@ -140,8 +146,9 @@ function statementApplies(statement: PolicyStatement, request: PolicyRequest, va
   return actions.some((a) => actionMatches(a, request.action)) && resources.some((r) => resourceMatches(r, request.resource, variables));
 }
 
-function hasUnsupportedElements(statement: PolicyStatement): boolean {
-  return statement.Condition !== undefined || statement.NotAction !== undefined || statement.NotResource !== undefined;
+/** Whether the statement's Condition holds: true without one, undefined when the gateway cannot evaluate it. */
+function conditionOf(statement: PolicyStatement, context: ConditionContext): boolean | undefined {
+  return statement.Condition === undefined ? true : conditionHolds(statement.Condition, context);
 }
 
 /**
@@ -155,15 +162,17 @@ export function evaluatePolicies(
 ): "allow" | "deny" {
   const values = new Map<string, string>();
   for (const [name, value] of Object.entries(variables)) values.set(name.toLowerCase(), value);
+  const context: ConditionContext = new Map(Object.entries(request.conditions ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   let allowed = false;
   for (const document of documents) {
     for (const statement of statementsOf(document)) {
+      const notElements = statement.NotAction !== undefined || statement.NotResource !== undefined;
       if (statement.Effect === "Deny") {
-        // Conservative: a Deny's Condition is ignored (the Deny applies), and a Deny written with
+        // Conservative: a Deny whose Condition cannot be evaluated applies, and a Deny written with
         // NotAction/NotResource applies to every request.
-        if (statement.NotAction !== undefined || statement.NotResource !== undefined) return "deny";
-        if (statementApplies(statement, request, values)) return "deny";
-      } else if (statement.Effect === "Allow" && !allowed && !hasUnsupportedElements(statement)) {
+        if (notElements) return "deny";
+        if (conditionOf(statement, context) !== false && statementApplies(statement, request, values)) return "deny";
+      } else if (statement.Effect === "Allow" && !allowed && !notElements && conditionOf(statement, context) === true) {
         allowed = statementApplies(statement, request, values);
       }
     }

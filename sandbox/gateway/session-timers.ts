@@ -7,7 +7,7 @@ import { type Accepted } from "./authorizer-response";
 import { clearTimers, type Connection, forceDisconnect } from "./connection";
 import { type CustomAuthorizer } from "./custom-authorizer";
 import { type GatewayLog } from "./log";
-import { MAXIMUM_CONNECT_TIME, NOT_AUTHORIZED } from "./mqtt5";
+import { REASON } from "./iot-mqtt-rules";
 import { type Permissions } from "./permissions";
 
 export interface SessionTimersOptions {
@@ -36,7 +36,7 @@ export class SessionTimers {
           clientId: conn.clientId,
           principalId: conn.session?.principalId,
         });
-        forceDisconnect(conn, MAXIMUM_CONNECT_TIME);
+        forceDisconnect(conn, REASON.maximumConnectTime);
       },
       Math.max(0, disconnectAt - now),
     );
@@ -55,12 +55,12 @@ export class SessionTimers {
     const base = { transport: conn.transport, stage: "refresh" as const, connectionId: conn.id, clientId: conn.clientId };
     if (!decision.ok) {
       this.options.log.refused({ ...base, reason: decision.reason, principalId: decision.principalId });
-      forceDisconnect(conn, NOT_AUTHORIZED);
+      forceDisconnect(conn, REASON.notAuthorized);
       return;
     }
-    if (!this.options.permissions.mayConnect(decision.session, conn.clientId)) {
+    if (!this.options.permissions.mayConnect(decision.session, conn.clientId, conn.connect?.attributes ?? [])) {
       this.options.log.refused({ ...base, reason: "policy-denied", principalId: decision.session.principalId });
-      forceDisconnect(conn, NOT_AUTHORIZED);
+      forceDisconnect(conn, REASON.notAuthorized);
       return;
     }
     conn.session = decision.session;

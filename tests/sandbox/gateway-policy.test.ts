@@ -436,6 +436,61 @@ describe("evaluatePolicies", () => {
     expect(evaluatePolicies(fromAuthorizer, { action: "iot:Connect", resource: client("alice") }, {})).toBe("allow");
   });
 
+  describe("iot:ConnectAttributes conditions (the connect policy examples)", () => {
+    const connect = (attributes: string[]) => ({
+      action: "iot:Connect" as const,
+      resource: client("alice"),
+      conditions: { "iot:ConnectAttributes": attributes },
+    });
+    const withCondition = (effect: "Allow" | "Deny", operator: string, values: string[]) => ({
+      Effect: effect,
+      Action: "iot:Connect",
+      Resource: client("alice"),
+      Condition: { [operator]: { "iot:ConnectAttributes": values } },
+    });
+    test.each<[string, object[], string[], "allow" | "deny"]>([
+      ["a plain Allow lets a Will connect", [allow("iot:Connect", client("alice"))], ["LastWill"], "allow"],
+      [
+        "ForAllValues:StringEquals [LastWill] allows a Will",
+        [withCondition("Allow", "ForAllValues:StringEquals", ["LastWill"])],
+        ["LastWill"],
+        "allow",
+      ],
+      [
+        "ForAllValues:StringEquals [LastWill] allows no attribute at all",
+        [withCondition("Allow", "ForAllValues:StringEquals", ["LastWill"])],
+        [],
+        "allow",
+      ],
+      [
+        "ForAllValues:StringEquals [PersistentConnect] refuses a Will",
+        [withCondition("Allow", "ForAllValues:StringEquals", ["PersistentConnect"])],
+        ["LastWill"],
+        "deny",
+      ],
+      [
+        "ForAllValues:StringNotEquals [LastWill] refuses a Will",
+        [withCondition("Allow", "ForAllValues:StringNotEquals", ["LastWill"])],
+        ["LastWill"],
+        "deny",
+      ],
+      [
+        "an Allow and a Deny ForAnyValue:StringEquals [LastWill] refuse a Will",
+        [allow("iot:Connect", client("alice")), withCondition("Deny", "ForAnyValue:StringEquals", ["LastWill"])],
+        ["LastWill"],
+        "deny",
+      ],
+      [
+        "the same Deny lets a connection without a Will in",
+        [allow("iot:Connect", client("alice")), withCondition("Deny", "ForAnyValue:StringEquals", ["LastWill"])],
+        [],
+        "allow",
+      ],
+    ])("%s", (_name, statements, attributes, expected) => {
+      expect(evaluatePolicies([doc(...(statements as Parameters<typeof doc>))], connect(attributes))).toBe(expected);
+    });
+  });
+
   test("iotArn builds the ARNs the gateway checks", () => {
     expect(iotArn("aws", "eu-west-1", "123456789012", "topicfilter", "devices/alice/#")).toBe(filter("devices/alice/#"));
   });

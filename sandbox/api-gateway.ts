@@ -9,7 +9,7 @@
  * cookies moved from the `Cookie` header into the `cookies` array; `rawPath` and `rawQueryString` as
  * sent; bodies base64-encoded (`isBase64Encoded`) unless their type is textual (text/*, JSON); the
  * response's `cookies` written as `Set-Cookie` headers. What it does not: routes (the handler answers
- * every path, as the HTTP API's six routes all go to one function), throttling, size limits, TLS.
+ * every path, as every route of the HTTP API goes to one function), throttling, size limits, TLS.
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";

@@ -44,7 +44,6 @@
  *   `token_use: "id"`, `cognito:username`, `email` and `email_verified`; no `nonce`, no `at_hash`.
  * - Every API write rewrites the pool's whole JSON file; fine for tests, slow under load.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
@@ -269,21 +268,11 @@ export interface CognitoPlacement {
   host?: string;
 }
 
-const placements = new AsyncLocalStorage<CognitoPlacement>();
-
-/**
- * Runs `start` so that the `startCognito()` calls made inside it (by `startDeviceGrantChain`, which takes no
- * cognito options of its own) use `placement`: how the sandbox keeps its user directory in its data directory.
- */
-export function withCognitoPlacement<T>(placement: CognitoPlacement, start: () => Promise<T>): Promise<T> {
-  return placements.run(placement, start);
-}
-
 /**
  * Starts cognito-local on 127.0.0.1 (or `placement.host`) and a free port (or `placement.port`), with its data
  * in a new temporary directory (or `placement.dataDir`, kept). Call `stop()` in `afterAll`.
  */
-export async function startCognito(placement: CognitoPlacement = placements.getStore() ?? {}): Promise<CognitoLocal> {
+export async function startCognito(placement: CognitoPlacement = {}): Promise<CognitoLocal> {
   const kept = placement.dataDir !== undefined;
   const dataRoot = placement.dataDir ?? (await mkdtemp(path.join(tmpdir(), "cognito-local-")));
   const removeData = () => (kept ? Promise.resolve() : rm(dataRoot, { recursive: true, force: true }));

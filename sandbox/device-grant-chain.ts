@@ -23,7 +23,14 @@ import { type ServiceLogger } from "../functions/device-grant/service";
 import { createLocalSigner } from "../functions/device-grant/signer";
 import { createOidcUpstream } from "../functions/device-grant/upstream";
 import { type LocalServer, startLocalServer } from "./api-gateway";
-import { type AppClient, type CognitoEndpoints, type CognitoLocal, type CognitoUser, startCognito } from "./cognito-local";
+import {
+  type AppClient,
+  type CognitoEndpoints,
+  type CognitoLocal,
+  type CognitoPlacement,
+  type CognitoUser,
+  startCognito,
+} from "./cognito-local";
 import { type LocalDynamo, startDynalite } from "./dynalite";
 
 /** One app client: registered at cognito-local and at the device grant. */
@@ -55,6 +62,8 @@ export interface DeviceGrantChainOptions {
   logger?: ServiceLogger;
   /** The `sourceIp` API Gateway reports for a request; the TCP peer by default. */
   sourceIp?: (request: IncomingMessage) => string;
+  /** Where cognito-local runs and keeps its data (the sandbox's data directory keeps its user directory). */
+  cognito?: CognitoPlacement;
   /** Wraps the real upstream client, e.g. to count what reaches the IdP. */
   upstream?: (real: UpstreamIdp) => UpstreamIdp;
   /** Wraps the local ID token signer, e.g. to make it fail. */
@@ -93,7 +102,7 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
     const tableName = await dynamo.createTable(options.tableName ?? `grant-${randomBytes(4).toString("hex")}`, { existingOk: true });
     // dynalite does not return the item with a refused write, as DynamoDB does: the store reads it instead.
     const store = new DynamoStore({ client: dynamo.client, tableName, itemOnRefusal: "read" });
-    const cognito = await startCognito();
+    const cognito = await startCognito(options.cognito);
     stops.push(() => cognito.stop());
     const poolId = await cognito.createUserPool("devices");
     const endpoints = cognito.endpoints(poolId);

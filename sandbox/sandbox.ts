@@ -36,7 +36,7 @@ import { principalIdFor } from "../functions/authorizer/principal";
 import { type DeviceGrantChain, startDeviceGrantChain } from "./device-grant-chain";
 import { type IotGateway, startIotGateway } from "./gateway/gateway";
 import { formatBanner } from "./banner";
-import { withCognitoPlacement } from "./cognito-local";
+import { type CognitoPlacement } from "./cognito-local";
 import { checkPortsFree, DEFAULT_PORTS, explainListenError, type SandboxPorts } from "./ports";
 import { lockDataDirectory, sandboxFileName, signingKey, userDirectoryState, writeSandboxFile } from "./sandbox-files";
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
@@ -44,7 +44,11 @@ import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "
 export const AUTHORIZER_NAME = "iot-auth-sandbox";
 /** IoT needs an account in its ARNs; nothing here is an AWS account. */
 export const SANDBOX_ACCOUNT_ID = "000000000000";
-export const TABLE_NAME = "device-grant-sandbox";
+/**
+ * The device grant table in dynalite. Named for its layout: a data directory kept from before the one-item-per-request
+ * layout holds pointer items the store no longer reads, so a new layout gets a new table rather than old rows.
+ */
+export const TABLE_NAME = "device-grant-sandbox-v2";
 export { SANDBOX_FILE, SIGNING_KEY_FILE } from "./sandbox-files";
 export { DEFAULT_PORTS, PORT_FLAGS, PortInUseError, type SandboxPorts } from "./ports";
 export const TEST_USERNAME = "sandbox-user";
@@ -210,7 +214,7 @@ function sandboxAuthorizer(options: SandboxOptions, settings: SandboxSettings, c
 function startChain(
   options: SandboxOptions,
   settings: SandboxSettings,
-  at: { directory: string; host: string; ports: SandboxPorts; password: string; clock: { now(): number } },
+  at: { directory: string; host: string; ports: SandboxPorts; password: string; clock: { now(): number }; cognito: CognitoPlacement },
 ): Promise<DeviceGrantChain> {
   const { name, scopes } = settings.deviceClient;
   return startDeviceGrantChain({
@@ -222,6 +226,7 @@ function startChain(
     ...(options.dataDir !== undefined && { dataDir: at.directory }),
     host: at.host,
     port: at.ports.deviceGrant,
+    cognito: at.cognito,
     clock: at.clock,
     logger: {
       info: (fields) => log(options, "device-grant", "info", fields),
@@ -274,7 +279,7 @@ async function startServices(
   const { place, host, ports } = at;
   const userDirectory = place.userDirectory;
   const cognito = { host, ...(userDirectory && { dataDir: userDirectory.directory, port: userDirectory.port ?? 0 }) };
-  const chain = await withCognitoPlacement(cognito, () => startChain(options, settings, { ...at, directory: place.directory }));
+  const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito });
   stops.push(() => chain.stop());
   await userDirectory?.remember(chain.cognito.port);
   const key = await signingKey(place.directory);

@@ -13,6 +13,4 @@ module.exports = {
   // No test measures time: a slow or busy machine (CI has two cores) must not turn a correct test into a failure.
   // Jest's default of 5 s per test is a time limit in disguise; this one only stops a test that hangs.
   testTimeout: 120_000,
-  // The AWS SDK's Node 20 support warning, turned off on Node < 22 only (sandbox/sdk-node-warning.ts says why).
-  setupFiles: ["<rootDir>/tests/helpers/jest-setup.ts"],
 };

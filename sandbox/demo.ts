@@ -30,7 +30,6 @@ import { authorizeDevice as requestDeviceCode, type DeviceAuthorization, pollTok
 import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
-import { quietSdkNodeVersionWarning } from "./sdk-node-warning";
 
 /** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
 export const DEMO_SETTINGS: Record<string, unknown> = {
@@ -399,7 +398,6 @@ export async function runDemo(options: { log?: (line: string) => void; sandbox?:
 }
 
 if (require.main === module) {
-  quietSdkNodeVersionWarning();
   runDemo().then(
     (result) => process.exit(result.ok ? 0 : 1),
     (err: unknown) => {

@@ -7,7 +7,7 @@
  */
 import { type Server } from "node:http";
 import path from "node:path";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, type CreateTableCommandInput, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { TABLE_DEFINITION } from "../functions/device-grant/table";
 import { closeServer, listen } from "./servers";
 
@@ -24,16 +24,30 @@ export interface LocalDynamo {
   endpoint: string;
   client: DynamoDBClient;
   /**
-   * Creates a device grant table with this name (ACTIVE at once) and returns the name. With `existingOk`, a table
-   * kept in the data directory from an earlier start is used as it is.
+   * Creates a table with this name (the device grant's layout unless `definition` says otherwise) and returns the
+   * name once it is ACTIVE. With `existingOk`, a table kept in the data directory from an earlier start is used.
    */
-  createTable(name: string, options?: { existingOk?: boolean }): Promise<string>;
+  createTable(name: string, options?: { existingOk?: boolean; definition?: Omit<CreateTableCommandInput, "TableName"> }): Promise<string>;
   stop(): Promise<void>;
 }
 
 export interface LocalDynamoOptions {
   /** Keep the data in LevelDB files under `<dataDir>/dynamodb`; in memory when absent. */
   dataDir?: string;
+}
+
+/**
+ * Waits for a table to be ACTIVE. dynalite moves a new table from CREATING to ACTIVE on a timer, even with
+ * `createTableMs: 0`, and refuses item requests (ResourceNotFoundException) until then: on a busy machine a request
+ * right after CreateTable can land before the timer.
+ */
+async function untilActive(client: DynamoDBClient, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === "ACTIVE") return;
+    if (attempt >= 200) throw new Error(`dynalite: table ${name} is still ${Table?.TableStatus} after 200 checks`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 export async function startDynalite(options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
@@ -57,10 +71,11 @@ export async function startDynalite(options: LocalDynamoOptions = {}): Promise<L
     client,
     async createTable(name, createOptions = {}) {
       try {
-        await client.send(new CreateTableCommand({ ...TABLE_DEFINITION, TableName: name }));
+        await client.send(new CreateTableCommand({ ...(createOptions.definition ?? TABLE_DEFINITION), TableName: name }));
       } catch (err) {
         if (!(createOptions.existingOk && (err as Error).name === "ResourceInUseException")) throw err;
       }
+      await untilActive(client, name);
       return name;
     },
     async stop() {

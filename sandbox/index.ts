@@ -8,7 +8,6 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { REPO_ROOT } from "./settings";
-import { quietSdkNodeVersionWarning } from "./sdk-node-warning";
 import { ConfigurationError } from "../functions/shared/problems";
 import { DEFAULT_PORTS, PORT_FLAGS, PortInUseError, type SandboxOptions, type SandboxPorts, startSandbox } from "./sandbox";
 import { approveMain } from "./approve";
@@ -157,7 +156,6 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  quietSdkNodeVersionWarning();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -4,7 +4,7 @@
  * a logger that records every line.
  */
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CLAIM_BINDING_TABLE_DEFINITION } from "../../functions/shared/claim-binding-table";
 import { type LogFields, type LogSink } from "../../functions/shared/logging";
 import { type LocalDynamo } from "../../sandbox/dynalite";
@@ -20,8 +20,7 @@ let tables = 0;
 /** A new, empty claim binding table in dynalite; its name. */
 export async function createBindingTable(dynamo: LocalDynamo): Promise<string> {
   const name = `claim-bindings-${++tables}`;
-  await dynamo.client.send(new CreateTableCommand({ ...CLAIM_BINDING_TABLE_DEFINITION, TableName: name }));
-  return name;
+  return dynamo.createTable(name, { definition: CLAIM_BINDING_TABLE_DEFINITION });
 }
 
 /** A DynamoDB client whose every call fails at the socket: nothing listens on port 9 of this machine. */

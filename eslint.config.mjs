@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "coverage/", "test-artifacts/", "jest.config.js"] },
+  { ignores: ["node_modules/", "bin/", "dist/", "coverage/", "test-artifacts/", "jest.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

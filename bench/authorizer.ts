@@ -15,7 +15,7 @@ import { createHmac, randomBytes, verify, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleFunction } from "../infra/bundle";
+import { bundleFunction } from "../infra/esbuild-bundler";
 import { JwksServer } from "../support/jwks-server";
 import {
   cognitoClaims,

@@ -14,7 +14,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Bundle, bundleFunction } from "../infra/bundle";
+import { type Bundle, bundleFunction } from "../infra/esbuild-bundler";
 import { type BenchResult, exactResult, ratioResult, spreadOf } from "./results";
 
 export const BUNDLE_KIB = 80;

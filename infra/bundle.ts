@@ -1,124 +1,44 @@
 /**
- * Bundles a Lambda function's TypeScript entry into one minified CommonJS file while the Pulumi program
- * runs, so that `pulumi up` needs no separate build step and ships exactly the code in the working tree.
+ * A Lambda function's deployment package while the Pulumi program runs, so that `pulumi up` needs no separate build
+ * step. Pulumi hashes an `AssetArchive` of a `StringAsset` by content, so an unchanged function shows no diff.
  *
- * The output depends only on the source files and the esbuild version, never on the machine: builds run
- * relative to the repository root, without source maps, and keep licence comments at the end of the file.
- * Pulumi hashes an `AssetArchive` of a `StringAsset` by content, so an unchanged function shows no diff.
- *
- * A function may leave out of its bundle what its libraries load but its path never runs: a `bundle-aliases.json`
- * beside its entry maps package names to smaller stand-ins, files relative to that directory (the authorizer's
- * replaces jose 6 with two node:crypto functions, see functions/authorizer/shims/). esbuild's `alias` applies them;
- * jest applies the same file to those libraries (tests/helpers/resolver.cjs), so tests run what ships.
+ * Inside this repository the function's TypeScript source is present and is bundled with esbuild on the spot
+ * (infra/esbuild-bundler.ts), so the code in the working tree is what ships, never a stale build. The installed
+ * package carries no sources: `npm run build` (before `npm pack`) writes each function's bundle with that same code to
+ * `dist/lambda/<function>/index.js`, and `functionArchive` ships that file. A consumer's program then needs neither
+ * esbuild nor our sources, and its previews spend no time bundling.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
-import { buildSync, type BuildOptions } from "esbuild";
 import * as pulumi from "@pulumi/pulumi";
+import { REPO_ROOT } from "./repo-root";
 
-/**
- * The repository root (the nearest directory above this file with a `package.json`, so that it is the same
- * whether this runs from `infra/` under ts-node or compiled into `bin/infra/`): entries are resolved against
- * it and esbuild runs from it.
- */
-export const REPO_ROOT = findPackageRoot(__dirname);
+export { REPO_ROOT } from "./repo-root";
 
-function findPackageRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
+/** Where `npm run build` puts the bundle of `functions/<name>/index.ts`: `dist/lambda/<name>/index.js`. */
+export function prebuiltBundlePath(entry: string): string {
+  const relative = path.relative(REPO_ROOT, path.resolve(REPO_ROOT, entry)).split(path.sep);
+  if (relative[0] !== "functions" || relative.length !== 3 || relative[2] !== "index.ts") {
+    throw new Error(`${entry} is not a function entry (functions/<name>/index.ts)`);
   }
+  return path.join(REPO_ROOT, "dist", "lambda", relative[1], "index.js");
 }
 
-export interface Bundle {
-  /** The bundled JavaScript, to be stored as `index.js`. */
-  code: string;
-  /** Size of `code` in bytes (UTF-8). */
-  bytes: number;
-  /** Hex SHA-256 of `code`, handy for logs and tests. */
-  sha256: string;
-}
-
-export interface BundleOptions {
-  /** Build again even when this entry was already bundled in this process. */
-  bypassCache?: boolean;
-  /** Minify the output (default `true`; turned off only to measure what minification saves). */
-  minify?: boolean;
-}
-
-/**
- * The Lambda Node.js 22 runtime provides the AWS SDK v3, so it stays out of the bundle: smaller code,
- * a faster cold start, and the runtime's SDK patches without a redeploy.
- */
-export const EXTERNAL_MODULES = ["@aws-sdk/*"];
-
-/** The file beside an entry that lists its stand-ins, `{ "package": "./relative/path.ts" }`. */
-export const ALIASES_FILE = "bundle-aliases.json";
-
-/**
- * The stand-ins declared beside `absoluteEntry`, as esbuild takes them: package name → path relative to the
- * repository root (`./…`), so that no absolute path reaches the output. Empty when there is no such file.
- */
-export function bundleAliases(absoluteEntry: string): Record<string, string> {
-  const dir = path.dirname(absoluteEntry);
-  const file = path.join(dir, ALIASES_FILE);
-  if (!fs.existsSync(file)) return {};
-  const declared = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  const aliases: Record<string, string> = {};
-  for (const [name, target] of Object.entries(declared)) {
-    const resolved = typeof target === "string" ? path.resolve(dir, target) : "";
-    if (!fs.existsSync(resolved)) throw new Error(`${path.relative(REPO_ROOT, file)}: ${name} → ${String(target)}, no such file`);
-    aliases[name] = `./${path.relative(REPO_ROOT, resolved).split(path.sep).join("/")}`;
-  }
-  return aliases;
-}
-
-const cache = new Map<string, Bundle>();
-
-/**
- * Bundles `entry` (a path relative to the repository root, or absolute) with esbuild: CommonJS for the
- * `nodejs22.x` runtime, minified, with `@aws-sdk/*` left as `require` calls. Results are cached per entry
- * for the life of the process, so several components sharing a function bundle it once.
- */
-export function bundleFunction(entry: string, opts: BundleOptions = {}): Bundle {
-  const minify = opts.minify ?? true;
+/** The bundled code of `entry`: built from its source when the source is here, the prebuilt bundle otherwise. */
+export function functionCode(entry: string): string {
   const absoluteEntry = path.resolve(REPO_ROOT, entry);
-  const key = `${absoluteEntry}\0${minify}`;
-  const cached = cache.get(key);
-  if (cached && !opts.bypassCache) return cached;
-
-  const options: BuildOptions = {
-    absWorkingDir: REPO_ROOT,
-    // A relative entry keeps the absolute checkout path out of anything esbuild writes into the output.
-    entryPoints: [path.relative(REPO_ROOT, absoluteEntry)],
-    bundle: true,
-    write: false,
-    platform: "node",
-    format: "cjs",
-    target: "node22",
-    minify,
-    legalComments: "eof",
-    sourcemap: false,
-    external: EXTERNAL_MODULES,
-    alias: bundleAliases(absoluteEntry),
-    charset: "utf8",
-    logLevel: "silent",
-  };
-  const result = buildSync(options);
-  const file = result.outputFiles?.[0];
-  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
-  const code = file.text;
-  const bundle: Bundle = {
-    code,
-    bytes: Buffer.byteLength(code, "utf8"),
-    sha256: createHash("sha256").update(code).digest("hex"),
-  };
-  cache.set(key, bundle);
-  return bundle;
+  if (fs.existsSync(absoluteEntry)) {
+    // Loaded only here: the installed package has no sources, so it never reaches this line, and needs no esbuild.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { bundleFunction } = require("./esbuild-bundler") as { bundleFunction(entry: string): { code: string } };
+    return bundleFunction(entry).code;
+  }
+  const prebuilt = prebuiltBundlePath(entry);
+  if (!fs.existsSync(prebuilt)) throw new Error(`neither ${absoluteEntry} nor its prebuilt bundle ${prebuilt} exists: run npm run build`);
+  return fs.readFileSync(prebuilt, "utf8");
 }
 
 /** The Lambda deployment package for `entry`: a single `index.js`, so the handler is `index.handler`. */
 export function functionArchive(entry: string): pulumi.asset.AssetArchive {
-  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundleFunction(entry).code) });
+  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(functionCode(entry)) });
 }

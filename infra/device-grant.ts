@@ -10,7 +10,7 @@ import { DEVICE_GRANT_CONFIG_ENV, loadDeviceGrantConfig, type DeviceGrantConfig 
 import { PATHS, ROUTES, routeKey } from "../functions/device-grant/routes";
 
 export { ACCESS_LOG_FORMAT, routeSlug } from "./device-grant-api";
-import { KMS_KEY_SPECS, KMS_SIGNING_ALGORITHMS } from "../functions/device-grant/kms-signer";
+import { KMS_KEY_SPECS, KMS_SIGNING_ALGORITHMS } from "../functions/device-grant/signer";
 import { PARTITION_KEY, TABLE_DEFINITION, TTL_ATTRIBUTE } from "../functions/device-grant/table";
 import { cognitoJwksUri } from "../functions/shared/oauth";
 import { REPO_ROOT } from "./bundle";

@@ -14,16 +14,7 @@
 import { createHash, createPublicKey, verify } from "node:crypto";
 import type { KMSClient, SignCommand } from "@aws-sdk/client-kms";
 import { type TokenSigner } from "./model";
-import { derToJoseSignature, publicJwkOf, SIGNING_ALGORITHMS, type SigningAlgorithm } from "./signer";
-
-/** The KMS signing algorithm of each JWS algorithm (AWS KMS: asymmetric key specs, signing algorithms). */
-export const KMS_SIGNING_ALGORITHMS: Record<SigningAlgorithm, "RSASSA_PKCS1_V1_5_SHA_256" | "ECDSA_SHA_256"> = {
-  RS256: "RSASSA_PKCS1_V1_5_SHA_256",
-  ES256: "ECDSA_SHA_256",
-};
-
-/** The KMS key spec each JWS algorithm needs. */
-export const KMS_KEY_SPECS: Record<SigningAlgorithm, "RSA_2048" | "ECC_NIST_P256"> = { RS256: "RSA_2048", ES256: "ECC_NIST_P256" };
+import { derToJoseSignature, KMS_SIGNING_ALGORITHMS, publicJwkOf, SIGNING_ALGORITHMS, type SigningAlgorithm } from "./signer";
 
 export interface KmsSignerOptions {
   /** The key's ARN (the role's policy names exactly this ARN). */

@@ -91,3 +91,12 @@ export function createLocalSigner(privateKey: KeyObject, algorithm: SigningAlgor
     },
   };
 }
+
+/** The KMS signing algorithm of each JWS algorithm (AWS KMS: asymmetric key specs, signing algorithms). */
+export const KMS_SIGNING_ALGORITHMS: Record<SigningAlgorithm, "RSASSA_PKCS1_V1_5_SHA_256" | "ECDSA_SHA_256"> = {
+  RS256: "RSASSA_PKCS1_V1_5_SHA_256",
+  ES256: "ECDSA_SHA_256",
+};
+
+/** The KMS key spec each JWS algorithm needs. */
+export const KMS_KEY_SPECS: Record<SigningAlgorithm, "RSA_2048" | "ECC_NIST_P256"> = { RS256: "RSA_2048", ES256: "ECC_NIST_P256" };

@@ -26,7 +26,7 @@
  * (refund, the code was live); Approve 1 `UpdateItem` (charge) + 1 `UpdateItem`; the callback 1
  * `UpdateItem`; the final poll 1 `UpdateItem` + 1 `UpdateItem` (redeem): 10 requests.
  */
-import { type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import { type TableDefinition } from "../shared/table-definition";
 
 /** The partition key: the only key attribute. */
 export const PARTITION_KEY = "pk";
@@ -51,7 +51,7 @@ export const KEY_PREFIX = {
 export const RETENTION_AFTER_EXPIRY_SECONDS = 86_400;
 
 /** Table definition without `TableName`, shaped for `CreateTableCommand` (tests) and read by the component. */
-export const TABLE_DEFINITION: Omit<CreateTableCommandInput, "TableName"> = {
+export const TABLE_DEFINITION: TableDefinition = {
   AttributeDefinitions: [{ AttributeName: PARTITION_KEY, AttributeType: "S" }],
   KeySchema: [{ AttributeName: PARTITION_KEY, KeyType: "HASH" }],
   BillingMode: "PAY_PER_REQUEST",

@@ -11,7 +11,7 @@
  * | `CLAIM#<certificate id>`   | the binding: installer `sub`, thing name, expiry, `status` bound or used  |
  * | `THING#<thing name>`       | which claim is provisioning this thing name, until when                   |
  */
-import { type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import { type TableDefinition } from "./table-definition";
 
 export const PARTITION_KEY = "pk";
 
@@ -27,7 +27,7 @@ export const KEY_PREFIX = { claim: "CLAIM#", thing: "THING#" } as const;
 export const RETENTION_AFTER_EXPIRY_SECONDS = 86_400;
 
 /** Table definition without `TableName`, shaped for `CreateTableCommand` (tests) and read by the component. */
-export const CLAIM_BINDING_TABLE_DEFINITION: Omit<CreateTableCommandInput, "TableName"> = {
+export const CLAIM_BINDING_TABLE_DEFINITION: TableDefinition = {
   AttributeDefinitions: [{ AttributeName: PARTITION_KEY, AttributeType: "S" }],
   KeySchema: [{ AttributeName: PARTITION_KEY, KeyType: "HASH" }],
   BillingMode: "PAY_PER_REQUEST",

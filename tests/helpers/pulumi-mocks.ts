@@ -237,8 +237,10 @@ function computedOutputs(
 /**
  * Installs the mocks and the stack configuration, and returns the recorder. Call it before the code under
  * test declares anything (in `beforeEach`), and import that code after it where the code reads config at load.
+ * `runtime` is the Pulumi runtime to mock: this repository's by default, an installed package's own copy when the
+ * package is tested from a program of its own (tests/package).
  */
-export function setupMocks(opts: MockOptions = {}): MockRecorder {
+export function setupMocks(opts: MockOptions = {}, runtime: Pick<typeof pulumi.runtime, "setAllConfig" | "setMocks"> = pulumi.runtime): MockRecorder {
   const accountId = opts.accountId ?? MOCK_ACCOUNT_ID;
   const region = opts.region ?? MOCK_REGION;
   const partition = MOCK_PARTITION;
@@ -246,9 +248,9 @@ export function setupMocks(opts: MockOptions = {}): MockRecorder {
   const calls: RecordedCall[] = [];
 
   const config = Object.fromEntries(Object.entries(opts.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
+  runtime.setAllConfig(config, opts.secretKeys ?? []);
 
-  void pulumi.runtime.setMocks(
+  void runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const secretInputs = Object.entries(args.inputs)

@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { builtinModules, createRequire } from "node:module";
 import type * as pulumi from "@pulumi/pulumi";
-import { bundleAliases, bundleFunction, functionArchive, REPO_ROOT } from "../../infra/bundle";
+import { functionArchive, REPO_ROOT } from "../../infra/bundle";
+import { bundleAliases, bundleFunction } from "../../infra/esbuild-bundler";
 import { JwksServer } from "../../support/jwks-server";
 import { cognitoClaims, RS_ISSUER, rsaKey, signRs } from "../../support/tokens";
 

@@ -240,7 +240,10 @@ function computedOutputs(
  * `runtime` is the Pulumi runtime to mock: this repository's by default, an installed package's own copy when the
  * package is tested from a program of its own (tests/package).
  */
-export function setupMocks(opts: MockOptions = {}, runtime: Pick<typeof pulumi.runtime, "setAllConfig" | "setMocks"> = pulumi.runtime): MockRecorder {
+export function setupMocks(
+  opts: MockOptions = {},
+  runtime: Pick<typeof pulumi.runtime, "setAllConfig" | "setMocks"> = pulumi.runtime,
+): MockRecorder {
   const accountId = opts.accountId ?? MOCK_ACCOUNT_ID;
   const region = opts.region ?? MOCK_REGION;
   const partition = MOCK_PARTITION;

@@ -5,8 +5,8 @@
  * the log group, the policy and whatever else it reads at cold start.
  *
  * The arguments every component takes for its function are checked here too (`lambda.memorySize`,
- * `lambda.timeoutSeconds`, `lambda.architecture`, `logRetentionDays`, `resourcePrefix`), so they mean the same
- * and are refused with the same words in every component.
+ * `lambda.timeoutSeconds`, `lambda.architecture`, `lambda.reservedConcurrency`, `logRetentionDays`,
+ * `resourcePrefix`), so they mean the same and are refused with the same words in every component.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -22,7 +22,7 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** A component's `lambda` argument: the function's size, timeout and instruction set. */
+/** A component's `lambda` argument: the function's size, timeout, instruction set and reserved concurrency. */
 export interface FunctionArgs {
   /** Memory in MB (128 to 10,240). */
   memorySize?: number;
@@ -30,12 +30,20 @@ export interface FunctionArgs {
   timeoutSeconds?: number;
   /** Instruction set (default `arm64`). */
   architecture?: Architecture;
+  /**
+   * Concurrent executions set aside for this function (1 or more; default none, so it shares the account's
+   * unreserved pool). Reserving guarantees the function that many executions whatever else in the account runs, and
+   * caps it there: a flood of requests then throttles this function instead of every function in the account.
+   */
+  reservedConcurrency?: number;
 }
 
 export interface CheckedFunctionArgs {
   memorySize: number;
   timeoutSeconds: number;
   architecture: Architecture;
+  /** Undefined: no reservation. */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -66,7 +74,16 @@ export function checkFunctionArgs(
   if (architecture !== "arm64" && architecture !== "x86_64") {
     problems.push(problemAt("lambda.architecture", `must be arm64 or x86_64; got ${JSON.stringify(architecture)}`));
   }
-  return { memorySize, timeoutSeconds, architecture };
+  const reservedConcurrency = fn.reservedConcurrency ?? defaults.reservedConcurrency;
+  if (reservedConcurrency !== undefined && !isIntegerInRange(reservedConcurrency, 1, 1_000_000)) {
+    problems.push(
+      problemAt(
+        "lambda.reservedConcurrency",
+        `must be a whole number of executions, 1 or more (0 would stop the function; leave it out for none); got ${JSON.stringify(reservedConcurrency)}`,
+      ),
+    );
+  }
+  return { memorySize, timeoutSeconds, architecture, ...(reservedConcurrency !== undefined && { reservedConcurrency }) };
 }
 
 /** A log retention CloudWatch accepts, or a problem naming the allowed ones. */
@@ -116,6 +133,12 @@ export interface BundledFunctionArgs {
   /** Resources the function reads at cold start (a secret parameter, say): they exist before it runs. */
   dependsOn?: pulumi.Resource[];
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Concurrent executions reserved for the function (none when undefined). */
+  reservedConcurrency?: number;
+  /** ARN of the managed policy that bounds the execution role's permissions. */
+  permissionsBoundary?: pulumi.Input<string>;
+  /** Customer managed key that encrypts the log group (its key policy must let CloudWatch Logs use it). */
+  kmsKeyArn?: pulumi.Input<string>;
 }
 
 export interface BundledFunction {
@@ -131,12 +154,17 @@ export function defineBundledFunction(name: string, args: BundledFunctionArgs, p
   const { resourcePrefix, tags } = args;
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
-    { name: `/aws/lambda/${resourcePrefix}`, retentionInDays: args.logRetentionDays, tags },
+    { name: `/aws/lambda/${resourcePrefix}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.kmsKeyArn, tags },
     opts,
   );
   const role = new aws.iam.Role(
     `${name}-role`,
-    { description: args.roleDescription, assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()), tags },
+    {
+      description: args.roleDescription,
+      assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()),
+      permissionsBoundary: args.permissionsBoundary,
+      tags,
+    },
     opts,
   );
   const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.name, policy: args.policy(logGroup.arn) }, opts);
@@ -152,6 +180,7 @@ export function defineBundledFunction(name: string, args: BundledFunctionArgs, p
       role: role.arn,
       memorySize: args.memorySize,
       timeout: args.timeoutSeconds,
+      reservedConcurrentExecutions: args.reservedConcurrency,
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
       environment: { variables: args.environment },
       tags,

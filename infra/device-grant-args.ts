@@ -9,6 +9,7 @@ import { checkedOrThrow, nested, type Problem, problemAt, problemWithText } from
 import type { ClientRegistration, DeviceGrantSettings } from "../functions/device-grant/model";
 import { inspectClients, inspectDeviceGrantSettings } from "../functions/device-grant/settings";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
+import { type ComponentArgs, checkComponentArgs } from "./component-args";
 import { standInClientId } from "./stand-ins";
 
 export const DEVICE_GRANT_DEFAULTS = {
@@ -45,7 +46,7 @@ export interface DeviceGrantUpstream {
   jwksUri?: pulumi.Input<string>;
 }
 
-export interface DeviceGrantArgs {
+export interface DeviceGrantArgs extends ComponentArgs {
   /** The grant's settings (the AWS device-grant sample's knobs and more); unset ones take `DEFAULT_DEVICE_GRANT_SETTINGS`. */
   settings?: Partial<DeviceGrantSettings>;
   clients: DeviceGrantClient[];
@@ -58,8 +59,6 @@ export interface DeviceGrantArgs {
    * The default `execute-api` endpoint is then disabled, so there is one way in.
    */
   customDomain?: { domainName: string; certificateArn: pulumi.Input<string> };
-  /** Customer managed KMS key for the table and the secrets parameter (default: AWS owned / managed keys). */
-  kmsKeyArn?: pulumi.Input<string>;
   /**
    * With `ID` in `settings.resultTokenSet`: the algorithm of the service's own ID tokens, and so the spec of the
    * asymmetric KMS key the component creates for them (RS256: RSA_2048, the algorithm every OpenID Connect
@@ -68,13 +67,13 @@ export interface DeviceGrantArgs {
   idTokenAlgorithm?: "RS256" | "ES256";
   /** Stage throttling for every route: burst (requests) and steady rate (requests per second). */
   throttling?: { burstLimit?: number; rateLimit?: number };
-  /** The function: memory in MB (default 256), timeout in seconds (default 10, at most 10), instruction set. */
+  /**
+   * The function: memory in MB (default 256), timeout in seconds (default 10, at most 10), instruction set,
+   * reserved concurrency (default none).
+   */
   lambda?: FunctionArgs;
-  /** Retention of the function's and the access logs' log groups in days (default 30). */
-  logRetentionDays?: number;
   /** Names the function, table and log groups (default `<component name>-<stack>`). */
   resourcePrefix?: string;
-  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -88,6 +87,7 @@ export interface CheckedDeviceGrantArgs {
   memorySize: number;
   timeoutSeconds: number;
   architecture: Architecture;
+  reservedConcurrency?: number;
   logRetentionDays: number;
   throttlingBurstLimit: number;
   throttlingRateLimit: number;
@@ -111,6 +111,7 @@ export function deviceGrantProblems(
   if (a.idTokenAlgorithm !== undefined && a.idTokenAlgorithm !== "RS256" && a.idTokenAlgorithm !== "ES256")
     problems.push(problemAt("idTokenAlgorithm", `must be RS256 or ES256; got ${JSON.stringify(a.idTokenAlgorithm)}`));
   const runtime = checkRuntimeArgs(a, problems);
+  checkComponentArgs(a, problems);
   return { problems, checked: { resourcePrefix, settings: settings.settings, clients, scopes, ...runtime } };
 }
 
@@ -173,7 +174,13 @@ function checkCustomDomainArgs(a: Partial<DeviceGrantArgs>, problems: Problem[])
 
 type RuntimeArgs = Pick<
   CheckedDeviceGrantArgs,
-  "memorySize" | "timeoutSeconds" | "architecture" | "logRetentionDays" | "throttlingBurstLimit" | "throttlingRateLimit"
+  | "memorySize"
+  | "timeoutSeconds"
+  | "architecture"
+  | "reservedConcurrency"
+  | "logRetentionDays"
+  | "throttlingBurstLimit"
+  | "throttlingRateLimit"
 >;
 
 /** The function's size and timeout, log retention, and the stage's throttling, with their defaults. */

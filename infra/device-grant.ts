@@ -14,7 +14,7 @@ import { KMS_KEY_SPECS, KMS_SIGNING_ALGORITHMS } from "../functions/device-grant
 import { PARTITION_KEY, TABLE_DEFINITION, TTL_ATTRIBUTE } from "../functions/device-grant/table";
 import { cognitoJwksUri } from "../functions/shared/oauth";
 import { REPO_ROOT } from "./bundle";
-import { defineBundledFunction } from "./bundled-function";
+import { type BundledFunction, defineBundledFunction } from "./bundled-function";
 import { declareCustomDomain, declareRoutes, type DeviceGrantScope } from "./device-grant-api";
 import { checkDeviceGrantArgs, type DeviceGrantArgs } from "./device-grant-args";
 import { deviceGrantRolePolicy } from "./policies";
@@ -81,6 +81,14 @@ export class DeviceGrant extends pulumi.ComponentResource {
   readonly tableArn: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
   readonly functionArn: pulumi.Output<string>;
+  /** The function's execution role, to attach what your organisation adds to every role. */
+  readonly functionRoleArn: pulumi.Output<string>;
+  /** The function's log group (`/aws/lambda/<resourcePrefix>`). */
+  readonly logGroupName: pulumi.Output<string>;
+  /** The API stage's access log group (`/aws/apigateway/<resourcePrefix>`). */
+  readonly accessLogGroupName: pulumi.Output<string>;
+  /** The API's stage (`$default`), for its CloudWatch metrics (`ApiId`, `Stage` dimensions). */
+  readonly apiStageName: pulumi.Output<string>;
   /** With a custom domain: the target of its DNS alias (CNAME or Route 53 alias). */
   readonly customDomainTarget: pulumi.Output<string | undefined>;
 
@@ -96,7 +104,12 @@ export class DeviceGrant extends pulumi.ComponentResource {
     const table = declareTable(scope);
     const accessLogGroup = new aws.cloudwatch.LogGroup(
       `${name}-access-logs`,
-      { name: `/aws/apigateway/${checked.resourcePrefix}`, retentionInDays: checked.logRetentionDays, tags: args.tags },
+      {
+        name: `/aws/apigateway/${checked.resourcePrefix}`,
+        retentionInDays: checked.logRetentionDays,
+        kmsKeyId: args.kmsKeyArn,
+        tags: args.tags,
+      },
       parent,
     );
     const secretsParameter = declareSecretsParameter(scope);
@@ -114,7 +127,8 @@ export class DeviceGrant extends pulumi.ComponentResource {
     const baseUrl = args.customDomain !== undefined ? pulumi.output(`https://${args.customDomain.domainName}`) : api.apiEndpoint;
     const idTokenKey = declareIdTokenKey(scope);
     const config = runtimeConfig(scope, { baseUrl, tableName: table.name, region, idTokenKey });
-    const fn = declareFunction(scope, { config, table, secretsParameter, idTokenKey, region, dnsSuffix: partitionInfo.dnsSuffix });
+    const dnsSuffix = partitionInfo.dnsSuffix;
+    const { fn, role, logGroup } = declareFunction(scope, { config, table, secretsParameter, idTokenKey, region, dnsSuffix });
     const stage = declareRoutes(scope, { api, fn, accessLogGroup });
     const customDomainTarget = declareCustomDomain(scope, api, stage);
 
@@ -132,6 +146,10 @@ export class DeviceGrant extends pulumi.ComponentResource {
     this.tableArn = table.arn;
     this.functionName = fn.name;
     this.functionArn = fn.arn;
+    this.functionRoleArn = role.arn;
+    this.logGroupName = logGroup.name;
+    this.accessLogGroupName = accessLogGroup.name;
+    this.apiStageName = stage.name;
     this.customDomainTarget = customDomainTarget;
     this.registerOutputs({
       baseUrl: this.baseUrl,
@@ -148,6 +166,10 @@ export class DeviceGrant extends pulumi.ComponentResource {
       tableArn: this.tableArn,
       functionName: this.functionName,
       functionArn: this.functionArn,
+      functionRoleArn: this.functionRoleArn,
+      logGroupName: this.logGroupName,
+      accessLogGroupName: this.accessLogGroupName,
+      apiStageName: this.apiStageName,
       customDomainTarget: this.customDomainTarget,
     });
   }
@@ -304,10 +326,10 @@ function declareFunction(
     region: pulumi.Output<string>;
     dnsSuffix: pulumi.Output<string>;
   },
-): aws.lambda.Function {
+): BundledFunction {
   const { config, table, secretsParameter } = uses;
   const indexes = TABLE_DEFINITION.GlobalSecondaryIndexes ?? [];
-  const { fn } = defineBundledFunction(
+  return defineBundledFunction(
     name,
     {
       resourcePrefix: checked.resourcePrefix,
@@ -317,7 +339,10 @@ function declareFunction(
       architecture: checked.architecture,
       memorySize: checked.memorySize,
       timeoutSeconds: checked.timeoutSeconds,
+      reservedConcurrency: checked.reservedConcurrency,
       logRetentionDays: checked.logRetentionDays,
+      kmsKeyArn: args.kmsKeyArn,
+      permissionsBoundary: args.permissionsBoundary,
       environment: { [DEVICE_GRANT_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi
@@ -349,5 +374,4 @@ function declareFunction(
     },
     component,
   );
-  return fn;
 }

@@ -58,7 +58,12 @@ function claimApi({ name, parent, args, checked }: AccessScope) {
   );
   const accessLogs = new aws.cloudwatch.LogGroup(
     `${name}-access-logs`,
-    { name: `/aws/apigateway/${checked.resourcePrefix}-claims`, retentionInDays: checked.logRetentionDays, tags: args.tags },
+    {
+      name: `/aws/apigateway/${checked.resourcePrefix}-claims`,
+      retentionInDays: checked.logRetentionDays,
+      kmsKeyId: args.kmsKeyArn,
+      tags: args.tags,
+    },
     { parent },
   );
   return { apiId: api.id, executionArn: api.executionArn, endpoint: api.apiEndpoint, own: { api, accessLogs } };

@@ -22,6 +22,7 @@ import {
   checkResourcePrefix,
   type FunctionArgs,
 } from "./bundled-function";
+import { type ComponentArgs, checkComponentArgs } from "./component-args";
 import { provisioningTemplateBody, TEMPLATE_LIMITS, type TemplateParameter, type TemplateSpec } from "./provisioning-template";
 
 export const FLEET_PROVISIONING_DEFAULTS = {
@@ -92,7 +93,7 @@ export interface FleetProvisioningIdentityPoolArgs {
   clientIds: pulumi.Input<string>[];
 }
 
-export interface FleetProvisioningArgs {
+export interface FleetProvisioningArgs extends ComponentArgs {
   /** The template's name, at most 36 characters (default: the resource prefix, when it fits). */
   templateName?: string;
   description?: string;
@@ -110,16 +111,12 @@ export interface FleetProvisioningArgs {
   identityPool?: FleetProvisioningIdentityPoolArgs;
   /** Let the hook admit claims no installer bound (default false). */
   allowUnboundClaims?: boolean;
-  /** Customer managed KMS key for the table (default: an AWS owned key). */
-  kmsKeyArn?: pulumi.Input<string>;
-  /** The claim function: memory (256 MB), timeout (10 s, at most 25), instruction set. */
+  /** The claim function: memory (256 MB), timeout (10 s, at most 25), instruction set, reserved concurrency (none). */
   claimFunction?: FunctionArgs;
-  /** The hook: memory (256 MB), timeout (4 s, at most 4: IoT waits 5 s), instruction set. */
+  /** The hook: memory (256 MB), timeout (4 s, at most 4: IoT waits 5 s), instruction set, reserved concurrency (none). */
   hookFunction?: FunctionArgs;
-  logRetentionDays?: number;
   /** Names the functions, table, policy and log groups (default `<component name>-<stack>`, at most 58 characters). */
   resourcePrefix?: string;
-  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export interface CheckedFleetProvisioningArgs {
@@ -328,6 +325,7 @@ export function fleetProvisioningProblems(
   checkIdentityPool(a, allowUnboundClaims, problems);
   const functions = checkFunctions(a, problems);
   const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
+  checkComponentArgs(a, problems);
   return {
     problems,
     checked: { resourcePrefix, templateName, template, templateBody, ...claims, allowUnboundClaims, ...functions, logRetentionDays },

@@ -64,9 +64,15 @@ export class FleetProvisioning extends pulumi.ComponentResource {
   readonly claimEndpoint: pulumi.Output<string>;
   readonly provisioningRoleArn: pulumi.Output<string>;
   readonly claimFunctionName: pulumi.Output<string>;
+  readonly claimFunctionArn: pulumi.Output<string>;
   readonly claimFunctionRoleArn: pulumi.Output<string>;
+  /** The claim function's log group (`/aws/lambda/<resourcePrefix>-claim`). */
+  readonly claimLogGroupName: pulumi.Output<string>;
   readonly hookFunctionName: pulumi.Output<string>;
+  readonly hookFunctionArn: pulumi.Output<string>;
   readonly hookFunctionRoleArn: pulumi.Output<string>;
+  /** The hook's log group (`/aws/lambda/<resourcePrefix>-hook`): every provisioning decision is logged there. */
+  readonly hookLogGroupName: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
   readonly tableArn: pulumi.Output<string>;
   readonly devicePolicyName: pulumi.Output<string>;
@@ -108,9 +114,13 @@ export class FleetProvisioning extends pulumi.ComponentResource {
     this.claimEndpoint = claimEndpoint;
     this.provisioningRoleArn = provisioningRole.arn;
     this.claimFunctionName = claim.fn.name;
+    this.claimFunctionArn = claim.fn.arn;
     this.claimFunctionRoleArn = claim.role.arn;
+    this.claimLogGroupName = claim.logGroup.name;
     this.hookFunctionName = hook.fn.name;
+    this.hookFunctionArn = hook.fn.arn;
     this.hookFunctionRoleArn = hook.role.arn;
+    this.hookLogGroupName = hook.logGroup.name;
     this.tableName = table.name;
     this.tableArn = table.arn;
     this.devicePolicyName = devicePolicy.name;
@@ -122,9 +132,13 @@ export class FleetProvisioning extends pulumi.ComponentResource {
       claimEndpoint: this.claimEndpoint,
       provisioningRoleArn: this.provisioningRoleArn,
       claimFunctionName: this.claimFunctionName,
+      claimFunctionArn: this.claimFunctionArn,
       claimFunctionRoleArn: this.claimFunctionRoleArn,
+      claimLogGroupName: this.claimLogGroupName,
       hookFunctionName: this.hookFunctionName,
+      hookFunctionArn: this.hookFunctionArn,
       hookFunctionRoleArn: this.hookFunctionRoleArn,
+      hookLogGroupName: this.hookLogGroupName,
       tableName: this.tableName,
       tableArn: this.tableArn,
       devicePolicyName: this.devicePolicyName,
@@ -192,6 +206,8 @@ function declareHook(scope: ChildScope, table: aws.dynamodb.Table) {
       entry: PRE_PROVISIONING_HOOK_ENTRY,
       ...checked.hookFunction,
       logRetentionDays: checked.logRetentionDays,
+      kmsKeyArn: args.kmsKeyArn,
+      permissionsBoundary: args.permissionsBoundary,
       environment: { [PRE_PROVISIONING_HOOK_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi
@@ -237,6 +253,8 @@ function declareClaimFunction(scope: ChildScope, table: aws.dynamodb.Table) {
       entry: PROVISIONING_CLAIM_ENTRY,
       ...checked.claimFunction,
       logRetentionDays: checked.logRetentionDays,
+      kmsKeyArn: args.kmsKeyArn,
+      permissionsBoundary: args.permissionsBoundary,
       environment: { [PROVISIONING_CLAIM_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi
@@ -281,6 +299,7 @@ function declareTemplate(scope: ChildScope, hook: aws.lambda.Function, accountId
     {
       description: `Lets AWS IoT create the things, certificates and policy attachments of template ${checked.templateName}`,
       assumeRolePolicy: account.apply((a) => JSON.stringify(provisioningRoleTrustPolicy(a))),
+      permissionsBoundary: args.permissionsBoundary,
       tags: args.tags,
     },
     parent,

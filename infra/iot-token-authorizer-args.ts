@@ -13,6 +13,7 @@ import { type AuthorizerSettings, type GrantRule, inspectAuthorizerSettings, typ
 import { issuerProblem } from "../functions/authorizer/issuer-checks";
 import { checkedOrThrow, ConfigurationError, type Problem, problem, problemAt } from "../functions/shared/problems";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
+import { type ComponentArgs, checkComponentArgs } from "./component-args";
 import { standInClientId, standInIssuer, standInJwksUri } from "./stand-ins";
 
 export const RSA_KEY_SIZES = [2048, 3072, 4096] as const;
@@ -108,7 +109,7 @@ export interface IotTokenAuthorizerDomainArgs {
   allowAuthorizerOverride?: boolean;
 }
 
-export interface IotTokenAuthorizerArgs {
+export interface IotTokenAuthorizerArgs extends ComponentArgs {
   /** The identity providers whose tokens are accepted; at least one. */
   issuers: IotTokenAuthorizerIssuer[];
   /** What an authenticated principal may do; default: its own client id and `devices/{principal}/…` topics. */
@@ -129,8 +130,6 @@ export interface IotTokenAuthorizerArgs {
   enableCachingForHttp?: boolean;
   /** The authorizer function. */
   lambda?: IotTokenAuthorizerFunctionArgs;
-  /** Retention of the function's log group in days (default 30; one of CloudWatch's allowed values). */
-  logRetentionDays?: number;
   /** Also create a domain configuration whose default authorizer is this one. */
   domainConfiguration?: IotTokenAuthorizerDomainArgs;
   /**
@@ -138,8 +137,6 @@ export interface IotTokenAuthorizerArgs {
    * (default `<component name>-<stack>`): 1-64 letters, digits, `-` or `_`, unique in the account and region.
    */
   resourcePrefix?: string;
-  /** Tags for every child that takes them. */
-  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 const KEY_NAME = /^[A-Za-z0-9:_-]{1,128}$/;
@@ -184,6 +181,7 @@ export interface CheckedIotTokenAuthorizerArgs {
   signingKeyName: string;
   memorySize: number;
   timeoutSeconds: number;
+  reservedConcurrency?: number;
   logRetentionDays: number;
   architecture: Architecture;
 }
@@ -227,6 +225,7 @@ export function iotTokenAuthorizerProblems(
   const fn = checkFunctionArgs(a.lambda, d, { max: 4, why: "IoT gives an authorizer 5 s in all" }, problems);
   const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
   checkDomainArgs(a.domainConfiguration, problems);
+  checkComponentArgs(a, problems);
   return {
     checked: { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn, logRetentionDays },
     problems,

@@ -12,7 +12,7 @@ import * as tls from "@pulumi/tls";
 import { loadAuthorizerConfig, type AuthorizerConfig, type IssuerConfig } from "../functions/authorizer/config";
 import { ConfigurationError } from "../functions/shared/problems";
 import { REPO_ROOT } from "./bundle";
-import { defineBundledFunction } from "./bundled-function";
+import { type BundledFunction, defineBundledFunction } from "./bundled-function";
 import {
   checkedSharedSecret,
   checkIotTokenAuthorizerArgs,
@@ -53,6 +53,10 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
   readonly privateKeyPem: pulumi.Output<string | undefined>;
   readonly functionName: pulumi.Output<string>;
   readonly functionArn: pulumi.Output<string>;
+  /** The function's execution role, to attach what your organisation adds to every role. */
+  readonly functionRoleArn: pulumi.Output<string>;
+  /** The function's log group (`/aws/lambda/<resourcePrefix>`), for metric filters, subscriptions and queries. */
+  readonly logGroupName: pulumi.Output<string>;
   /** The account's `iot:Data-ATS` endpoint, where devices connect. */
   readonly dataEndpoint: pulumi.Output<string>;
 
@@ -65,8 +69,8 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     const partitionInfo = aws.getPartitionOutput({}, parent);
     const account: AccountContext = { region, accountId, partition: partitionInfo.partition, dnsSuffix: partitionInfo.dnsSuffix };
 
-    const parameters = this.sharedSecretParameters(name, checked, args.tags);
-    const fn = this.authorizerFunction(name, checked, account, parameters, args.tags);
+    const parameters = this.sharedSecretParameters(name, checked, args);
+    const { fn, role, logGroup } = this.authorizerFunction(name, checked, account, parameters, args);
     const { publicKeyPem, privateKeyPem } = this.signingKey(name, args, checked);
     const authorizer = this.iotAuthorizer(name, args, checked, fn, publicKeyPem, accountId);
 
@@ -77,6 +81,8 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     this.privateKeyPem = privateKeyPem;
     this.functionName = fn.name;
     this.functionArn = fn.arn;
+    this.functionRoleArn = role.arn;
+    this.logGroupName = logGroup.name;
     this.dataEndpoint = aws.iot.getEndpointOutput({ endpointType: "iot:Data-ATS" }, parent).endpointAddress;
     this.registerOutputs({
       authorizerName: this.authorizerName,
@@ -86,12 +92,14 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
       privateKeyPem: this.privateKeyPem,
       functionName: this.functionName,
       functionArn: this.functionArn,
+      functionRoleArn: this.functionRoleArn,
+      logGroupName: this.logGroupName,
       dataEndpoint: this.dataEndpoint,
     });
   }
 
   /** One SecureString parameter per issuer whose shared secret the component stores. */
-  private sharedSecretParameters(name: string, checked: CheckedArgs, tags: IotTokenAuthorizerArgs["tags"]): aws.ssm.Parameter[] {
+  private sharedSecretParameters(name: string, checked: CheckedArgs, args: IotTokenAuthorizerArgs): aws.ssm.Parameter[] {
     const { resourcePrefix, settings } = checked;
     return [...checked.sharedSecrets].map(([index, sharedSecret]) => {
       const issuer = settings.issuers.find((i) => i.secretParameter === sharedSecretParameterName(resourcePrefix, index));
@@ -105,7 +113,8 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
           type: "SecureString",
           value,
           description: `Base64 HMAC shared secret of ${label}, read by the IoT authorizer ${resourcePrefix}`,
-          tags,
+          keyId: args.kmsKeyArn,
+          tags: args.tags,
         },
         { parent: this },
       );
@@ -118,12 +127,12 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     checked: CheckedArgs,
     account: AccountContext,
     parameters: aws.ssm.Parameter[],
-    tags: IotTokenAuthorizerArgs["tags"],
-  ): aws.lambda.Function {
+    args: IotTokenAuthorizerArgs,
+  ): BundledFunction {
     const { resourcePrefix, settings } = checked;
     const secretParameterNames = settings.issuers.flatMap((i) => (i.secretParameter === undefined ? [] : [i.secretParameter]));
     const authorizerConfig = authorizerConfigOutput(name, checked, account);
-    const { fn } = defineBundledFunction(
+    return defineBundledFunction(
       name,
       {
         resourcePrefix,
@@ -133,27 +142,30 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         architecture: checked.architecture,
         memorySize: checked.memorySize,
         timeoutSeconds: checked.timeoutSeconds,
+        reservedConcurrency: checked.reservedConcurrency,
         logRetentionDays: checked.logRetentionDays,
+        kmsKeyArn: args.kmsKeyArn,
+        permissionsBoundary: args.permissionsBoundary,
         environment: { AUTHORIZER_CONFIG: authorizerConfig.apply((c) => JSON.stringify(c)) },
         policy: (logGroupArn) =>
           pulumi
-            .all([logGroupArn, account.region, account.accountId, account.partition, account.dnsSuffix])
-            .apply(([arn, regionName, accountId, partition, dnsSuffix]) =>
+            .all([logGroupArn, account.region, account.accountId, account.partition, account.dnsSuffix, args.kmsKeyArn])
+            .apply(([arn, regionName, accountId, partition, dnsSuffix, kmsKeyArn]) =>
               JSON.stringify(
                 authorizerRolePolicy({
                   logGroupArn: arn,
                   secretParameterArns: secretParameterNames.map((n) => ssmParameterArn(n, { partition, region: regionName, accountId })),
                   region: regionName,
                   dnsSuffix,
+                  ...(kmsKeyArn !== undefined && { kmsKeyArn }),
                 }),
               ),
             ),
         dependsOn: parameters,
-        tags,
+        tags: args.tags,
       },
       this,
     );
-    return fn;
   }
 
   /** The public key IoT checks token signatures with: the caller's own, or a generated pair's (private key secret). */

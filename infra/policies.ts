@@ -39,6 +39,8 @@ export interface AuthorizerPolicyInputs {
   region: string;
   /** DNS suffix of the partition (`amazonaws.com`, `amazonaws.com.cn`). */
   dnsSuffix: string;
+  /** The customer managed key the parameters are encrypted with, when one is given: `kms:Decrypt` names it. */
+  kmsKeyArn?: string;
 }
 
 /**
@@ -51,7 +53,8 @@ export interface AuthorizerPolicyInputs {
  * function's behalf; that key's ARN differs per account and region and cannot be known before it exists, so
  * `kms:Decrypt` names `Resource: "*"` and is narrowed by conditions instead: only through SSM in this region
  * (`kms:ViaService`), and only for these parameters (SSM puts the parameter's ARN into the encryption context
- * as `PARAMETER_ARN`). The statement cannot decrypt anything else with any key.
+ * as `PARAMETER_ARN`). The statement cannot decrypt anything else with any key. With a customer managed key
+ * (`kmsKeyArn`), the statement names that key instead of `*`, under the same conditions.
  */
 export function authorizerRolePolicy(inputs: AuthorizerPolicyInputs): PolicyDocument {
   const statements: PolicyStatement[] = [
@@ -68,6 +71,7 @@ export function authorizerRolePolicy(inputs: AuthorizerPolicyInputs): PolicyDocu
       decryptSid: "DecryptSharedSecretsThroughSsm",
       region: inputs.region,
       dnsSuffix: inputs.dnsSuffix,
+      kmsKeyArn: inputs.kmsKeyArn,
     }),
   );
   return { Version: "2012-10-17", Statement: statements };

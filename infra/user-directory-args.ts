@@ -10,11 +10,16 @@ import { checkedOrThrow, type Problem, problem, problemAt, problemWithText } fro
 export type MfaMode = "OFF" | "OPTIONAL" | "ON";
 export const MFA_MODES: readonly MfaMode[] = ["OFF", "OPTIONAL", "ON"];
 export type AdvancedSecurityMode = "OFF" | "AUDIT" | "ENFORCED";
+/** Cognito's user pool feature plans ("tiers"); threat protection needs PLUS. */
+export type FeaturePlan = "LITE" | "ESSENTIALS" | "PLUS";
+export const FEATURE_PLANS: readonly FeaturePlan[] = ["LITE", "ESSENTIALS", "PLUS"];
 
 export const USER_DIRECTORY_DEFAULTS = {
   mfa: "OPTIONAL" as MfaMode,
   deletionProtection: true,
   advancedSecurity: "OFF" as AdvancedSecurityMode,
+  /** What Cognito gives a new pool when no plan is named. */
+  featurePlan: "ESSENTIALS" as FeaturePlan,
   minimumPasswordLength: 12,
   resourceServerIdentifier: "iot",
   scopes: [{ name: "device", description: "Connect to AWS IoT Core as the signed-in user" }],
@@ -33,6 +38,13 @@ export interface UserDirectoryScope {
 export interface UserDirectoryClient {
   /** Key of the client among this directory's clients: names the child resource and its outputs; never rename. */
   key: string;
+  /**
+   * With `existingUserPool`: the id of an app client that pool already has, adopted instead of created (its
+   * settings stay yours; register the device grant's `/callback` URL on it and allow the authorization code flow).
+   */
+  existingClientId?: pulumi.Input<string>;
+  /** With `existingClientId` of a confidential client: its secret. */
+  existingClientSecret?: pulumi.Input<string>;
   /** Name shown in the Cognito console. */
   name: string;
   /**
@@ -50,7 +62,8 @@ export interface UserDirectoryClient {
 export interface UserDirectoryDomainArgs {
   /**
    * Prefix of the Cognito-hosted domain `https://<prefix>.auth.<region>.amazoncognito.com` (lowercase letters,
-   * digits and hyphens, unique in the region, not containing `aws`, `amazon` or `cognito`).
+   * digits and hyphens, not containing `aws`, `amazon` or `cognito`). Prefixes are unique across every AWS account
+   * in a region, so the default is `<name>-<stack>-<8 random hex digits>`, drawn once and kept in the stack's state.
    */
   prefix?: string;
   /** Your own domain for the hosted UI instead, e.g. `login.example.com`; needs `certificateArn`. */
@@ -59,12 +72,27 @@ export interface UserDirectoryDomainArgs {
   certificateArn?: pulumi.Input<string>;
 }
 
+/**
+ * A user pool your organisation already runs, used instead of a new one. The component then declares no pool,
+ * domain or resource server: the pool must already have its hosted UI (or managed login) domain and a resource
+ * server whose identifier and scopes are `resourceServerIdentifier` and `scopes`. It still declares the `clients`
+ * without an `existingClientId`, and the `groups`, in that pool.
+ */
+export interface ExistingUserPool {
+  /** The pool's id, `<region>_<id>`, in the program's region. */
+  userPoolId: pulumi.Input<string>;
+  /** Base URL of the pool's hosted UI domain, e.g. `https://login.example.com` (https, no path). */
+  hostedUiUrl: pulumi.Input<string>;
+}
+
 export interface UserDirectoryArgs {
   /** Where Cognito may send the authorization code: the device grant's `/callback` URL(s). At least one. */
   callbackUrls: pulumi.Input<string>[];
   /** The device app clients; at least one. */
   clients: UserDirectoryClient[];
-  /** Hosted UI domain; default: the prefix `<name>-<stack>`. */
+  /** Use this pool instead of creating one; the pool-level arguments below are then refused (set them on the pool). */
+  existingUserPool?: ExistingUserPool;
+  /** Hosted UI domain; default: the prefix `<name>-<stack>-<random>`. */
   domain?: UserDirectoryDomainArgs;
   /** Resource server identifier, the first part of the IoT scopes (default `iot`). */
   resourceServerIdentifier?: string;
@@ -76,8 +104,13 @@ export interface UserDirectoryArgs {
   mfa?: MfaMode;
   /** Refuse to delete the pool, and its users with it, until this is turned off (default `true`). */
   deletionProtection?: boolean;
-  /** Cognito threat protection (`OFF` by default; `AUDIT`/`ENFORCED` need the Plus feature plan and cost extra). */
+  /** Cognito threat protection (`OFF` by default; `AUDIT`/`ENFORCED` need `featurePlan: "PLUS"` and cost extra). */
   advancedSecurity?: AdvancedSecurityMode;
+  /**
+   * The pool's feature plan: `LITE`, `ESSENTIALS` (default, as Cognito gives a new pool) or `PLUS` (needed for
+   * threat protection). Priced per monthly active user; see Cognito's pricing before choosing.
+   */
+  featurePlan?: FeaturePlan;
   /** Minimum password length (default 12, at least 12); every character class is always required. */
   minimumPasswordLength?: number;
   /** Access and ID token lifetime in minutes (default 60 each; 5 to 1440). */
@@ -94,6 +127,8 @@ export interface UserDirectoryArgs {
 }
 
 const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** `-` and the 8 hex digits of 4 random bytes, appended to the default domain prefix. */
+export const RANDOM_SUFFIX_LENGTH = 9;
 const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 const IDENTIFIER = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
 const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
@@ -106,12 +141,17 @@ export interface UserDirectoryGroup {
 }
 
 export interface CheckedUserDirectoryArgs {
+  /** With the default domain: the fixed part of the prefix, before `-<random hex>`. */
+  domainPrefixBase?: string;
   domainPrefix?: string;
   customDomain?: string;
   resourceServerIdentifier: string;
   scopes: UserDirectoryScope[];
   /** Client key → its checked registration (type and full scope names). */
-  clients: { key: string; name: string; type: "public" | "confidential"; scopes: string[] }[];
+  clients: { key: string; name: string; type: "public" | "confidential"; scopes: string[]; existing: boolean }[];
+  /** Whether the pool is one the caller already runs (`existingUserPool`). */
+  existingPool: boolean;
+  featurePlan: FeaturePlan;
   mfa: MfaMode;
   deletionProtection: boolean;
   advancedSecurity: AdvancedSecurityMode;
@@ -136,9 +176,10 @@ export function userDirectoryProblems(
   const problems: Problem[] = [];
   const a = (args ?? {}) as Partial<UserDirectoryArgs>;
 
-  const domain = checkDomain(a.domain ?? {}, name, stack, problems);
+  const existingPool = checkExistingPool(a, problems);
+  const domain = existingPool ? {} : checkDomain(a.domain ?? {}, name, stack, problems);
   const { resourceServerIdentifier, scopes, resourceScopes } = checkResourceServer(a, problems);
-  const clients = checkClients(a.clients, resourceScopes, problems);
+  const clients = checkClients(a.clients, resourceScopes, existingPool, problems);
   checkCallbackUrls(a.callbackUrls, problems);
   const pool = checkPoolSettings(a, problems);
   const lifetimes = checkTokenLifetimes(a, problems);
@@ -146,8 +187,55 @@ export function userDirectoryProblems(
 
   return {
     problems,
-    checked: { ...domain, resourceServerIdentifier, scopes, clients, ...pool, ...lifetimes, groups },
+    checked: { ...domain, resourceServerIdentifier, scopes, clients, existingPool, ...pool, ...lifetimes, groups },
   };
+}
+
+/** What only a pool of our own can be given: refused, each by name, alongside `existingUserPool`. */
+const POOL_LEVEL_ARGS = [
+  "domain",
+  "allowSelfSignUp",
+  "mfa",
+  "deletionProtection",
+  "advancedSecurity",
+  "featurePlan",
+  "minimumPasswordLength",
+] as const;
+
+/** `existingUserPool`: its id and hosted UI URL, and no pool-level argument beside it. */
+function checkExistingPool(a: Partial<UserDirectoryArgs>, problems: Problem[]): boolean {
+  const existing = a.existingUserPool;
+  if (existing === undefined) return false;
+  if (typeof existing !== "object" || existing === null) {
+    problems.push(problemAt("existingUserPool", "must be { userPoolId, hostedUiUrl }"));
+    return true;
+  }
+  if (existing.userPoolId === undefined) problems.push(problemAt("existingUserPool.userPoolId", "is required"));
+  else if (typeof existing.userPoolId === "string" && !/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/.test(existing.userPoolId)) {
+    problems.push(
+      problemAt(
+        "existingUserPool.userPoolId",
+        `must be a user pool id such as eu-west-1_AbCdEf123; got ${JSON.stringify(existing.userPoolId)}`,
+      ),
+    );
+  }
+  if (existing.hostedUiUrl === undefined) problems.push(problemAt("existingUserPool.hostedUiUrl", "is required"));
+  else if (typeof existing.hostedUiUrl === "string" && !/^https:\/\/[a-z0-9.-]+$/.test(existing.hostedUiUrl)) {
+    problems.push(
+      problemAt(
+        "existingUserPool.hostedUiUrl",
+        `must be https://<domain>, without a path or trailing slash; got ${JSON.stringify(existing.hostedUiUrl)}`,
+      ),
+    );
+  }
+  for (const key of POOL_LEVEL_ARGS) {
+    if (a[key] !== undefined) {
+      problems.push(
+        problem(key, (n) => `${n(key)} is a setting of the pool, and ${n("existingUserPool")} is not this program's: set it on that pool`),
+      );
+    }
+  }
+  return true;
 }
 
 /** Groups: Cognito's names (no whitespace, at most 128 characters), each once, descriptions of at most 2,048 characters. */
@@ -177,7 +265,7 @@ function checkDomain(
   name: string,
   stack: string,
   problems: Problem[],
-): Pick<CheckedUserDirectoryArgs, "domainPrefix" | "customDomain"> {
+): Pick<CheckedUserDirectoryArgs, "domainPrefixBase" | "domainPrefix" | "customDomain"> {
   let domainPrefix: string | undefined;
   let customDomain: string | undefined;
   if (domain.customDomain !== undefined) {
@@ -199,7 +287,13 @@ function checkDomain(
     if (domain.certificateArn !== undefined) {
       problems.push(problem("domain.certificateArn", (n) => `${n("domain.certificateArn")} is set without ${n("domain.customDomain")}`));
     }
-    domainPrefix = domain.prefix ?? `${name}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+    // The default's random part (8 hex digits and a hyphen) cannot spell a reserved word or break the pattern.
+    domainPrefix =
+      domain.prefix ??
+      `${name}-${stack}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .slice(0, 63 - RANDOM_SUFFIX_LENGTH);
     if (!DOMAIN_PREFIX.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix)) {
       problems.push(
         problemAt(
@@ -209,6 +303,7 @@ function checkDomain(
         ),
       );
     }
+    if (domain.prefix === undefined) return { domainPrefixBase: domainPrefix, customDomain };
   }
   return { domainPrefix, customDomain };
 }
@@ -253,6 +348,7 @@ function checkResourceServer(
 function checkClients(
   given: UserDirectoryClient[] | undefined,
   resourceScopes: string[],
+  existingPool: boolean,
   problems: Problem[],
 ): CheckedUserDirectoryArgs["clients"] {
   const knownScopes = new Set([...STANDARD_SCOPES, ...resourceScopes]);
@@ -285,7 +381,15 @@ function checkClients(
         about("scopes", `scopes must include an IoT scope (${resourceScopes.join(", ")}), or its tokens open nothing`);
       }
     }
-    clients.push({ key: client?.key, name: client?.name, type, scopes: Array.isArray(clientScopes) ? [...clientScopes] : [] });
+    const existing = client?.existingClientId !== undefined;
+    if (existing && !existingPool) about("existingClientId", "existingClientId needs existingUserPool: a new pool has no clients to adopt");
+    if (client?.existingClientSecret !== undefined && !(existing && type === "confidential")) {
+      about("existingClientSecret", "existingClientSecret goes with the existingClientId of a confidential client");
+    }
+    if (existing && type === "confidential" && client?.existingClientSecret === undefined) {
+      about("existingClientSecret", "a confidential existingClientId needs its existingClientSecret");
+    }
+    clients.push({ key: client?.key, name: client?.name, type, scopes: Array.isArray(clientScopes) ? [...clientScopes] : [], existing });
   }
   return clients;
 }
@@ -304,7 +408,7 @@ function checkCallbackUrls(callbackUrls: UserDirectoryArgs["callbackUrls"] | und
 function checkPoolSettings(
   a: Partial<UserDirectoryArgs>,
   problems: Problem[],
-): Pick<CheckedUserDirectoryArgs, "mfa" | "deletionProtection" | "advancedSecurity" | "minimumPasswordLength"> {
+): Pick<CheckedUserDirectoryArgs, "mfa" | "deletionProtection" | "advancedSecurity" | "featurePlan" | "minimumPasswordLength"> {
   const d = USER_DIRECTORY_DEFAULTS;
   const mfa = a.mfa ?? d.mfa;
   if (!MFA_MODES.includes(mfa)) problems.push(problemAt("mfa", `must be OFF, OPTIONAL or ON; got ${JSON.stringify(mfa)}`));
@@ -314,6 +418,19 @@ function checkPoolSettings(
   if (!["OFF", "AUDIT", "ENFORCED"].includes(advancedSecurity)) {
     problems.push(problemAt("advancedSecurity", `must be OFF, AUDIT or ENFORCED; got ${JSON.stringify(advancedSecurity)}`));
   }
+  const featurePlan = a.featurePlan ?? d.featurePlan;
+  if (!FEATURE_PLANS.includes(featurePlan)) {
+    problems.push(problemAt("featurePlan", `must be LITE, ESSENTIALS or PLUS; got ${JSON.stringify(featurePlan)}`));
+  } else if (advancedSecurity !== "OFF" && featurePlan !== "PLUS") {
+    // Cognito refuses the pool otherwise: threat protection is a feature of the Plus plan.
+    problems.push(
+      problem(
+        "advancedSecurity",
+        (n) =>
+          `${n("advancedSecurity")} ${advancedSecurity} needs ${n("featurePlan")} PLUS (threat protection is a Plus feature); got ${featurePlan}`,
+      ),
+    );
+  }
   const minimumPasswordLength = integerSetting(
     "minimumPasswordLength",
     a.minimumPasswordLength ?? d.minimumPasswordLength,
@@ -321,7 +438,7 @@ function checkPoolSettings(
     d.minimumPasswordLength,
     problems,
   );
-  return { mfa, deletionProtection, advancedSecurity, minimumPasswordLength };
+  return { mfa, deletionProtection, advancedSecurity, featurePlan, minimumPasswordLength };
 }
 
 /** Token lifetimes, each in Cognito's range; a refresh token must outlive the tokens it renews. */

@@ -8,14 +8,34 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { cognitoJwksUri } from "../functions/shared/oauth";
-import { checkUserDirectoryArgs, type CheckedUserDirectoryArgs, type UserDirectoryArgs } from "./user-directory-args";
+import * as random from "@pulumi/random";
+import {
+  checkUserDirectoryArgs,
+  type CheckedUserDirectoryArgs,
+  type ExistingUserPool,
+  type UserDirectoryArgs,
+} from "./user-directory-args";
+
+/** What the rest of the component needs of the pool, whether it declared the pool or was given one. */
+interface PoolParts {
+  id: pulumi.Output<string>;
+  arn: pulumi.Output<string>;
+  /** `https://cognito-idp.<region>.<dns suffix>/<pool id>`. */
+  issuer: pulumi.Output<string>;
+  hostedUiUrl: pulumi.Output<string>;
+  customDomainTarget: pulumi.Output<string | undefined>;
+  /** Declared with a pool of our own; an existing pool has its own already. */
+  resourceServer: aws.cognito.ResourceServer | undefined;
+}
 
 /**
  * A Cognito user pool for the people who approve devices, with:
  *
  * - a strong password policy (at least 12 characters of every class), optional or required TOTP MFA, recovery by
  *   verified email only, sign-in by email, deletion protection on by default, and no self-service admin API scope;
- * - the hosted UI on a Cognito prefix domain or your own domain;
+ * - the hosted UI (classic) on a Cognito prefix domain, unique by default, or your own domain;
+ * - the feature plan named (`ESSENTIALS` by default), and threat protection only with `PLUS`;
+ * - or none of the above, with `existingUserPool`: the pool your organisation runs, with app clients it has or new ones;
  * - a resource server `iot` with the IoT scopes that the authorizer's grants can require;
  * - one app client per kind of device: authorization code flow only, callback exactly the device grant's
  *   `/callback`, `preventUserExistenceErrors`, token revocation, explicit token lifetimes, refresh as the only
@@ -36,8 +56,8 @@ export class UserDirectory extends pulumi.ComponentResource {
   readonly clientIds: pulumi.Output<Record<string, string>>;
   /** Client key → client secret, for confidential clients; secret. */
   readonly clientSecrets: pulumi.Output<Record<string, string>>;
-  /** With a custom domain: the CloudFront distribution to point the domain's DNS alias at. */
-  readonly cloudfrontDistribution: pulumi.Output<string | undefined>;
+  /** With a custom domain: the CloudFront distribution its DNS alias (CNAME or Route 53 alias) points at. */
+  readonly customDomainTarget: pulumi.Output<string | undefined>;
   /** The checked arguments, for composing programs (e.g. which clients are confidential). */
   readonly settings: CheckedUserDirectoryArgs;
 
@@ -47,12 +67,74 @@ export class UserDirectory extends pulumi.ComponentResource {
     const parent = { parent: this };
     const region = aws.getRegionOutput({}, parent).region;
 
+    const pool = args.existingUserPool ? this.existingPool(args.existingUserPool, region) : this.newPool(name, args, checked, region);
+    const created = this.appClients(name, args, checked, pool.id, pool.resourceServer);
+    for (const group of checked.groups) {
+      new aws.cognito.UserGroup(
+        `${name}-group-${group.name}`,
+        { userPoolId: pool.id, name: group.name, description: group.description },
+        parent,
+      );
+    }
+
+    this.settings = checked;
+    this.userPoolId = pool.id;
+    this.userPoolArn = pool.arn;
+    this.issuer = pool.issuer;
+    this.jwksUri = this.issuer.apply(cognitoJwksUri);
+    this.hostedUiUrl = pool.hostedUiUrl;
+    this.authorizationEndpoint = pulumi.interpolate`${pool.hostedUiUrl}/oauth2/authorize`;
+    this.tokenEndpoint = pulumi.interpolate`${pool.hostedUiUrl}/oauth2/token`;
+    const clientIds = checked.clients.map(
+      (_, i) => created[i]?.id ?? pulumi.output(args.clients[i].existingClientId as pulumi.Input<string>),
+    );
+    this.clientIds = pulumi.all(clientIds).apply((ids) => Object.fromEntries(checked.clients.map((c, i) => [c.key, ids[i]])));
+    const confidential = checked.clients.flatMap((c, i) =>
+      c.type === "confidential"
+        ? [{ key: c.key, secret: created[i]?.clientSecret ?? pulumi.output(args.clients[i].existingClientSecret as pulumi.Input<string>) }]
+        : [],
+    );
+    this.clientSecrets = pulumi.secret(
+      pulumi.all(confidential.map((c) => c.secret)).apply((secrets) => Object.fromEntries(confidential.map((c, i) => [c.key, secrets[i]]))),
+    );
+    this.customDomainTarget = pool.customDomainTarget;
+    this.registerOutputs({
+      userPoolId: this.userPoolId,
+      userPoolArn: this.userPoolArn,
+      issuer: this.issuer,
+      jwksUri: this.jwksUri,
+      hostedUiUrl: this.hostedUiUrl,
+      authorizationEndpoint: this.authorizationEndpoint,
+      tokenEndpoint: this.tokenEndpoint,
+      clientIds: this.clientIds,
+      clientSecrets: this.clientSecrets,
+      customDomainTarget: this.customDomainTarget,
+    });
+  }
+
+  /** A pool of our own: the pool, its hosted UI domain and its resource server. */
+  private newPool(name: string, args: UserDirectoryArgs, checked: CheckedUserDirectoryArgs, region: pulumi.Output<string>): PoolParts {
+    const parent = { parent: this };
     const pool = this.userPool(name, args, checked);
+    // Prefix domains are unique across every AWS account in the region: the default carries random hex digits,
+    // drawn once and kept in the stack's state, so the first deployment does not collide and later ones keep it.
+    const prefix =
+      checked.domainPrefixBase !== undefined
+        ? new random.RandomId(`${name}-domain-suffix`, { byteLength: 4, keepers: { base: checked.domainPrefixBase } }, parent).hex.apply(
+            (hex) => `${checked.domainPrefixBase}-${hex}`,
+          )
+        : pulumi.output(checked.domainPrefix as string);
     const domain = new aws.cognito.UserPoolDomain(
       `${name}-domain`,
-      checked.customDomain !== undefined
-        ? { userPoolId: pool.id, domain: checked.customDomain, certificateArn: args.domain?.certificateArn }
-        : { userPoolId: pool.id, domain: checked.domainPrefix as string },
+      {
+        userPoolId: pool.id,
+        // 1: the classic hosted UI, which needs no branding style per app client (managed login, 2, shows an error
+        // page to a client without one).
+        managedLoginVersion: 1,
+        ...(checked.customDomain !== undefined
+          ? { domain: checked.customDomain, certificateArn: args.domain?.certificateArn }
+          : { domain: prefix }),
+      },
       parent,
     );
     const resourceServer = new aws.cognito.ResourceServer(
@@ -65,50 +147,33 @@ export class UserDirectory extends pulumi.ComponentResource {
       },
       parent,
     );
-    const clients = this.appClients(name, args, checked, pool, resourceServer);
-    for (const group of checked.groups) {
-      new aws.cognito.UserGroup(
-        `${name}-group-${group.name}`,
-        { userPoolId: pool.id, name: group.name, description: group.description },
-        parent,
-      );
-    }
+    return {
+      id: pool.id,
+      arn: pool.arn,
+      issuer: pulumi.interpolate`https://${pool.endpoint}`,
+      hostedUiUrl:
+        checked.customDomain !== undefined
+          ? pulumi.output(`https://${checked.customDomain}`)
+          : pulumi.interpolate`https://${domain.domain}.auth.${region}.amazoncognito.com`,
+      customDomainTarget: checked.customDomain !== undefined ? domain.cloudfrontDistribution : pulumi.output(undefined),
+      resourceServer,
+    };
+  }
 
-    const hostedUiUrl =
-      checked.customDomain !== undefined
-        ? pulumi.output(`https://${checked.customDomain}`)
-        : pulumi.interpolate`https://${domain.domain}.auth.${region}.amazoncognito.com`;
-
-    this.settings = checked;
-    this.userPoolId = pool.id;
-    this.userPoolArn = pool.arn;
-    this.issuer = pulumi.interpolate`https://${pool.endpoint}`;
-    this.jwksUri = this.issuer.apply(cognitoJwksUri);
-    this.hostedUiUrl = hostedUiUrl;
-    this.authorizationEndpoint = pulumi.interpolate`${hostedUiUrl}/oauth2/authorize`;
-    this.tokenEndpoint = pulumi.interpolate`${hostedUiUrl}/oauth2/token`;
-    this.clientIds = pulumi
-      .all(clients.map((c) => c.id))
-      .apply((ids) => Object.fromEntries(checked.clients.map((c, i) => [c.key, ids[i]])));
-    const confidential = checked.clients.flatMap((c, i) => (c.type === "confidential" ? [{ key: c.key, client: clients[i] }] : []));
-    this.clientSecrets = pulumi.secret(
-      pulumi
-        .all(confidential.map((c) => c.client.clientSecret))
-        .apply((secrets) => Object.fromEntries(confidential.map((c, i) => [c.key, secrets[i]]))),
-    );
-    this.cloudfrontDistribution = checked.customDomain !== undefined ? domain.cloudfrontDistribution : pulumi.output(undefined);
-    this.registerOutputs({
-      userPoolId: this.userPoolId,
-      userPoolArn: this.userPoolArn,
-      issuer: this.issuer,
-      jwksUri: this.jwksUri,
-      hostedUiUrl: this.hostedUiUrl,
-      authorizationEndpoint: this.authorizationEndpoint,
-      tokenEndpoint: this.tokenEndpoint,
-      clientIds: this.clientIds,
-      clientSecrets: this.clientSecrets,
-      cloudfrontDistribution: this.cloudfrontDistribution,
-    });
+  /** A pool the caller runs: its ARN and issuer from its id, in this program's account, region and partition. */
+  private existingPool(existing: ExistingUserPool, region: pulumi.Output<string>): PoolParts {
+    const parent = { parent: this };
+    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+    const partition = aws.getPartitionOutput({}, parent);
+    const id = pulumi.output(existing.userPoolId);
+    return {
+      id,
+      arn: pulumi.interpolate`arn:${partition.partition}:cognito-idp:${region}:${accountId}:userpool/${id}`,
+      issuer: pulumi.interpolate`https://cognito-idp.${region}.${partition.dnsSuffix}/${id}`,
+      hostedUiUrl: pulumi.output(existing.hostedUiUrl),
+      customDomainTarget: pulumi.output(undefined),
+      resourceServer: undefined,
+    };
   }
 
   private userPool(name: string, args: UserDirectoryArgs, checked: CheckedUserDirectoryArgs): aws.cognito.UserPool {
@@ -134,6 +199,7 @@ export class UserDirectory extends pulumi.ComponentResource {
         // By default users are invited by an administrator; open sign-up is a decision to make explicitly.
         adminCreateUserConfig: { allowAdminCreateUserOnly: !(args.allowSelfSignUp ?? false) },
         deletionProtection: checked.deletionProtection ? "ACTIVE" : "INACTIVE",
+        userPoolTier: checked.featurePlan,
         userPoolAddOns: checked.advancedSecurity === "OFF" ? undefined : { advancedSecurityMode: checked.advancedSecurity },
         tags: args.tags,
       },
@@ -141,39 +207,40 @@ export class UserDirectory extends pulumi.ComponentResource {
     );
   }
 
-  /** One app client per kind of device, in `checked.clients` order. */
+  /** One app client per kind of device not adopted from an existing pool, at its index in `checked.clients`. */
   private appClients(
     name: string,
     args: UserDirectoryArgs,
     checked: CheckedUserDirectoryArgs,
-    pool: aws.cognito.UserPool,
-    resourceServer: aws.cognito.ResourceServer,
-  ): aws.cognito.UserPoolClient[] {
-    return checked.clients.map(
-      (client) =>
-        new aws.cognito.UserPoolClient(
-          `${name}-client-${client.key}`,
-          {
-            name: client.name,
-            userPoolId: pool.id,
-            generateSecret: client.type === "confidential",
-            allowedOauthFlowsUserPoolClient: true,
-            allowedOauthFlows: ["code"],
-            allowedOauthScopes: client.scopes,
-            callbackUrls: args.callbackUrls,
-            supportedIdentityProviders: ["COGNITO"],
-            // The hosted UI needs no direct auth flow; refreshing does.
-            explicitAuthFlows: ["ALLOW_REFRESH_TOKEN_AUTH"],
-            preventUserExistenceErrors: "ENABLED",
-            enableTokenRevocation: true,
-            accessTokenValidity: checked.accessTokenValidityMinutes,
-            idTokenValidity: checked.idTokenValidityMinutes,
-            refreshTokenValidity: checked.refreshTokenValidityDays,
-            tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
-          },
-          // The client's scopes exist once the resource server does.
-          { parent: this, dependsOn: [resourceServer] },
-        ),
+    userPoolId: pulumi.Output<string>,
+    resourceServer: aws.cognito.ResourceServer | undefined,
+  ): (aws.cognito.UserPoolClient | undefined)[] {
+    return checked.clients.map((client) =>
+      client.existing
+        ? undefined
+        : new aws.cognito.UserPoolClient(
+            `${name}-client-${client.key}`,
+            {
+              name: client.name,
+              userPoolId,
+              generateSecret: client.type === "confidential",
+              allowedOauthFlowsUserPoolClient: true,
+              allowedOauthFlows: ["code"],
+              allowedOauthScopes: client.scopes,
+              callbackUrls: args.callbackUrls,
+              supportedIdentityProviders: ["COGNITO"],
+              // The hosted UI needs no direct auth flow; refreshing does.
+              explicitAuthFlows: ["ALLOW_REFRESH_TOKEN_AUTH"],
+              preventUserExistenceErrors: "ENABLED",
+              enableTokenRevocation: true,
+              accessTokenValidity: checked.accessTokenValidityMinutes,
+              idTokenValidity: checked.idTokenValidityMinutes,
+              refreshTokenValidity: checked.refreshTokenValidityDays,
+              tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
+            },
+            // The client's scopes exist once the resource server does.
+            { parent: this, dependsOn: resourceServer ? [resourceServer] : [] },
+          ),
     );
   }
 }

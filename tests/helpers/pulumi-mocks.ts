@@ -182,6 +182,13 @@ function computedOutputs(
         id: String(inputs.domain),
         ...(inputs.certificateArn !== undefined && { cloudfrontDistribution: `d${suffix(name)}.cloudfront.net` }),
       };
+    case "random:index/randomId:RandomId": {
+      const bytes = createHash("sha256")
+        .update(`random:${name}`)
+        .digest()
+        .subarray(0, Number(inputs.byteLength ?? 8));
+      return { hex: bytes.toString("hex"), b64Url: bytes.toString("base64url"), dec: BigInt(`0x${bytes.toString("hex")}`).toString() };
+    }
     case "aws:cognito/resourceServer:ResourceServer":
       return { id: `${String(inputs.userPoolId)}|${String(inputs.identifier)}` };
     case "aws:dynamodb/table:Table":

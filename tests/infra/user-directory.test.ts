@@ -12,6 +12,8 @@ const T = {
   domain: "aws:cognito/userPoolDomain:UserPoolDomain",
   resourceServer: "aws:cognito/resourceServer:ResourceServer",
   client: "aws:cognito/userPoolClient:UserPoolClient",
+  group: "aws:cognito/userGroup:UserGroup",
+  random: "random:index/randomId:RandomId",
 };
 
 let mocks: MockRecorder;
@@ -49,6 +51,8 @@ describe("UserDirectory", () => {
       [T.domain]: 1,
       [T.resourceServer]: 1,
       [T.client]: 2,
+      [T.group]: 0,
+      [T.random]: 1,
     });
   });
 
@@ -72,12 +76,21 @@ describe("UserDirectory", () => {
       accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
       adminCreateUserConfig: { allowAdminCreateUserOnly: true },
       deletionProtection: "ACTIVE",
+      userPoolTier: "ESSENTIALS",
     });
   });
 
   it("turns MFA off without a software token block, and deletion protection off when asked", async () => {
-    await create({ ...baseArgs, mfa: "OFF", deletionProtection: false, advancedSecurity: "ENFORCED", allowSelfSignUp: true });
+    await create({
+      ...baseArgs,
+      mfa: "OFF",
+      deletionProtection: false,
+      advancedSecurity: "ENFORCED",
+      featurePlan: "PLUS",
+      allowSelfSignUp: true,
+    });
     const inputs = mocks.one(T.pool).inputs;
+    expect(inputs.userPoolTier).toBe("PLUS");
     expect(inputs.mfaConfiguration).toBe("OFF");
     expect(inputs.softwareTokenMfaConfiguration).toBeUndefined();
     expect(inputs.deletionProtection).toBe("INACTIVE");
@@ -134,8 +147,10 @@ describe("UserDirectory", () => {
     expect(poolId).toMatch(/^eu-west-1_/);
     expect(await unwrap(directory.issuer)).toBe(issuer);
     expect(await unwrap(directory.jwksUri)).toBe(`${issuer}/.well-known/jwks.json`);
-    expect(mocks.one(T.domain).inputs).toEqual({ userPoolId: poolId, domain: `users-${MOCK_STACK}` });
-    const hosted = `https://users-${MOCK_STACK}.auth.${REGION}.amazoncognito.com`;
+    const prefix = `users-${MOCK_STACK}-${mocks.one(T.random).state.hex as string}`;
+    expect(prefix).toMatch(new RegExp(`^users-${MOCK_STACK}-[0-9a-f]{8}$`));
+    expect(mocks.one(T.domain).inputs).toEqual({ userPoolId: poolId, domain: prefix, managedLoginVersion: 1 });
+    const hosted = `https://${prefix}.auth.${REGION}.amazoncognito.com`;
     expect(await unwrap(directory.authorizationEndpoint)).toBe(`${hosted}/oauth2/authorize`);
     expect(await unwrap(directory.tokenEndpoint)).toBe(`${hosted}/oauth2/token`);
     const [tv, printer] = mocks.byType(T.client);
@@ -150,9 +165,15 @@ describe("UserDirectory", () => {
   it("serves the hosted UI on a custom domain with its certificate", async () => {
     const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
     const directory = await create({ ...baseArgs, domain: { customDomain: "login.example.com", certificateArn } });
-    expect(mocks.one(T.domain).inputs).toEqual({ userPoolId: mocks.one(T.pool).id, domain: "login.example.com", certificateArn });
+    expect(mocks.one(T.domain).inputs).toEqual({
+      userPoolId: mocks.one(T.pool).id,
+      domain: "login.example.com",
+      certificateArn,
+      managedLoginVersion: 1,
+    });
+    expect(mocks.byType(T.random)).toEqual([]);
     expect(await unwrap(directory.authorizationEndpoint)).toBe("https://login.example.com/oauth2/authorize");
-    expect(await unwrap(directory.cloudfrontDistribution)).toMatch(/\.cloudfront\.net$/);
+    expect(await unwrap(directory.customDomainTarget)).toMatch(/\.cloudfront\.net$/);
   });
 
   it("refuses weak or contradictory arguments, listing every problem, and declares nothing", async () => {
@@ -188,7 +209,110 @@ describe("UserDirectory", () => {
     expect(mocks.resources).toEqual([]);
   });
 
-  it("derives a valid domain prefix from the name and stack", () => {
-    expect(checkUserDirectoryArgs("Device_Users", baseArgs, "prod.eu").domainPrefix).toBe("device-users-prod-eu");
+  it("derives the fixed part of a valid, unique domain prefix from the name and stack, leaving room for the random part", () => {
+    const checked = checkUserDirectoryArgs("Device_Users", baseArgs, "prod.eu");
+    expect(checked.domainPrefixBase).toBe("device-users-prod-eu");
+    expect(checked.domainPrefix).toBeUndefined();
+    expect(checkUserDirectoryArgs("users", baseArgs, "s".repeat(80)).domainPrefixBase).toHaveLength(63 - 9);
+  });
+
+  it("draws the default prefix's random part once, kept by the stack's state, and uses a given prefix as it is", async () => {
+    await create();
+    expect(mocks.one(T.random).inputs).toEqual({ byteLength: 4, keepers: { base: `users-${MOCK_STACK}` } });
+    mocks = setupMocks({ region: REGION });
+    await create({ ...baseArgs, domain: { prefix: "acme-device-login" } });
+    expect(mocks.byType(T.random)).toEqual([]);
+    expect(mocks.one(T.domain).inputs.domain).toBe("acme-device-login");
+  });
+
+  it("refuses threat protection without the Plus feature plan, and an unknown plan", () => {
+    const problems = (args: Partial<UserDirectoryArgs>) => {
+      try {
+        checkUserDirectoryArgs("users", { ...baseArgs, ...args }, "dev");
+        return [];
+      } catch (err) {
+        return (err as ConfigurationError).problems;
+      }
+    };
+    expect(problems({ advancedSecurity: "AUDIT" })).toEqual([
+      "advancedSecurity AUDIT needs featurePlan PLUS (threat protection is a Plus feature); got ESSENTIALS",
+    ]);
+    expect(problems({ advancedSecurity: "ENFORCED", featurePlan: "LITE" })).toEqual([
+      "advancedSecurity ENFORCED needs featurePlan PLUS (threat protection is a Plus feature); got LITE",
+    ]);
+    expect(problems({ featurePlan: "GOLD" as "PLUS" })).toEqual(['featurePlan must be LITE, ESSENTIALS or PLUS; got "GOLD"']);
+    expect(problems({ advancedSecurity: "ENFORCED", featurePlan: "PLUS" })).toEqual([]);
+  });
+});
+
+describe("UserDirectory on an existing user pool", () => {
+  const existing = { userPoolId: "eu-west-1_AbCdEf123", hostedUiUrl: "https://login.example.com" };
+  const adoptedArgs: UserDirectoryArgs = {
+    callbackUrls: [CALLBACK],
+    existingUserPool: existing,
+    clients: [
+      { key: "tv", name: "Living-room TV", existingClientId: "1example23456789abcdefghij" },
+      { key: "printer", name: "Office printer", type: "confidential", existingClientId: "2example", existingClientSecret: "s3cret" },
+      { key: "kiosk", name: "Lobby kiosk" },
+    ],
+    groups: [{ name: "installers" }],
+  };
+
+  it("declares no pool, domain or resource server; only the clients it does not adopt, and the groups, in that pool", async () => {
+    await create(adoptedArgs);
+    expect(mocks.byType(T.pool)).toEqual([]);
+    expect(mocks.byType(T.domain)).toEqual([]);
+    expect(mocks.byType(T.resourceServer)).toEqual([]);
+    expect(mocks.byType(T.random)).toEqual([]);
+    const [kiosk] = mocks.byType(T.client);
+    expect(mocks.byType(T.client)).toHaveLength(1);
+    expect(kiosk.inputs).toMatchObject({ name: "Lobby kiosk", userPoolId: existing.userPoolId, callbackUrls: [CALLBACK] });
+    expect(mocks.one(T.group).inputs).toEqual({ userPoolId: existing.userPoolId, name: "installers" });
+  });
+
+  it("outputs the pool's ARN, issuer and endpoints from its id and URL, and the adopted clients' ids, secrets secret", async () => {
+    const directory = await create(adoptedArgs);
+    expect(await unwrap(directory.userPoolId)).toBe(existing.userPoolId);
+    expect(await unwrap(directory.userPoolArn)).toBe(`arn:aws:cognito-idp:${REGION}:123456789012:userpool/${existing.userPoolId}`);
+    expect(await unwrap(directory.issuer)).toBe(`https://cognito-idp.${REGION}.amazonaws.com/${existing.userPoolId}`);
+    expect(await unwrap(directory.authorizationEndpoint)).toBe("https://login.example.com/oauth2/authorize");
+    expect(await unwrap(directory.tokenEndpoint)).toBe("https://login.example.com/oauth2/token");
+    expect(await unwrap(directory.clientIds)).toEqual({
+      tv: "1example23456789abcdefghij",
+      printer: "2example",
+      kiosk: mocks.one(T.client).id,
+    });
+    expect(await unwrap(directory.clientSecrets)).toEqual({ printer: "s3cret" });
+    expect(await pulumi.isSecret(directory.clientSecrets)).toBe(true);
+    expect(await unwrap(directory.customDomainTarget)).toBeUndefined();
+  });
+
+  it("refuses the pool's own settings beside it, adopted clients without it, and a confidential client without its secret", () => {
+    let error: unknown;
+    try {
+      checkUserDirectoryArgs(
+        "users",
+        {
+          ...adoptedArgs,
+          existingUserPool: { userPoolId: "pool-1", hostedUiUrl: "https://login.example.com/" },
+          clients: [{ key: "printer", name: "Printer", type: "confidential", existingClientId: "x" }],
+          mfa: "ON",
+          domain: { prefix: "mine" },
+        },
+        "dev",
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigurationError).problems).toEqual([
+      'existingUserPool.userPoolId must be a user pool id such as eu-west-1_AbCdEf123; got "pool-1"',
+      'existingUserPool.hostedUiUrl must be https://<domain>, without a path or trailing slash; got "https://login.example.com/"',
+      "domain is a setting of the pool, and existingUserPool is not this program's: set it on that pool",
+      "mfa is a setting of the pool, and existingUserPool is not this program's: set it on that pool",
+      "client printer: a confidential existingClientId needs its existingClientSecret",
+    ]);
+    expect(() =>
+      checkUserDirectoryArgs("users", { ...baseArgs, clients: [{ key: "tv", name: "TV", existingClientId: "abc" }] }, "dev"),
+    ).toThrow("client tv: existingClientId needs existingUserPool: a new pool has no clients to adopt");
   });
 });

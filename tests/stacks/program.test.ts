@@ -201,6 +201,8 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
     expect(clients.map((c) => c.inputs.generateSecret)).toEqual([false, true, false]);
 
     const grantConfig = fnConfig(mocks, "device-grant-function", "DEVICE_GRANT_CONFIG");
+    const domainPrefix = mocks.one("aws:cognito/userPoolDomain:UserPoolDomain").inputs.domain as string;
+    expect(domainPrefix).toMatch(new RegExp(`^users-${MOCK_STACK}-[0-9a-f]{8}$`));
     expect(grantConfig.clients).toEqual([
       { clientId: clients[0].id, name: "Living-room TV", type: "public", scopes: ["openid", "iot/device"] },
       { clientId: clients[1].id, name: "Office printer", type: "confidential", scopes: ["iot/device"] },
@@ -209,8 +211,8 @@ describe("the program with the device grant (dev stack: deviceGrantEnabled)", ()
     expect(grantConfig.settings.codeExpirySeconds).toBe(900);
     expect(grantConfig.upstream).toEqual({
       issuer: `https://cognito-idp.eu-west-1.amazonaws.com/${mocks.one("aws:cognito/userPool:UserPool").id}`,
-      authorizationEndpoint: `https://users-${MOCK_STACK}.auth.eu-west-1.amazoncognito.com/oauth2/authorize`,
-      tokenEndpoint: `https://users-${MOCK_STACK}.auth.eu-west-1.amazoncognito.com/oauth2/token`,
+      authorizationEndpoint: `https://${domainPrefix}.auth.eu-west-1.amazoncognito.com/oauth2/authorize`,
+      tokenEndpoint: `https://${domainPrefix}.auth.eu-west-1.amazoncognito.com/oauth2/token`,
       redirectUri: callback,
       // The pool's keys, against which the device grant verifies the pool's ID tokens.
       jwksUri: `https://cognito-idp.eu-west-1.amazonaws.com/${mocks.one("aws:cognito/userPool:UserPool").id}/.well-known/jwks.json`,

@@ -20,6 +20,7 @@ export const DEVICE_GRANT_DEFAULTS = {
   architecture: "arm64" as Architecture,
   throttlingBurstLimit: 100,
   throttlingRateLimit: 50,
+  deletionProtection: true,
 } as const;
 
 export interface DeviceGrantClient {
@@ -74,6 +75,11 @@ export interface DeviceGrantArgs extends ComponentArgs {
   lambda?: FunctionArgs;
   /** Names the function, table and log groups (default `<component name>-<stack>`). */
   resourcePrefix?: string;
+  /**
+   * Refuse to delete the table until this is turned off (default `true`). The table holds only requests in flight,
+   * but deleting it with the stack (or by a mistaken replacement) ends every sign-in under way.
+   */
+  deletionProtection?: boolean;
 }
 
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -91,6 +97,7 @@ export interface CheckedDeviceGrantArgs {
   logRetentionDays: number;
   throttlingBurstLimit: number;
   throttlingRateLimit: number;
+  deletionProtection: boolean;
 }
 
 /** The checks of `checkDeviceGrantArgs`, returning the problems instead of throwing (the stack lists them with others). */
@@ -181,6 +188,7 @@ type RuntimeArgs = Pick<
   | "logRetentionDays"
   | "throttlingBurstLimit"
   | "throttlingRateLimit"
+  | "deletionProtection"
 >;
 
 /** The function's size and timeout, log retention, and the stage's throttling, with their defaults. */
@@ -196,7 +204,9 @@ function checkRuntimeArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): Run
   if (!isIntegerInRange(throttlingRateLimit, 1, 10_000)) {
     problems.push(problemAt("throttling.rateLimit", `must be an integer from 1 to 10000; got ${JSON.stringify(throttlingRateLimit)}`));
   }
-  return { ...fn, logRetentionDays, throttlingBurstLimit, throttlingRateLimit };
+  const deletionProtection = a.deletionProtection ?? d.deletionProtection;
+  if (typeof deletionProtection !== "boolean") problems.push(problemAt("deletionProtection", "must be true or false"));
+  return { ...fn, logRetentionDays, throttlingBurstLimit, throttlingRateLimit, deletionProtection };
 }
 
 /** Checks every argument and fills in defaults, or throws one `ConfigurationError` listing every problem. */

@@ -219,6 +219,7 @@ function declareTable({ name, component, args, checked }: ChildScope): aws.dynam
     {
       name: checked.resourcePrefix,
       billingMode: "PAY_PER_REQUEST",
+      deletionProtectionEnabled: checked.deletionProtection,
       hashKey: PARTITION_KEY,
       attributes: (TABLE_DEFINITION.AttributeDefinitions ?? []).map((a) => ({
         name: a.AttributeName as string,

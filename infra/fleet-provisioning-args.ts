@@ -40,6 +40,7 @@ export const FLEET_PROVISIONING_DEFAULTS = {
   logRetentionDays: 30,
   throttlingBurstLimit: 20,
   throttlingRateLimit: 10,
+  deletionProtection: true,
 } as const;
 
 /** The route the claim function serves. */
@@ -117,6 +118,8 @@ export interface FleetProvisioningArgs extends ComponentArgs {
   hookFunction?: FunctionArgs;
   /** Names the functions, table, policy and log groups (default `<component name>-<stack>`, at most 58 characters). */
   resourcePrefix?: string;
+  /** Refuse to delete the claim binding table until this is turned off (default `true`). */
+  deletionProtection?: boolean;
 }
 
 export interface CheckedFleetProvisioningArgs {
@@ -132,6 +135,7 @@ export interface CheckedFleetProvisioningArgs {
   logRetentionDays: number;
   throttlingBurstLimit: number;
   throttlingRateLimit: number;
+  deletionProtection: boolean;
 }
 
 /** An OAuth scope token (RFC 6749 §3.3). */
@@ -326,9 +330,21 @@ export function fleetProvisioningProblems(
   const functions = checkFunctions(a, problems);
   const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
   checkComponentArgs(a, problems);
+  const deletionProtection = a.deletionProtection ?? d.deletionProtection;
+  if (typeof deletionProtection !== "boolean") problems.push(problemAt("deletionProtection", "must be true or false"));
   return {
     problems,
-    checked: { resourcePrefix, templateName, template, templateBody, ...claims, allowUnboundClaims, ...functions, logRetentionDays },
+    checked: {
+      resourcePrefix,
+      templateName,
+      template,
+      templateBody,
+      ...claims,
+      allowUnboundClaims,
+      ...functions,
+      logRetentionDays,
+      deletionProtection,
+    },
   };
 }
 

@@ -167,6 +167,7 @@ function declareTable({ name, component, args, checked }: ChildScope): aws.dynam
     {
       name: `${checked.resourcePrefix}-claims`,
       billingMode: "PAY_PER_REQUEST",
+      deletionProtectionEnabled: checked.deletionProtection,
       hashKey: PARTITION_KEY,
       attributes: (CLAIM_BINDING_TABLE_DEFINITION.AttributeDefinitions ?? []).map((a) => ({
         name: a.AttributeName as string,

@@ -15,7 +15,7 @@ import { type DeviceGrantArgs } from "../../infra/device-grant-args";
 import { FleetProvisioning } from "../../infra/fleet-provisioning";
 import { type FleetProvisioningArgs } from "../../infra/fleet-provisioning-args";
 import { IotTokenAuthorizer } from "../../infra/iot-token-authorizer";
-import { type IotTokenAuthorizerArgs } from "../../infra/iot-token-authorizer-args";
+import { checkIotTokenAuthorizerArgs, type IotTokenAuthorizerArgs } from "../../infra/iot-token-authorizer-args";
 
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
@@ -188,6 +188,23 @@ describe("the shared arguments' checks", () => {
       kmsKeyArn: "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       permissionsBoundary: "arn:aws:iam::aws:policy/PowerUserAccess",
     };
-    expect(problemsOf(() => new IotTokenAuthorizer("auth", { ...authorizerArgs, ...cn }))).toEqual([]);
+    expect(problemsOf(() => checkIotTokenAuthorizerArgs("auth", { ...authorizerArgs, ...cn }, "dev"))).toEqual([]);
+  });
+});
+
+describe("the tables' deletion protection", () => {
+  it("is on by default and off only when asked, in both components that keep a table", async () => {
+    await declare(
+      (opts) => new DeviceGrant("grant", { ...grantArgs, deletionProtection: false }, opts),
+      (g) => [g.tableArn],
+    );
+    await declare(
+      (opts) => new FleetProvisioning("fleet", fleetArgs, opts),
+      (f) => [f.tableArn],
+    );
+    expect(Object.fromEntries(mocks.byType(T.table).map((t) => [t.name, t.inputs.deletionProtectionEnabled]))).toEqual({
+      "grant-table": false,
+      "fleet-table": true,
+    });
   });
 });

@@ -110,11 +110,12 @@ describe("DeviceGrant with public clients only", () => {
     expect(bundledEntries).toContain(DEVICE_GRANT_ENTRY);
   });
 
-  it("declares the table on demand, keyed by pk, with TTL, point-in-time recovery and encryption", async () => {
+  it("declares the table on demand, keyed by pk, with TTL, point-in-time recovery, encryption and deletion protection", async () => {
     await create(publicOnly);
     expect(mocks.one(T.table).inputs).toEqual({
       name: prefix,
       billingMode: "PAY_PER_REQUEST",
+      deletionProtectionEnabled: true,
       hashKey: "pk",
       attributes: [{ name: "pk", type: "S" }],
       ttl: { attributeName: "ttl", enabled: true },

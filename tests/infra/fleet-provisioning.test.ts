@@ -275,11 +275,12 @@ describe("FleetProvisioning with its own claim API", () => {
     ).toEqual([`/aws/apigateway/${prefix}-claims`, `/aws/lambda/${prefix}-claim`, `/aws/lambda/${prefix}-hook`].sort());
   });
 
-  it("keeps bindings in an on-demand table with TTL, point-in-time recovery and encryption", async () => {
+  it("keeps bindings in an on-demand table with TTL, point-in-time recovery, encryption and deletion protection", async () => {
     await create(basic);
     expect(mocks.one(T.table).inputs).toEqual({
       name: `${prefix}-claims`,
       billingMode: "PAY_PER_REQUEST",
+      deletionProtectionEnabled: true,
       hashKey: "pk",
       attributes: [{ name: "pk", type: "S" }],
       ttl: { attributeName: "ttl", enabled: true },

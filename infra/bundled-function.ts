@@ -11,7 +11,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { isIntegerInRange } from "../functions/shared/checks";
-import { type Problem, problem, problemAt } from "../functions/shared/problems";
+import { type Problem, problem, problemAt, unknownFields } from "../functions/shared/problems";
 import { functionArchive } from "./bundle";
 import { lambdaAssumeRolePolicy } from "./policies";
 
@@ -57,6 +57,7 @@ export function checkFunctionArgs(
   problems: Problem[],
 ): CheckedFunctionArgs {
   const fn = given ?? {};
+  problems.push(...unknownFields(fn, ["memorySize", "timeoutSeconds", "architecture", "reservedConcurrency"], "lambda"));
   const memorySize = fn.memorySize ?? defaults.memorySize;
   if (!isIntegerInRange(memorySize, 128, 10_240)) {
     problems.push(problemAt("lambda.memorySize", `must be an integer from 128 to 10240 MB; got ${JSON.stringify(memorySize)}`));

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { isIntegerInRange } from "../functions/shared/checks";
-import { checkedOrThrow, nested, type Problem, problemAt, problemWithText } from "../functions/shared/problems";
+import { checkedOrThrow, nested, type Problem, problemAt, problemWithText, unknownFields } from "../functions/shared/problems";
 import type { ClientRegistration, DeviceGrantSettings } from "../functions/device-grant/model";
 import { inspectClients, inspectDeviceGrantSettings } from "../functions/device-grant/settings";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
@@ -172,6 +172,7 @@ function checkUpstreamArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): vo
 
 function checkCustomDomainArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): void {
   if (a.customDomain === undefined) return;
+  problems.push(...unknownFields(a.customDomain, ["domainName", "certificateArn"], "customDomain"));
   if (typeof a.customDomain.domainName !== "string" || !DOMAIN_NAME.test(a.customDomain.domainName)) {
     problems.push(problemAt("customDomain.domainName", `must be a lowercase DNS name; got ${JSON.stringify(a.customDomain.domainName)}`));
   }
@@ -196,6 +197,7 @@ function checkRuntimeArgs(a: Partial<DeviceGrantArgs>, problems: Problem[]): Run
   const d = DEVICE_GRANT_DEFAULTS;
   const fn = checkFunctionArgs(a.lambda, d, { max: 10 }, problems);
   const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
+  problems.push(...unknownFields(a.throttling, ["burstLimit", "rateLimit"], "throttling"));
   const throttlingBurstLimit = a.throttling?.burstLimit ?? d.throttlingBurstLimit;
   if (!isIntegerInRange(throttlingBurstLimit, 1, 5_000)) {
     problems.push(problemAt("throttling.burstLimit", `must be an integer from 1 to 5000; got ${JSON.stringify(throttlingBurstLimit)}`));

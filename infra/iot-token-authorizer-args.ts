@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
 import { type AuthorizerSettings, type GrantRule, inspectAuthorizerSettings, type IssuerConfig } from "../functions/authorizer/config";
 import { issuerProblem } from "../functions/authorizer/issuer-checks";
-import { checkedOrThrow, ConfigurationError, type Problem, problem, problemAt } from "../functions/shared/problems";
+import { checkedOrThrow, ConfigurationError, type Problem, problem, problemAt, unknownFields } from "../functions/shared/problems";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
 import { type ComponentArgs, checkComponentArgs } from "./component-args";
 import { standInClientId, standInIssuer, standInJwksUri } from "./stand-ins";
@@ -319,6 +319,8 @@ function publicKeyProblems(pem: string): Problem[] {
 
 function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, problems: Problem[]): void {
   if (domain === undefined) return;
+  const fields = ["name", "domainName", "serverCertificateArns", "validationCertificateArn", "allowAuthorizerOverride"];
+  problems.push(...unknownFields(domain, fields, "domainConfiguration"));
   if (typeof domain.name !== "string" || !DOMAIN_CONFIGURATION_NAME.test(domain.name) || domain.name.startsWith("iot:")) {
     problems.push(
       problemAt(

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { integerSetting, isIntegerInRange } from "../functions/shared/checks";
-import { checkedOrThrow, type Problem, problem, problemAt, problemWithText } from "../functions/shared/problems";
+import { checkedOrThrow, type Problem, problem, problemAt, problemWithText, unknownFields } from "../functions/shared/problems";
 
 export type MfaMode = "OFF" | "OPTIONAL" | "ON";
 export const MFA_MODES: readonly MfaMode[] = ["OFF", "OPTIONAL", "ON"];
@@ -130,6 +130,7 @@ const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** `-` and the 8 hex digits of 4 random bytes, appended to the default domain prefix. */
 export const RANDOM_SUFFIX_LENGTH = 9;
 const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const CLIENT_FIELDS = ["key", "name", "type", "scopes", "existingClientId", "existingClientSecret"];
 const IDENTIFIER = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
 const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
 const STANDARD_SCOPES = ["openid", "email", "profile", "phone", "aws.cognito.signin.user.admin"];
@@ -176,6 +177,7 @@ export function userDirectoryProblems(
   const problems: Problem[] = [];
   const a = (args ?? {}) as Partial<UserDirectoryArgs>;
 
+  problems.push(...unknownFields(a.domain, ["prefix", "customDomain", "certificateArn"], "domain"));
   const existingPool = checkExistingPool(a, problems);
   const domain = existingPool ? {} : checkDomain(a.domain ?? {}, name, stack, problems);
   const { resourceServerIdentifier, scopes, resourceScopes } = checkResourceServer(a, problems);
@@ -210,6 +212,7 @@ function checkExistingPool(a: Partial<UserDirectoryArgs>, problems: Problem[]): 
     problems.push(problemAt("existingUserPool", "must be { userPoolId, hostedUiUrl }"));
     return true;
   }
+  problems.push(...unknownFields(existing, ["userPoolId", "hostedUiUrl"], "existingUserPool"));
   if (existing.userPoolId === undefined) problems.push(problemAt("existingUserPool.userPoolId", "is required"));
   else if (typeof existing.userPoolId === "string" && !/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/.test(existing.userPoolId)) {
     problems.push(
@@ -247,6 +250,7 @@ function checkGroups(given: UserDirectoryGroup[] | undefined, problems: Problem[
   }
   const seen = new Set<string>();
   given.forEach((group, i) => {
+    problems.push(...unknownFields(group, ["name", "description"], `groups[${i}]`));
     if (typeof group?.name !== "string" || !/^[^\s]{1,128}$/.test(group.name)) {
       problems.push(problemAt(`groups[${i}].name`, "must be 1-128 characters without whitespace"));
     } else if (seen.has(group.name)) {
@@ -328,6 +332,7 @@ function checkResourceServer(
   } else {
     const seen = new Set<string>();
     for (const [i, scope] of scopes.entries()) {
+      problems.push(...unknownFields(scope, ["name", "description"], `scopes[${i}]`));
       if (typeof scope?.name !== "string" || !SCOPE_NAME.test(scope.name)) {
         problems.push(
           problemAt(`scopes[${i}].name`, `must be 1-256 printable characters without " \\ or /; got ${JSON.stringify(scope?.name)}`),
@@ -362,6 +367,7 @@ function checkClients(
     const where = `clients[${i}]`;
     const label = typeof client?.key === "string" && client.key ? `client ${client.key}` : where;
     const about = (field: string, text: string) => problems.push(problemWithText(`${where}.${field}`, `${label}: ${text}`));
+    problems.push(...unknownFields(client, CLIENT_FIELDS, where));
     if (typeof client?.key !== "string" || !CLIENT_KEY.test(client.key)) {
       about("key", "key must be 1-64 letters, digits, _ or -");
     } else if (keys.has(client.key)) {

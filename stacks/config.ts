@@ -16,14 +16,7 @@ import {
   type RsaKeySize,
 } from "../infra/iot-token-authorizer-args";
 import { STAND_IN_SECRET, standInClientId, standInIssuer, standInJwksUri, standInUrl } from "../infra/stand-ins";
-import {
-  userDirectoryProblems,
-  type MfaMode,
-  type UserDirectoryArgs,
-  type UserDirectoryClient,
-  type UserDirectoryDomainArgs,
-  type UserDirectoryScope,
-} from "../infra/user-directory-args";
+import { userDirectoryProblems, type UserDirectoryArgs, type UserDirectoryClient } from "../infra/user-directory-args";
 import {
   type DirectoryNeeds,
   directoryNeeds,
@@ -32,7 +25,9 @@ import {
   readFleetProvisioning,
   withDirectoryNeeds,
 } from "./fleet-provisioning-config";
-import { type ConfigSource, readBoolean, readInteger, readJson, StackProblems, stackNamer } from "./reading";
+import { checkKnownSettings, readReservedConcurrency, readSharedArgs, type SharedArgs } from "./common-config";
+import { readUserPoolSettings, withAdoptedSecrets } from "./user-pool-config";
+import { type ConfigSource, namespaceConfig, readBoolean, readInteger, readJson, StackProblems, stackNamer } from "./reading";
 import { SCALAR_SETTINGS, STACK_SETTING_NAMES } from "./settings";
 
 export { type ConfigSource } from "./reading";
@@ -113,27 +108,32 @@ function readDeviceGrantSettings(source: ConfigSource, problems: StackProblems):
 }
 
 /** The device grant's stack settings, checked by the components' own checks with stand-ins for deployed values. */
-function readDeviceGrant(source: ConfigSource, problems: StackProblems, needs: DirectoryNeeds | undefined): DeviceGrantStackConfig {
+function readDeviceGrant(
+  source: ConfigSource,
+  problems: StackProblems,
+  needs: DirectoryNeeds | undefined,
+  shared: SharedArgs,
+): DeviceGrantStackConfig {
   const clients = readJson(source, "deviceClients", problems);
   if (clients === undefined && !problems.reported("deviceClients")) {
     problems.add("deviceClients", `deviceClients is not set: list the kinds of device that sign users in (see Pulumi.dev.yaml)`);
   }
   const given: Omit<UserDirectoryArgs, "callbackUrls"> = {
-    clients: (clients ?? []) as UserDirectoryClient[],
-    scopes: readJson(source, "deviceScopes", problems) as UserDirectoryScope[] | undefined,
-    domain: readJson(source, "userPoolDomain", problems) as UserDirectoryDomainArgs | undefined,
-    mfa: source.get("userPoolMfa") as MfaMode | undefined,
-    deletionProtection: readBoolean(source, "userPoolDeletionProtection", problems),
+    clients: withAdoptedSecrets(source, (clients ?? []) as UserDirectoryClient[], problems),
+    ...readUserPoolSettings(source, problems),
+    ...(shared.tags !== undefined && { tags: shared.tags }),
   };
   const directory = needs === undefined ? given : withDirectoryNeeds(given, needs);
   const grant: Omit<DeviceGrantArgs, "clients" | "upstream"> = {
+    ...shared,
     settings: readDeviceGrantSettings(source, problems),
-    customDomain: readJson(source, "deviceGrantDomain", problems) as DeviceGrantArgs["customDomain"],
+    customDomain: readJson(source, "deviceGrantDomain", problems, "an object") as DeviceGrantArgs["customDomain"],
     throttling: {
       burstLimit: readInteger(source, "apiThrottlingBurstLimit", problems),
       rateLimit: readInteger(source, "apiThrottlingRateLimit", problems),
     },
-    logRetentionDays: readInteger(source, "logRetentionDays", problems),
+    lambda: { reservedConcurrency: readReservedConcurrency(source, "deviceGrantReservedConcurrency", problems) },
+    deletionProtection: readBoolean(source, "tableDeletionProtection", problems),
   };
   const principalPrefix = source.get("userPoolPrincipalPrefix") ?? SCALAR_SETTINGS.userPoolPrincipalPrefix.default;
 
@@ -218,7 +218,7 @@ function readIssuers(
 }
 
 /** The authorizer's arguments other than its issuers. */
-function readAuthorizerArgs(source: ConfigSource, problems: StackProblems): Omit<IotTokenAuthorizerArgs, "issuers"> {
+function readAuthorizerArgs(source: ConfigSource, problems: StackProblems, shared: SharedArgs): Omit<IotTokenAuthorizerArgs, "issuers"> {
   const grants = readJson(source, "grants", problems);
   const signingEnabled = readBoolean(source, "signingEnabled", problems);
   const signingKeyBits = readInteger(source, "signingKeyBits", problems);
@@ -238,8 +238,10 @@ function readAuthorizerArgs(source: ConfigSource, problems: StackProblems): Omit
     lambda: {
       memorySize: readInteger(source, "functionMemoryMb", problems),
       timeoutSeconds: readInteger(source, "functionTimeoutSeconds", problems),
+      reservedConcurrency: readReservedConcurrency(source, "functionReservedConcurrency", problems),
     },
-    logRetentionDays: readInteger(source, "logRetentionDays", problems),
+    domainConfiguration: readJson(source, "iotDomainConfiguration", problems, "an object") as IotTokenAuthorizerArgs["domainConfiguration"],
+    ...shared,
   };
 }
 
@@ -261,11 +263,13 @@ function userPoolIssuer(deviceGrant: DeviceGrantStackConfig): IotTokenAuthorizer
  * `ConfigurationError` naming every problem with the stack setting to fix. Nothing is declared before this
  * returns. The shared secret is marked secret as soon as it is read.
  */
-export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT)): StackConfig {
+export function readStackConfig(source: ConfigSource = namespaceConfig(PROJECT)): StackConfig {
   const problems = new StackProblems();
+  checkKnownSettings(source, problems);
   const deviceGrantEnabled = readBoolean(source, "deviceGrantEnabled", problems) ?? SCALAR_SETTINGS.deviceGrantEnabled.default;
   const { issuers, issuersToCheck } = readIssuers(source, deviceGrantEnabled, problems);
-  const common = readAuthorizerArgs(source, problems);
+  const shared = readSharedArgs(source, problems);
+  const common = readAuthorizerArgs(source, problems, shared);
   const fleetEnabled = readBoolean(source, "fleetProvisioningEnabled", problems) ?? SCALAR_SETTINGS.fleetProvisioningEnabled.default;
   if (fleetEnabled && !deviceGrantEnabled) {
     problems.add(
@@ -274,8 +278,9 @@ export function readStackConfig(source: ConfigSource = new pulumi.Config(PROJECT
     );
   }
   const needs = fleetEnabled ? directoryNeeds(source) : undefined;
-  const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems, needs) : undefined;
-  const fleetProvisioning = fleetEnabled && deviceGrant ? readFleetProvisioning(source, problems, deviceGrant.directory) : undefined;
+  const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems, needs, shared) : undefined;
+  const fleetProvisioning =
+    fleetEnabled && deviceGrant ? readFleetProvisioning(source, problems, deviceGrant.directory, shared) : undefined;
   const extraNames: Record<string, string> = {};
   if (deviceGrant) {
     const poolIssuer = userPoolIssuer(deviceGrant);

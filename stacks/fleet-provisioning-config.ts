@@ -8,7 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { type FleetProvisioningArgs, fleetProvisioningProblems } from "../infra/fleet-provisioning-args";
 import { standInUrl } from "../infra/stand-ins";
 import { USER_DIRECTORY_DEFAULTS, type UserDirectoryArgs, type UserDirectoryClient } from "../infra/user-directory-args";
-import { type ConfigSource, readBoolean, readInteger, type StackProblems, stackNamer } from "./reading";
+import type { SharedArgs } from "./common-config";
+import { type ConfigSource, readBoolean, type StackProblems, stackNamer } from "./reading";
 import { STACK_SETTING_NAMES } from "./settings";
 
 /** The component's name in this program (`fleet-<stack>` names its functions, table and device policy). */
@@ -88,6 +89,7 @@ export function readFleetProvisioning(
   source: ConfigSource,
   problems: StackProblems,
   directory: Omit<UserDirectoryArgs, "callbackUrls">,
+  shared: SharedArgs,
 ): FleetProvisioningStackConfig {
   const namePattern = source.get("provisioningThingNamePattern");
   const group = source.get("provisioningRequiredGroup");
@@ -100,11 +102,11 @@ export function readFleetProvisioning(
       `fleetProvisioningEnabled: no entry of deviceClients lists the scope ${PROVISIONING_SCOPE}; add it to the scopes of the installers' app client`,
     );
   }
-  const logRetentionDays = readInteger(source, "logRetentionDays", problems);
   const args: FleetProvisioningStackConfig["args"] = {
+    ...shared,
     ...(namePattern !== undefined && { thing: { namePattern } }),
     allowUnboundClaims: directPath,
-    ...(logRetentionDays !== undefined && { logRetentionDays }),
+    deletionProtection: readBoolean(source, "tableDeletionProtection", problems),
   };
   // The component's own checks, with stand-ins for the device grant's API and the pool.
   const checked = fleetProvisioningProblems(

@@ -3,12 +3,33 @@
  * is wrong with a value, and the list of problems found so far, with the components' problems named by the stack
  * settings a reader sets (`STACK_SETTING_NAMES`).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { type Namer, type Problem } from "../functions/shared/problems";
-import { type SCALAR_SETTINGS } from "./settings";
+import type { SCALAR_SETTINGS } from "./settings";
 
-/** The part of `pulumi.Config` the reader uses; tests pass a recording one. */
+/** The part of `pulumi.Config` the reader uses, and the names of every setting the stack sets; tests pass a recording one. */
 export interface ConfigSource {
   get(key: string): string | undefined;
+  /** Every setting of the namespace the stack sets, so that one the program does not know is refused, not ignored. */
+  keys(): string[];
+}
+
+/** The stack's settings under `namespace` (`iot-enterprise-auth:`), whatever the program's own project is called. */
+export function namespaceConfig(namespace: string): ConfigSource {
+  const config = new pulumi.Config(namespace);
+  return {
+    get: (key) => config.get(key),
+    keys: () =>
+      Object.keys(pulumi.runtime.allConfig())
+        .filter((k) => k.startsWith(`${namespace}:`))
+        .map((k) => k.slice(namespace.length + 1)),
+  };
+}
+
+/** A string setting, with the empty string (the declared default of optional ones) read as unset. */
+export function readOptionalString(source: ConfigSource, key: keyof typeof SCALAR_SETTINGS): string | undefined {
+  const raw = source.get(key);
+  return raw === undefined || raw === "" ? undefined : raw;
 }
 
 /** A namer that calls a component's paths by their stack settings (a listed path also renames the paths below it). */
@@ -64,13 +85,14 @@ export function readBoolean(source: ConfigSource, key: keyof typeof SCALAR_SETTI
   return raw === "true";
 }
 
-export function readJson(source: ConfigSource, key: string, problems: StackProblems): unknown {
+/** A structured setting; `shape` says what it should be when it is not JSON at all (`a list of objects`). */
+export function readJson(source: ConfigSource, key: string, problems: StackProblems, shape = "a list of objects"): unknown {
   const raw = source.get(key);
   if (raw === undefined) return undefined;
   try {
     return JSON.parse(raw);
   } catch {
-    problems.add(key, `${key} must be a list of objects (set it in the stack file or with pulumi config set --path)`);
+    problems.add(key, `${key} must be ${shape} (set it in the stack file or with pulumi config set --path)`);
     return undefined;
   }
 }

@@ -74,6 +74,26 @@ export const SCALAR_SETTINGS = {
     default: IOT_TOKEN_AUTHORIZER_DEFAULTS.timeoutSeconds,
     description: "Timeout of the authorizer function in seconds (1 to 4: IoT waits 5 s in all).",
   },
+  functionReservedConcurrency: {
+    type: "integer",
+    default: 0,
+    description: "Concurrent executions reserved for (and capping) the authorizer function; 0: none reserved.",
+  },
+  kmsKeyArn: {
+    type: "string",
+    default: "",
+    description: "Customer managed KMS key (ARN) for every table, SecureString parameter and log group; empty: AWS owned or managed keys.",
+  },
+  permissionsBoundary: {
+    type: "string",
+    default: "",
+    description: "ARN of the IAM managed policy set as permissions boundary of every role the stack creates; empty: none.",
+  },
+  tableDeletionProtection: {
+    type: "boolean",
+    default: DEVICE_GRANT_DEFAULTS.deletionProtection,
+    description: "Refuse to delete the device grant's and fleet provisioning's tables until this is turned off.",
+  },
   deviceGrantEnabled: {
     type: "boolean",
     default: false,
@@ -155,6 +175,36 @@ export const SCALAR_SETTINGS = {
     default: USER_DIRECTORY_DEFAULTS.deletionProtection,
     description: "Device grant: refuse to delete the user pool (and its users) until this is turned off.",
   },
+  userPoolFeaturePlan: {
+    type: "string",
+    default: USER_DIRECTORY_DEFAULTS.featurePlan,
+    description: "Device grant: the user pool's feature plan: LITE, ESSENTIALS or PLUS (threat protection needs PLUS).",
+  },
+  userPoolAdvancedSecurity: {
+    type: "string",
+    default: USER_DIRECTORY_DEFAULTS.advancedSecurity,
+    description: "Device grant: Cognito threat protection: OFF, AUDIT or ENFORCED (needs userPoolFeaturePlan PLUS).",
+  },
+  userPoolMinimumPasswordLength: {
+    type: "integer",
+    default: USER_DIRECTORY_DEFAULTS.minimumPasswordLength,
+    description: "Device grant: minimum password length of the pool's users (12 to 99; every character class is required).",
+  },
+  userPoolAccessTokenMinutes: {
+    type: "integer",
+    default: USER_DIRECTORY_DEFAULTS.accessTokenValidityMinutes,
+    description: "Device grant: lifetime of the pool's access tokens in minutes (5 to 1440).",
+  },
+  userPoolIdTokenMinutes: {
+    type: "integer",
+    default: USER_DIRECTORY_DEFAULTS.idTokenValidityMinutes,
+    description: "Device grant: lifetime of the pool's ID tokens in minutes (5 to 1440).",
+  },
+  userPoolRefreshTokenDays: {
+    type: "integer",
+    default: USER_DIRECTORY_DEFAULTS.refreshTokenValidityDays,
+    description: "Device grant: lifetime of the pool's refresh tokens in days (1 to 3650).",
+  },
   userPoolPrincipalPrefix: {
     type: "string",
     default: "cognito",
@@ -169,6 +219,11 @@ export const SCALAR_SETTINGS = {
     type: "integer",
     default: DEVICE_GRANT_DEFAULTS.throttlingRateLimit,
     description: "Device grant: steady requests per second the API accepts (1 to 10000).",
+  },
+  deviceGrantReservedConcurrency: {
+    type: "integer",
+    default: 0,
+    description: "Device grant: concurrent executions reserved for (and capping) its function; 0: none reserved.",
   },
   fleetProvisioningEnabled: {
     type: "boolean",
@@ -198,14 +253,25 @@ export const SCALAR_SETTINGS = {
  * Settings that are lists of objects. Pulumi's project schema types only strings, integers, booleans and
  * arrays of those, so `Pulumi.yaml` documents these in comments instead of declaring them.
  */
-export const STRUCTURED_SETTINGS = ["issuers", "grants", "deviceClients", "deviceScopes", "userPoolDomain", "deviceGrantDomain"] as const;
+export const STRUCTURED_SETTINGS = [
+  "issuers",
+  "grants",
+  "tags",
+  "iotDomainConfiguration",
+  "deviceClients",
+  "deviceScopes",
+  "userPoolDomain",
+  "existingUserPool",
+  "deviceGrantDomain",
+] as const;
 
 /**
- * The HMAC shared secret (base64, as OpenAM shows it), read by issuers that set `"sharedSecret": true`.
- * Set it with `pulumi config set --secret sharedSecret …`. Optional, so not declared in `Pulumi.yaml`
+ * The secret settings: the HMAC shared secret (base64, as OpenAM shows it), read by issuers that set
+ * `"sharedSecret": true`, and the secrets of confidential app clients adopted from an existing user pool (a JSON
+ * object, client key → secret). Set them with `pulumi config set --secret …`. Optional, so not declared in `Pulumi.yaml`
  * (a declared setting without a default is required of every stack).
  */
-export const SECRET_SETTINGS = ["sharedSecret"] as const;
+export const SECRET_SETTINGS = ["sharedSecret", "existingClientSecrets"] as const;
 
 /**
  * Where each component reports a problem (a path in its arguments), and the stack setting a reader sets instead.
@@ -218,6 +284,8 @@ export const STACK_SETTING_NAMES = {
     "signing.rsaBits": "signingKeyBits",
     "lambda.memorySize": "functionMemoryMb",
     "lambda.timeoutSeconds": "functionTimeoutSeconds",
+    "lambda.reservedConcurrency": "functionReservedConcurrency",
+    domainConfiguration: "iotDomainConfiguration",
   },
   userDirectory: {
     clients: "deviceClients",
@@ -225,16 +293,25 @@ export const STACK_SETTING_NAMES = {
     scopes: "deviceScopes",
     mfa: "userPoolMfa",
     deletionProtection: "userPoolDeletionProtection",
+    featurePlan: "userPoolFeaturePlan",
+    advancedSecurity: "userPoolAdvancedSecurity",
+    minimumPasswordLength: "userPoolMinimumPasswordLength",
+    accessTokenValidityMinutes: "userPoolAccessTokenMinutes",
+    idTokenValidityMinutes: "userPoolIdTokenMinutes",
+    refreshTokenValidityDays: "userPoolRefreshTokenDays",
   },
   deviceGrant: {
     customDomain: "deviceGrantDomain",
     "throttling.burstLimit": "apiThrottlingBurstLimit",
     "throttling.rateLimit": "apiThrottlingRateLimit",
+    "lambda.reservedConcurrency": "deviceGrantReservedConcurrency",
+    deletionProtection: "tableDeletionProtection",
   },
   fleetProvisioning: {
     "thing.namePattern": "provisioningThingNamePattern",
     "claims.requiredGroup": "provisioningRequiredGroup",
     identityPool: "provisioningDirectPath",
     allowUnboundClaims: "provisioningDirectPath",
+    deletionProtection: "tableDeletionProtection",
   },
 } as const satisfies Record<string, Record<string, string>>;

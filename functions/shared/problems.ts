@@ -42,6 +42,43 @@ export function problemWithText(path: string, text: string): Problem {
 }
 
 /**
+ * One problem per field of the object at `path` that is not among `known` (`userPoolDomain: unknown field "prefx"`,
+ * with the closest known field when one is near): a misspelt optional field would otherwise be dropped unread.
+ * Nothing for a value that is not a plain object (its own check says what it should be).
+ */
+export function unknownFields(value: unknown, known: readonly string[], path: string): Problem[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  return Object.keys(value)
+    .filter((field) => !known.includes(field))
+    .map((field) => {
+      const near = closest(field, known);
+      return problem(path, (name) => `${name(path)}: unknown field ${JSON.stringify(field)}${near ? ` (did you mean ${near}?)` : ""}`);
+    });
+}
+
+/** The one of `candidates` within two edits of `word` (case aside), if any: a suggestion for a misspelling. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
  * A problem of a nested object, moved under `prefix`: its path becomes `prefix.path` (or `prefix[0]…`), and the
  * names it asks for are looked up under the prefix first, falling back to what the nested checker called them.
  */

@@ -40,6 +40,7 @@ function recordingSource(values: Record<string, string>): ConfigSource & { read:
       read.add(key);
       return values[key];
     },
+    keys: () => Object.keys(values),
   };
 }
 

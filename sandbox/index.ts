@@ -68,6 +68,7 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
         "mqtt-port": { type: "string" },
         "ws-port": { type: "string" },
         "http-port": { type: "string" },
+        "idp-port": { type: "string" },
         "port-offset": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },

@@ -156,7 +156,15 @@ function configuration(profile: IdpProfile, parts: ProviderParts): Record<string
       },
     ],
     jwks: { keys: [parts.signingJwk] },
-    cookies: { keys: parts.cookieKeys },
+    // Each issuer has its own cookies (they share a host): signing in at one is not signing in at another.
+    cookies: {
+      keys: parts.cookieKeys,
+      names: {
+        session: `_session_${profile.key}`,
+        interaction: `_interaction_${profile.key}`,
+        resume: `_interaction_resume_${profile.key}`,
+      },
+    },
     scopes: ["openid", "offline_access"],
     claims: { openid: ["sub"] },
     findAccount: async (_ctx: unknown, sub: string) =>

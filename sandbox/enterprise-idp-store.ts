@@ -55,9 +55,12 @@ export class IdpStore {
     return store;
   }
 
-  /** oidc-provider's `adapter` setting: a factory of one adapter per model name. */
-  adapterFactory(): (model: string) => IdpAdapter {
-    return (model) => this.adapter(model);
+  /**
+   * oidc-provider's `adapter` setting: a factory of one adapter per model name. Each issuer of the IdP has its own
+   * `namespace`: one issuer's sessions, grants and tokens are never another's.
+   */
+  adapterFactory(namespace: string): (model: string) => IdpAdapter {
+    return (model) => this.adapter(namespace, model);
   }
 
   /** Resolves once every change so far is on disk. */
@@ -65,11 +68,12 @@ export class IdpStore {
     return this.writing;
   }
 
-  private adapter(model: string): IdpAdapter {
-    const key = (id: string) => `${model}:${id}`;
+  /** Keys are `<namespace>/<model>:<id>`. */
+  private adapter(namespace: string, model: string): IdpAdapter {
+    const key = (id: string) => `${namespace}/${model}:${id}`;
     const findBy = async (field: "uid" | "userCode", value: string) => {
       for (const [k, entry] of this.entries) {
-        if (k.startsWith(`${model}:`) && entry.payload[field] === value && this.live(k, entry)) return entry.payload;
+        if (k.startsWith(key("")) && entry.payload[field] === value && this.live(k, entry)) return entry.payload;
       }
       return undefined;
     };
@@ -95,8 +99,9 @@ export class IdpStore {
         this.changed();
       },
       revokeByGrantId: async (grantId) => {
+        const grantable = [...GRANTABLE].map((m) => `${namespace}/${m}:`);
         for (const [k, entry] of this.entries) {
-          if (GRANTABLE.has(k.slice(0, k.indexOf(":"))) && entry.payload.grantId === grantId) this.entries.delete(k);
+          if (entry.payload.grantId === grantId && grantable.some((prefix) => k.startsWith(prefix))) this.entries.delete(k);
         }
         this.changed();
       },

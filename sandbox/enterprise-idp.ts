@@ -120,7 +120,7 @@ export async function startEnterpriseIdp(options: EnterpriseIdpOptions): Promise
           sharedSecret: options.keys.sharedSecret,
           signingJwk: options.keys.signingJwk,
           cookieKeys: options.keys.cookieKeys,
-          adapter: options.store.adapterFactory(),
+          adapter: options.store.adapterFactory(profile.key),
           findAccount: (sub) => accounts.findBySub(sub),
           accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
           deviceCodeLifetimeSeconds: options.deviceCodeLifetimeSeconds ?? DEFAULT_DEVICE_CODE_LIFETIME_SECONDS,

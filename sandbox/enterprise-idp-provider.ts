@@ -10,6 +10,7 @@
  * - stateless JWT access tokens, signed HS256 with the base64 shared secret (or RS256 with the IdP's key, for an
  *   RS issuer of the stack), carrying OpenAM's claims: `aud` = the client id, `scope` as a JSON array, `sub` =
  *   the user's id; a refresh token with every access token;
+ * - the device authorization answer's `interval`: the stack's `pollingIntervalSeconds` (OpenAM answers its own);
  * - the walkthrough's token request, `grant_type=http://oauth.net/grant_type/device/1.0` with `code=<device
  *   code>` (OpenAM 13.5 implemented a draft of the device flow), accepted as another name for RFC 8628's grant.
  *
@@ -70,6 +71,8 @@ export interface ProviderParts {
   findAccount: (sub: string) => IdpAccount | undefined;
   accessTokenLifetimeSeconds: number;
   deviceCodeLifetimeSeconds: number;
+  /** The `interval` of its device authorization answers (oidc-provider sends none; OpenAM sends its own). */
+  pollingIntervalSeconds: number;
   /** Where interactions (sign-in, consent) are served, e.g. `/openam/oauth2/interaction/<uid>`. */
   interactionPath: (uid: string) => string;
 }
@@ -218,5 +221,11 @@ export function createProvider(profile: IdpProfile, parts: ProviderParts, onErro
     ["resource"],
   );
   provider.on("server_error", (_ctx, err) => onError(err));
+  // RFC 8628 §3.2's `interval`, which clients otherwise take to be 5 s.
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (ctx.oidc?.route === "device_authorization" && ctx.status === 200 && body) body.interval = parts.pollingIntervalSeconds;
+  });
   return provider;
 }

@@ -37,6 +37,8 @@ export interface EnterpriseIdpOptions {
   /** One hour by default, as OpenAM's default access token lifetime. */
   accessTokenLifetimeSeconds?: number;
   deviceCodeLifetimeSeconds?: number;
+  /** The `interval` its device authorization answers carry; 5 s (RFC 8628's default) unless given. */
+  pollingIntervalSeconds?: number;
   log?: (level: string, fields: Record<string, unknown>) => void;
 }
 
@@ -124,6 +126,7 @@ export async function startEnterpriseIdp(options: EnterpriseIdpOptions): Promise
           findAccount: (sub) => accounts.findBySub(sub),
           accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
           deviceCodeLifetimeSeconds: options.deviceCodeLifetimeSeconds ?? DEFAULT_DEVICE_CODE_LIFETIME_SECONDS,
+          pollingIntervalSeconds: options.pollingIntervalSeconds ?? 5,
           interactionPath: (uid) => `${profile.path}/interaction/${uid}`,
         },
         (err) => log("error", { message: "oidc-provider server error", issuer: profile.key, error: (err as Error)?.name ?? typeof err }),

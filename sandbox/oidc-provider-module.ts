@@ -32,6 +32,8 @@ export interface OidcProvider {
   ): Promise<void>;
   registerGrantType(name: string, handler: (ctx: OidcContext) => Promise<void>, params: string[], dupes?: string[]): void;
   on(event: string, listener: (ctx: unknown, err: unknown) => void): void;
+  /** Adds a middleware that runs around oidc-provider's own routes. */
+  use(middleware: (ctx: { oidc?: { route?: string }; status: number; body: unknown }, next: () => Promise<void>) => Promise<void>): void;
   Grant: GrantModel;
 }
 

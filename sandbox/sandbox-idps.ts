@@ -95,6 +95,7 @@ export async function startSandboxIdps(settings: SandboxSettings, at: IdpPlaceme
     keys: secrets,
     store,
     users: [user],
+    pollingIntervalSeconds: settings.deviceGrant.pollingIntervalSeconds,
     ...(at.accessTokenLifetimeSeconds !== undefined && { accessTokenLifetimeSeconds: at.accessTokenLifetimeSeconds }),
     log: at.log,
   });

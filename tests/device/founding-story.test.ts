@@ -8,7 +8,8 @@
  *
  * The expired-token step cannot wait the hour the README says: this sandbox's enterprise IdP issues access tokens
  * for 10 seconds (`enterpriseIdp.accessTokenLifetimeSeconds`) and its stack file adds `clockToleranceSeconds: 0`,
- * and the test waits until the token's `exp` has passed. Nothing else differs from `npm start`.
+ * and the test waits until the token's `exp` has passed. The file also polls every second
+ * (`pollingIntervalSeconds: 1`, the device CLI's logins). Nothing else differs from `npm start`.
  *
  * Also: the banner's enterprise IdP lines (login, approve, publish) work as printed.
  */
@@ -105,7 +106,8 @@ const fills: Record<string, string> = {};
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "founding-story-"));
   const stackFile = path.join(dir, "Pulumi.dev.yaml");
-  writeFileSync(stackFile, `${readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")}  iot-enterprise-auth:clockToleranceSeconds: 0\n`);
+  const devStack = readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8");
+  writeFileSync(stackFile, `${devStack}  iot-enterprise-auth:clockToleranceSeconds: 0\n  iot-enterprise-auth:pollingIntervalSeconds: 1\n`);
   sandbox = await startSandbox({
     quiet: true,
     stackFile,

@@ -56,7 +56,7 @@ function form(url: string, fields: Record<string, string>, headers: Record<strin
 /** A device code of `at`'s client, asked for as the walkthrough asks (its secret in the form). */
 async function deviceCode(at: IdpIssuer = hs) {
   const answer = await form(at.deviceAuthorizationEndpoint, { scope: "mail cn", client_id: at.clientId, client_secret: at.clientSecret });
-  expect(answer.status).toBe(200);
+  expect(answer).toMatchObject({ status: 200, body: { interval: 5, expires_in: 600 } });
   return answer.body as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string };
 }
 

@@ -19,6 +19,8 @@ import { inMainRealm, type InteractionDetails, type OidcProvider } from "./oidc-
 /** Failed sign-ins one interaction allows before it ends in `access_denied`. */
 export const MAX_FAILED_SIGN_INS = 5;
 const MAX_FORM_BYTES = 8 * 1024;
+/** Interactions whose failed sign-ins are counted at once. */
+const MAX_TRACKED = 10_000;
 
 /** The IdP's users, shared by all its issuers (one realm). */
 export class IdpAccounts {
@@ -165,6 +167,9 @@ export class InteractionRoutes {
       return;
     }
     const failures = (this.failures.get(details.uid) ?? 0) + 1;
+    // Bounded: past MAX_TRACKED interactions, the oldest count goes (an interaction lives an hour at most).
+    if (!this.failures.has(details.uid) && this.failures.size >= MAX_TRACKED)
+      this.failures.delete(this.failures.keys().next().value as string);
     this.failures.set(details.uid, failures);
     if (failures >= MAX_FAILED_SIGN_INS) {
       this.failures.delete(details.uid);

@@ -224,6 +224,13 @@ test("the banner's enterprise IdP lines work as printed", async () => {
     .map((l) => l.trim())
     .filter((l) => l.startsWith("npm run ") && l.includes("--idp enterprise"));
   expect(lines).toHaveLength(3);
+  // It describes the enterprise IdP and its test user, and prints none of its secrets.
+  const idp = sandbox.enterpriseIdp;
+  expect(sandbox.banner).toContain(`${idp?.issuers[0].issuer}  (HS256, standing in for https://openam.example.com:8443/openam/oauth2)`);
+  expect(sandbox.banner).toContain(`demo  password ${idp?.user.password}  principal id openamdemo`);
+  expect(sandbox.banner).toContain(`POST ${idp?.issuers[0].issuer}/device/code, then POST ${idp?.issuers[0].issuer}/access_token`);
+  expect(sandbox.banner).not.toContain(idp?.issuers[0].clientSecret);
+  expect(sandbox.banner).not.toContain(idp?.sharedSecret);
   const [loginLine, approveLine, publishLine] = lines;
   await login(loginLine, approveLine);
   const publish = device(publishLine);

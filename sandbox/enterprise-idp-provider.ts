@@ -4,7 +4,7 @@
  *
  * - the device flow on, at OpenAM's endpoint names: `<issuer>/device/code` (device authorization) and
  *   `<issuer>/access_token` (token), the user's pages at `<issuer>/device`;
- * - one confidential client (`deviceagent` in the walkthrough: the stack's `audiences[0]`), allowed the device
+ * - one confidential client (`deviceagent` in the walkthrough; the client id the stack's issuer pins), allowed the device
  *   code and refresh token grants, authenticating with its secret in the form (as the walkthrough's curl does)
  *   or with HTTP Basic;
  * - stateless JWT access tokens, signed HS256 with the base64 shared secret (or RS256 with the IdP's key, for an
@@ -176,7 +176,12 @@ function configuration(profile: IdpProfile, parts: ProviderParts): Record<string
     features: {
       devInteractions: { enabled: false },
       deviceFlow: { enabled: true, ...deviceFlowPages() },
-      revocation: { enabled: true, allowedPolicy: async () => true },
+      // A client revokes its own tokens only.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+          token.clientId === client.clientId,
+      },
       resourceIndicators: resourceServer(profile, parts),
     },
     formats: { customizers: { jwt: openAmClaims(profile) } },

@@ -31,6 +31,8 @@ const VALUE_FLAGS: Record<string, keyof RawSettings | "transport" | "count" | "q
   "principal-prefix": "principalPrefix",
   "stack-output": "stackOutput",
   sandbox: "sandbox",
+  idp: "idp",
+  issuer: "issuer",
   transport: "transport",
   count: "count",
   qos: "qos",

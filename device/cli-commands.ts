@@ -6,6 +6,7 @@
 import { allowOnly, expectPositionals, oneOf, type ParsedArgs, settingsFlags, UsageError } from "./cli-args";
 import { DeviceClient, type DeviceClientOptions, type Transport } from "./client";
 import { resolveSettings, type SettingsLayer } from "./config";
+import { discoverEndpoints } from "./discovery";
 import { type CodeDisplay, type DisplayOutput, showDeviceCode } from "./terminal";
 
 export interface CliIo {
@@ -26,20 +27,22 @@ export type Command = (args: ParsedArgs, io: CliIo) => Promise<number>;
 /** What every command needs: the device grant service and the client. */
 const OAUTH_SETTINGS: (keyof SettingsLayer)[] = ["deviceAuthorizationEndpoint", "tokenEndpoint", "clientId"];
 
-function deviceClient(args: ParsedArgs, io: CliIo, required: (keyof SettingsLayer)[]): DeviceClient {
+async function deviceClient(args: ParsedArgs, io: CliIo, required: (keyof SettingsLayer)[]): Promise<DeviceClient> {
   const extra = {
     mqttProtocolVersion: Number(oneOf(args, "mqtt-version", ["4", "5"], "4")) as 4 | 5,
     wsCredentials: oneOf(args, "ws-credentials", ["query", "headers"], "query"),
     unsigned: args.booleans.has("unsigned"),
   };
-  const { options } = resolveSettings(settingsFlags(args), io.env, io.cwd, required, extra);
-  return new DeviceClient({ ...options, ...io.client });
+  const { options, issuer } = resolveSettings(settingsFlags(args), io.env, io.cwd, required, extra);
+  // `--issuer`: the device flow's endpoints from the IdP's own metadata (device/discovery.ts).
+  const discovered = issuer !== undefined ? await discoverEndpoints(issuer, io.client?.fetch ?? fetch) : {};
+  return new DeviceClient({ ...options, ...discovered, ...io.client });
 }
 
 export const login: Command = async (args, io) => {
   expectPositionals(args, []);
   allowOnly(args, ["no-qr"]);
-  const device = deviceClient(args, io, OAUTH_SETTINGS);
+  const device = await deviceClient(args, io, OAUTH_SETTINGS);
   let display: CodeDisplay | undefined;
   try {
     const result = await device.login({
@@ -62,7 +65,7 @@ export const login: Command = async (args, io) => {
 export const token: Command = async (args, io) => {
   expectPositionals(args, []);
   allowOnly(args, ["refresh"]);
-  const accessToken = await deviceClient(args, io, OAUTH_SETTINGS).token({ forceRefresh: args.booleans.has("refresh") });
+  const accessToken = await (await deviceClient(args, io, OAUTH_SETTINGS)).token({ forceRefresh: args.booleans.has("refresh") });
   io.stdout.write(`${accessToken}\n`);
   return 0;
 };
@@ -73,7 +76,7 @@ export const publish: Command = async (args, io) => {
   const transport = oneOf<Transport>(args, "transport", ["mqtt", "wss", "https"], "mqtt");
   const qos = Number(oneOf(args, "qos", ["0", "1"], "1")) as 0 | 1;
   const endpoint = transport === "mqtt" ? "mqttUrl" : transport === "wss" ? "wsUrl" : "httpUrl";
-  const device = deviceClient(args, io, [...OAUTH_SETTINGS, "authorizerName", endpoint]);
+  const device = await deviceClient(args, io, [...OAUTH_SETTINGS, "authorizerName", endpoint]);
   let payload: string | Buffer = message;
   if (message === "-") {
     if (!io.readStdin) throw new UsageError("cannot read the message from stdin here");
@@ -91,7 +94,7 @@ export const subscribe: Command = async (args, io) => {
   const transport = oneOf(args, "transport", ["mqtt", "wss"] as const, "mqtt");
   const qos = Number(oneOf(args, "qos", ["0", "1"], "1")) as 0 | 1;
   const count = messageCount(args);
-  const device = deviceClient(args, io, [...OAUTH_SETTINGS, "authorizerName", transport === "mqtt" ? "mqttUrl" : "wsUrl"]);
+  const device = await deviceClient(args, io, [...OAUTH_SETTINGS, "authorizerName", transport === "mqtt" ? "mqttUrl" : "wsUrl"]);
   let received = 0;
   let reachedCount: () => void = () => undefined;
   const enough = new Promise<void>((resolve) => {

@@ -26,6 +26,11 @@ Commands:
 Where to connect (flags > DEVICE_* environment variables > --stack-output / --sandbox file):
   --stack-output FILE     JSON of \`pulumi stack output --json --show-secrets\`    DEVICE_STACK_OUTPUT
   --sandbox FILE          the sandbox's sandbox.json (printed by \`npm start\`)     DEVICE_SANDBOX
+  --idp KEY               which of the sandbox's identity providers: enterprise (the stack's OpenAM
+                          issuer, stood in for) or cognito (the device grant; the default)  DEVICE_IDP
+  --issuer URL            an IdP's issuer: the device flow's endpoints from its metadata (OIDC
+                          discovery); with --sandbox, the client of the sandbox's IdP of that issuer
+                                                                                  DEVICE_ISSUER
   --base-url URL          device grant service (its /oauth2/device_authorization) DEVICE_BASE_URL
   --client-id ID          OAuth client id                                         DEVICE_CLIENT_ID
   --client KEY            a stack's device client, by key (deviceClientIds)       DEVICE_CLIENT
@@ -38,7 +43,8 @@ Where to connect (flags > DEVICE_* environment variables > --stack-output / --sa
   --token-key-name NAME   the authorizer's tokenKeyName (default: token)          DEVICE_TOKEN_KEY_NAME
   --signing-key FILE      PEM private key that signs the token for IoT            DEVICE_SIGNING_KEY
   --unsigned              send no token signature (authorizer with signing disabled)
-  --token-file FILE       where tokens are kept (default ~/.config/iot-enterprise-auth/device-token.json)
+  --token-file FILE       where tokens are kept (default ~/.config/iot-enterprise-auth/device-token.json;
+                          with --idp/--issuer of a sandbox's enterprise IdP, device-token-enterprise.json)
                                                                                   DEVICE_TOKEN_FILE
   --mqtt-client-id ID     MQTT client id (default: <principal>-<random>)          DEVICE_MQTT_CLIENT_ID
   --principal-prefix P    the authorizer's principalPrefix for this IdP, so the default client id

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { EndpointError, type IotEndpoints, resolveIotEndpoints } from "./endpoints";
 import { type DeviceClientOptions } from "./options";
+import { chooseIdp, type IdpChoice } from "./idp-selection";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -58,6 +59,10 @@ export interface RawSettings {
   client?: string;
   stackOutput?: string;
   sandbox?: string;
+  /** An identity provider of the sandbox file, by key (`enterprise`, `cognito`) or principal prefix. */
+  idp?: string;
+  /** An IdP's issuer URL: the device flow's endpoints come from its metadata (device/discovery.ts). */
+  issuer?: string;
 }
 
 /** `DEVICE_*` variable → setting. */
@@ -79,6 +84,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, keyof RawSettings> = {
   DEVICE_PRINCIPAL_PREFIX: "principalPrefix",
   DEVICE_STACK_OUTPUT: "stackOutput",
   DEVICE_SANDBOX: "sandbox",
+  DEVICE_IDP: "idp",
+  DEVICE_ISSUER: "issuer",
 };
 
 export function rawFromEnvironment(env: NodeJS.ProcessEnv): RawSettings {
@@ -223,7 +230,7 @@ const layerHints = new WeakMap<SettingsLayer, string>();
  * The sandbox's `sandbox.json` (written by `npm start`): its URLs, the device client, the authorizer and
  * the signing key's file (relative to the JSON file). Names follow `startSandbox`'s result.
  */
-export function layerFromSandbox(file: string, cwd: string, problems: string[]): SettingsLayer {
+export function layerFromSandbox(file: string, cwd: string, problems: string[], choice: IdpChoice = {}): SettingsLayer {
   const what = "the sandbox file";
   const json = readJson(file, cwd, what, problems);
   if (!json) return {};
@@ -233,6 +240,8 @@ export function layerFromSandbox(file: string, cwd: string, problems: string[]):
   const pick = (key: string): string | undefined => str(json[key]) ?? str(gateway[key]);
   const signingKeyFile = str(json.signingKeyFile) ?? str(json.signingPrivateKeyFile);
   const inlineKey = str(json.signingPrivateKeyPem);
+  // `--idp`/`--issuer`: the device flow, client and principal prefix of one of its `idps` (device/idp-selection.ts).
+  const chosen = choice.idp !== undefined || choice.issuer !== undefined ? chooseIdp(json, choice, problems) : undefined;
   return compact({
     deviceAuthorizationEndpoint: str(json.deviceAuthorizationEndpoint) ?? (base && `${base}/oauth2/device_authorization`),
     tokenEndpoint: str(json.tokenEndpoint) ?? (base && `${base}/oauth2/token`),
@@ -245,11 +254,14 @@ export function layerFromSandbox(file: string, cwd: string, problems: string[]):
     signingKeyPem:
       inlineKey ??
       (signingKeyFile !== undefined ? readPem(path.resolve(dir, signingKeyFile), cwd, problems, `${what}'s signing key`) : undefined),
+    ...chosen,
   });
 }
 
 export interface ResolvedSettings {
   options: DeviceClientOptions;
+  /** `--issuer`: the IdP whose metadata gives the device flow's endpoints (not yet in `options`). */
+  issuer?: string;
   /** Where each field came from, for `--verbose`-style explanations and tests. */
   sources: Partial<Record<keyof SettingsLayer, string>>;
 }
@@ -269,9 +281,18 @@ export function resolveSettings(
   const layers = readLayers(flags, env, cwd, problems);
   const { merged, sources } = mergeLayers(layers);
   if (extra.unsigned) delete merged.signingKeyPem;
+  const issuer = flags.issuer ?? rawFromEnvironment(env).issuer;
+  if (issuer !== undefined) {
+    // Discovery gives the endpoints (cli-commands.ts); a base URL beside it would name a second server.
+    if ((flags.baseUrl ?? rawFromEnvironment(env).baseUrl) !== undefined)
+      problems.push("--issuer and --base-url name two servers: give one");
+    delete merged.deviceAuthorizationEndpoint;
+    delete merged.tokenEndpoint;
+    require = require.filter((f) => f !== "deviceAuthorizationEndpoint" && f !== "tokenEndpoint");
+  }
   problems.push(...unusableSettings(merged, layers, require));
   if (problems.length > 0) throw new ConfigError(problems);
-  return { options: clientOptions(merged, extra), sources };
+  return { options: clientOptions(merged, extra), sources, ...(issuer !== undefined && { issuer }) };
 }
 
 /** The layers, highest first, each with its label; the file layer is a stack output or a sandbox file, not both. */
@@ -285,8 +306,10 @@ function readLayers(flags: RawSettings, env: NodeJS.ProcessEnv, cwd: string, pro
   const sandbox = flags.sandbox ?? fromEnv.sandbox;
   if (stackOutput !== undefined && sandbox !== undefined) problems.push("--stack-output and --sandbox name two deployments: give one");
   const clientKey = flags.client ?? fromEnv.client;
+  const choice = { idp: flags.idp ?? fromEnv.idp, issuer: flags.issuer ?? fromEnv.issuer };
+  if (choice.idp !== undefined && sandbox === undefined) problems.push("--idp picks an identity provider of a sandbox: give --sandbox too");
   if (stackOutput !== undefined) layers.push(["stack output", layerFromStackOutput(stackOutput, cwd, clientKey, problems)]);
-  else if (sandbox !== undefined) layers.push(["sandbox file", layerFromSandbox(sandbox, cwd, problems)]);
+  else if (sandbox !== undefined) layers.push(["sandbox file", layerFromSandbox(sandbox, cwd, problems, choice)]);
   return layers;
 }
 

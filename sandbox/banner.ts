@@ -6,6 +6,8 @@
 import path from "node:path";
 import { type GrantRule } from "../functions/authorizer/config";
 import { type SandboxSettings } from "./settings";
+import { formatIdpLines } from "./banner-idps";
+import { type IdpDescription } from "./sandbox-idps";
 
 /** What the banner tells: the running sandbox's addresses, names and test user. */
 export interface BannerFacts {
@@ -24,6 +26,8 @@ export interface BannerFacts {
   sandboxFile: string;
   /** Said first, when the sandbox is exposed (`--public-host`). */
   warning?: string;
+  /** Every issuer the authorizer trusts (sandbox-idps.ts). */
+  idps?: IdpDescription[];
 }
 
 /** `topic/event/{principal}/*` → `event/<principal id>/*`, for the resources of `action` in the grants. */
@@ -70,6 +74,7 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
     `    subscribe         ${resourcesFor(grants, "iot:Subscribe", pid).join(", ")}`,
     `  Sandbox file        ${s.sandboxFile}`,
     "",
+    ...formatIdpLines(s.idps ?? [], file),
     "Next, sign a device in (open the link it prints and sign in as the test user):",
     `  npm run device -- login --sandbox ${file}`,
     "or approve the code it shows from another terminal, as the test user:",

@@ -11,11 +11,14 @@
  *  4. a publish to another user's topic is refused (HTTP 403), as is a subscription to it (SUBACK 128);
  *  5. an unsigned token and a token signed with the wrong key are refused by the gateway before the
  *     authorizer is called (its invocation count does not move, the signature rejections do);
- *  6. a request the user denies ends in `access_denied`;
- *  7. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
+ *  6-9. the OpenAM walkthrough's story on the same gateway (demo-enterprise.ts): a TV signs in with the
+ *     enterprise IdP's device flow (HS256), publishes over HTTPS and MQTT to its own topic, each story's device
+ *     is refused on the other's topic, and a token signed with another secret is refused by the authorizer;
+ *  10. a request the user denies ends in `access_denied`;
+ *  11. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
  *     the demo moves the device grant service's clock past the expiry instead of waiting.
  *
- * Steps 4 to 7 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
+ * Steps 4, 5, 9, 10 and 11 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
  *
  * One file because it is one story, read top to bottom: one short function per step, then the runner.
  */
@@ -30,6 +33,7 @@ import { authorizeDevice as requestDeviceCode, type DeviceAuthorization, pollTok
 import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
+import * as enterprise from "./demo-enterprise";
 
 /** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
 export const DEMO_SETTINGS: Record<string, unknown> = {
@@ -41,6 +45,8 @@ export const DEMO_SETTINGS: Record<string, unknown> = {
     { actions: ["iot:Subscribe"], resources: ["topicfilter/event/{principal}", "topicfilter/event/{principal}/*"] },
   ],
   deviceClients: [{ key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] }],
+  // The dev stack's OpenAM issuer, which the sandbox's enterprise IdP stands in for (the second story).
+  issuers: enterprise.DEMO_ISSUERS,
 };
 
 /** A bound on waiting for the network, so that a broken step fails instead of hanging the demo. */
@@ -146,6 +152,8 @@ interface Story {
   clients: MqttClient[];
   accessToken: string;
   signature: string;
+  /** The OpenAM walkthrough's story (demo-enterprise.ts). */
+  enterprise?: enterprise.EnterpriseStory;
 }
 
 function sandboxOf(story: Story): Sandbox {
@@ -164,7 +172,8 @@ async function startTheSandbox(story: Story): Promise<string> {
     ...story.sandboxOverrides,
   });
   story.sandbox = sandbox;
-  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
+  const idp = sandbox.enterpriseIdp ? `, enterprise IdP ${sandbox.enterpriseIdp.idp.url}` : "";
+  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}${idp}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
 }
 
 async function signInTheDevice(story: Story): Promise<string> {
@@ -333,6 +342,15 @@ const STEPS: { name: string; run: (story: Story) => Promise<string> }[] = [
   },
   { name: "Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", run: refuseAnotherUsersTopic },
   { name: "Unsigned and wrongly signed tokens never reach the authorizer", run: refuseBadSignatures },
+  ...enterprise.enterpriseSteps<Story>({
+    sandbox: sandboxOf,
+    state: (story) => (story.enterprise ??= {}),
+    tokenFile: (story) => path.join(story.tokenDirectory as string, "tv.json"),
+    signal: (story) => story.abort.signal,
+    cognitoDevice: (story) => story.device as DeviceClient,
+    within,
+    failure: (message) => new StepFailed(message),
+  }),
   { name: "A request the user denies ends in access_denied", run: denyRequest },
   { name: "A code nobody approves ends in expired_token", run: letCodeExpire },
 ];
@@ -341,6 +359,7 @@ const STEPS: { name: string; run: (story: Story) => Promise<string> }[] = [
 async function endStory(story: Story, steps: DemoStep[], log: (line: string) => void): Promise<void> {
   story.abort.abort();
   await story.subscription?.close().catch(() => undefined);
+  await story.enterprise?.subscription?.close().catch(() => undefined);
   await Promise.all(story.clients.map((c) => c.endAsync(true).catch(() => undefined)));
   if (story.tokenDirectory) await rm(story.tokenDirectory, { recursive: true, force: true });
   if (story.sandbox) {

@@ -15,17 +15,20 @@ import { DataDirectoryInUseError, SANDBOX_FILE } from "./sandbox-files";
 
 const USAGE = `Usage: npm start -- [options]
        npm run sandbox -- [options]
-       npm run sandbox -- approve <user code> [--sandbox <sandbox.json>]
+       npm run sandbox -- approve <user code> [--idp enterprise] [--sandbox <sandbox.json>]
 
 Starts the whole chain on loopback: DynamoDB (dynalite), the user directory (cognito-local), the device
-grant API and the IoT gateway with the real authorizer. No AWS account needed. "approve" approves the code
-a device shows as the sandbox's test user, without a browser.
+grant API, the enterprise IdP standing in for the stack's issuers (the OpenAM walkthrough's: device flow,
+HS256 tokens) and the IoT gateway with the real authorizer, which trusts every issuer of the stack. No AWS
+account needed. "approve" approves the code a device shows as the sandbox's test user (with --idp
+enterprise, as the enterprise IdP's test user), without a browser.
 
 Options:
   --settings <file.json>     settings with the stack's keys (codeExpirySeconds, grants, …) instead of Pulumi.dev.yaml
   --stack-file <file.yaml>   read another stack file's iot-enterprise-auth:* settings
   --data-dir <dir>           keep everything here across starts: DynamoDB's data, the user directory (pool, app
-                             client, test user), the signing key and sandbox.json (kept at stop). One sandbox
+                             client, test user), the enterprise IdP (its shared secret, keys, stored logins),
+                             the signing key and sandbox.json (kept at stop). One sandbox
                              per directory. Default: DynamoDB and the user directory in memory, the key in
                              .sandbox/ and sandbox.json there while running (sandbox-<port>.json when the
                              device grant is not on its default port, so that two sandboxes never share one)
@@ -67,6 +70,7 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
         "mqtt-port": { type: "string" },
         "ws-port": { type: "string" },
         "http-port": { type: "string" },
+        "idp-port": { type: "string" },
         "port-offset": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },

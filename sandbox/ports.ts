@@ -5,7 +5,7 @@
 import net from "node:net";
 
 /** The ports `npm start` uses unless told otherwise (0 = any free port). */
-export const DEFAULT_PORTS = { deviceGrant: 8080, mqtt: 1883, ws: 8083, http: 8081 } as const;
+export const DEFAULT_PORTS = { deviceGrant: 8080, mqtt: 1883, ws: 8083, http: 8081, idp: 8082 } as const;
 export type SandboxPorts = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
 /** What each port is for, and the `npm start` flag that changes it. */
@@ -14,6 +14,7 @@ export const PORT_FLAGS: Record<keyof SandboxPorts, { service: string; flag: str
   mqtt: { service: "IoT gateway MQTT", flag: "--mqtt-port" },
   ws: { service: "IoT gateway MQTT over WebSocket", flag: "--ws-port" },
   http: { service: "IoT gateway HTTP publish", flag: "--http-port" },
+  idp: { service: "enterprise IdP (the stack's issuers)", flag: "--idp-port" },
 };
 
 export class PortInUseError extends Error {

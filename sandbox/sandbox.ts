@@ -7,10 +7,13 @@
  *   password, all created at start;
  * - the device grant API: the real Lambda handler (`createHandler`) behind the local payload 2.0 server, on
  *   the dynalite table, with cognito-local as its upstream IdP and the stack's own settings;
+ * - the enterprise IdP (enterprise-idp.ts, node-oidc-provider) when the stack lists `issuers`: one stand-in
+ *   issuer for each, as the OpenAM walkthrough configures OpenAM (device flow, HS256 stateless tokens);
  * - the IoT gateway (sandbox/gateway): MQTT over TCP and WebSocket and HTTP publish with custom auth, calling
- *   the real authorizer core, which trusts the pool's access tokens exactly as a stack with
- *   `deviceGrantEnabled` does (RS256 from the pool's JWKS, `token_use` access, the device client only, the
- *   stack's principal prefix and grants);
+ *   the real authorizer core, which trusts every issuer of the stack (each pointed at its stand-in:
+ *   sandbox-idps.ts) and the pool's access tokens exactly as a stack with `deviceGrantEnabled` does (RS256
+ *   from the pool's JWKS, `token_use` access, the device client only), with the stack's principal prefixes
+ *   and grants;
  * - an RSA key pair for IoT's token signing (the gateway holds the public key; the private key goes to
  *   `authorizer-signing.pem`, mode 0600, for the device client);
  *
@@ -40,6 +43,8 @@ import { type CognitoPlacement } from "./cognito-local";
 import { checkPortsFree, DEFAULT_PORTS, explainListenError, type SandboxPorts } from "./ports";
 import { lockDataDirectory, sandboxFileName, signingKey, userDirectoryState, writeSandboxFile } from "./sandbox-files";
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
+import { describeIdps, type IdpDescription, type SandboxEnterpriseIdp, type SandboxIdps, startSandboxIdps } from "./sandbox-idps";
+import { type IssuerConfig } from "../functions/authorizer/config";
 
 export const AUTHORIZER_NAME = "iot-auth-sandbox";
 /** IoT needs an account in its ARNs; nothing here is an AWS account. */
@@ -72,8 +77,13 @@ export interface SandboxOptions extends SettingsSource {
    * which the sandbox says when it starts.
    */
   publicHost?: string;
-  /** `DEFAULT_PORTS` for what is not given; 0 picks a free port. */
+  /**
+   * `DEFAULT_PORTS` for what is not given; 0 picks a free port. The enterprise IdP's port is the exception: any
+   * free one unless given (with a data directory, its last start's), since `npm start` gives it (8082).
+   */
   ports?: Partial<SandboxPorts>;
+  /** The enterprise IdP's access token lifetime (3600 s by default): the tests' expired tokens. */
+  enterpriseIdp?: { accessTokenLifetimeSeconds?: number };
   /** Print nothing (no banner, no logs). */
   quiet?: boolean;
   /** Where the banner and log lines go; stdout (banner) and stderr (logs) by default. */
@@ -92,6 +102,10 @@ export interface Sandbox {
   /** The device app client (public). */
   clientId: string;
   user: { username: string; password: string; sub: string; principalId: string };
+  /** The enterprise IdP, when the stack lists issuers (its test user's principal id is the first issuer's). */
+  enterpriseIdp?: SandboxEnterpriseIdp;
+  /** Every issuer the authorizer trusts, as sandbox.json lists them (sandbox-idps.ts). */
+  idps: IdpDescription[];
   region: string;
   accountId: string;
   poolId: string;
@@ -130,6 +144,8 @@ export interface SandboxFile {
   principalId: string;
   /** The pool's principal prefix: a device's MQTT client id must start with `principalIdFor(sub, principalPrefix)`. */
   principalPrefix: string;
+  /** Every issuer the authorizer trusts, by key (`enterprise`, …, `cognito`): `npm run device -- --idp <key>`. */
+  idps: Record<string, IdpDescription>;
 }
 
 function log(options: SandboxOptions, source: string, level: string, fields: object): void {
@@ -185,8 +201,8 @@ async function sandboxDirectory(options: SandboxOptions, stops: Stops): Promise<
   return { directory, persistent: false };
 }
 
-/** The authorizer core, trusting the pool's access tokens as a stack with `deviceGrantEnabled` does. */
-function sandboxAuthorizer(options: SandboxOptions, settings: SandboxSettings, chain: DeviceGrantChain): Authorizer {
+/** The authorizer core, trusting the stack's issuers (`issuers`: their stand-ins) and the pool's access tokens. */
+function sandboxAuthorizer(options: SandboxOptions, settings: SandboxSettings, chain: DeviceGrantChain, stack: IssuerConfig[]): Authorizer {
   const logger: AuthorizerLogger = {
     warn: (fields) => log(options, "authorizer", "warn", fields),
     debug: (fields) => log(options, "authorizer", "debug", fields),
@@ -194,6 +210,7 @@ function sandboxAuthorizer(options: SandboxOptions, settings: SandboxSettings, c
   };
   const config = loadAuthorizerConfig({
     issuers: [
+      ...stack,
       {
         issuer: chain.endpoints.issuer,
         algorithms: ["RS256"],
@@ -242,10 +259,10 @@ function startChain(
 function startGateway(
   options: SandboxOptions,
   settings: SandboxSettings,
-  at: { chain: DeviceGrantChain; host: string; ports: SandboxPorts; signingPublicKeyPem: string },
+  at: { chain: DeviceGrantChain; issuers: IssuerConfig[]; host: string; ports: SandboxPorts; signingPublicKeyPem: string },
 ): Promise<IotGateway> {
   return startIotGateway({
-    authorizer: sandboxAuthorizer(options, settings, at.chain),
+    authorizer: sandboxAuthorizer(options, settings, at.chain, at.issuers),
     authorizerName: AUTHORIZER_NAME,
     tokenKeyName: settings.authorizer.tokenKeyName,
     signingPublicKeyPem: at.signingPublicKeyPem,
@@ -275,17 +292,28 @@ async function startServices(
   settings: SandboxSettings,
   at: { place: SandboxDirectory; host: string; ports: SandboxPorts; password: string; clock: { now(): number } },
   stops: Stops,
-): Promise<{ chain: DeviceGrantChain; key: Awaited<ReturnType<typeof signingKey>>; gateway: IotGateway }> {
+): Promise<{ chain: DeviceGrantChain; key: Awaited<ReturnType<typeof signingKey>>; gateway: IotGateway; idps: SandboxIdps }> {
   const { place, host, ports } = at;
   const userDirectory = place.userDirectory;
   const cognito = { host, ...(userDirectory && { dataDir: userDirectory.directory, port: userDirectory.port ?? 0 }) };
   const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito });
   stops.push(() => chain.stop());
   await userDirectory?.remember(chain.cognito.port);
+  const idps = await startSandboxIdps(settings, {
+    host,
+    port: ports.idp || undefined,
+    dataDir: options.dataDir !== undefined ? place.directory : undefined,
+    accessTokenLifetimeSeconds: options.enterpriseIdp?.accessTokenLifetimeSeconds,
+    log: (level, fields) => log(options, "enterprise-idp", level, fields),
+  }).catch((err: unknown) => {
+    throw explainListenError(err, host, ports);
+  });
+  stops.push(() => idps.stop());
   const key = await signingKey(place.directory);
-  const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem });
+  const issuers = idps.authorizerIssuers;
+  const gateway = await startGateway(options, settings, { chain, issuers, host, ports, signingPublicKeyPem: key.publicPem });
   stops.push(() => gateway.stop());
-  return { chain, key, gateway };
+  return { chain, key, gateway, idps };
 }
 
 /**
@@ -296,21 +324,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // Settings first: a bad setting must not cost a port.
   const settings = loadSandboxSettings(options);
   const host = options.publicHost ?? options.host ?? "127.0.0.1";
-  const ports: SandboxPorts = { ...DEFAULT_PORTS, ...options.ports };
+  // The IdP's port: only `npm start` (which gives every port) has a default for it; see `SandboxOptions.ports`.
+  const ports: SandboxPorts = { ...DEFAULT_PORTS, idp: 0, ...options.ports };
   const stops = new Stops();
   const stop = () => stops.run();
   try {
     const place = await sandboxDirectory(options, stops);
-    await checkPortsFree(host, ports, place.userDirectory?.port);
+    await checkPortsFree(host, { ...ports, idp: settings.issuers.length > 0 ? ports.idp : 0 }, place.userDirectory?.port);
     if (options.publicHost !== undefined) log(options, "sandbox", "warn", { message: publicHostWarning(options.publicHost) });
     let offsetMs = 0;
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
     const clock = { now: () => Date.now() + offsetMs };
-    const { chain, key, gateway } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
+    const { chain, key, gateway, idps } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
 
     const [app] = chain.clients;
     const { user } = chain;
     const principalId = principalIdFor(user.sub, settings.principalPrefix);
+    const described = describeIdps(settings, idps.enterprise, { chain, password });
     const deviceGrantPort = Number(new URL(chain.url).port);
     const sandboxFile = path.join(
       place.directory,
@@ -330,6 +360,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       password,
       principalId,
       principalPrefix: settings.principalPrefix,
+      idps: Object.fromEntries(described.map((d) => [d.key, d])),
     };
     stops.push(await writeSandboxFile(sandboxFile, content, place.persistent));
 
@@ -343,6 +374,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       signingKeyFile: key.file,
       clientId: app.clientId,
       user: { username: user.username, password, sub: user.sub, principalId },
+      ...(idps.enterprise && { enterpriseIdp: idps.enterprise }),
+      idps: described,
       region: settings.region,
       accountId: SANDBOX_ACCOUNT_ID,
       poolId: chain.poolId,

@@ -8,19 +8,21 @@
  *
  * Every value is checked by the functions' own checks (`checkDeviceGrantSettings`, `checkAuthorizerSettings`,
  * `checkClients`), so a setting the sandbox accepts is one a stack accepts, and every problem is reported at
- * once. Keys of the stack file that only matter on AWS (the OpenAM issuer, log retention, throttling…) are
- * listed as ignored; in a settings file, an unknown key is a problem (a typo must not pass silently).
+ * once. The stack's `issuers` are all trusted, each stood in for by the local enterprise IdP (stack-issuers.ts).
+ * Keys of the stack file that only matter on AWS (log retention, throttling…) are listed as ignored; in a
+ * settings file, an unknown key is a problem (a typo must not pass silently).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { load } from "js-yaml";
-import { checkAuthorizerSettings, type GrantRule } from "../functions/authorizer/config";
+import { type GrantRule, inspectAuthorizerSettings } from "../functions/authorizer/config";
 import { principalPrefixProblem } from "../functions/authorizer/issuer-checks";
 import { checkDeviceGrantSettings, DEFAULT_DEVICE_GRANT_SETTINGS, inspectClients } from "../functions/device-grant/settings";
 import { isObject, REGION } from "../functions/shared/checks";
 import { ConfigurationError, renderProblems } from "../functions/shared/problems";
 import { standInIssuer, standInJwksUri } from "../infra/stand-ins";
 import { type DeviceGrantSettings } from "../functions/device-grant/model";
+import { readStackIssuers, type StackIssuer, withoutSecrets } from "./stack-issuers";
 
 /** The Pulumi project's configuration namespace. */
 export const STACK_CONFIG_PREFIX = "iot-enterprise-auth:";
@@ -30,9 +32,9 @@ export const DEFAULT_STACK_FILE = path.join(REPO_ROOT, "Pulumi.dev.yaml");
 
 /** The device grant's own settings: `DeviceGrantSettings`' keys, the same names as the stack's. */
 export const DEVICE_GRANT_KEYS = Object.keys(DEFAULT_DEVICE_GRANT_SETTINGS) as (keyof DeviceGrantSettings)[];
-const AUTHORIZER_KEYS = ["grants", "tokenKeyName", "refreshAfterSeconds", "disconnectAfterSeconds"] as const;
+const AUTHORIZER_KEYS = ["grants", "tokenKeyName", "refreshAfterSeconds", "disconnectAfterSeconds", "clockToleranceSeconds"] as const;
 /** `region` is the stack's `aws:region`. */
-const OTHER_KEYS = ["userPoolPrincipalPrefix", "deviceClients", "region"] as const;
+const OTHER_KEYS = ["userPoolPrincipalPrefix", "deviceClients", "region", "issuers"] as const;
 export const SANDBOX_SETTING_KEYS: readonly string[] = [...DEVICE_GRANT_KEYS, ...AUTHORIZER_KEYS, ...OTHER_KEYS];
 
 /** The stack's defaults where the functions have none of their own (stacks/config.ts declares the same). */
@@ -52,7 +54,10 @@ export interface SandboxSettings {
     tokenKeyName: string;
     refreshAfterSeconds: number;
     disconnectAfterSeconds: number;
+    clockToleranceSeconds: number;
   };
+  /** The stack's `issuers`, checked, without their secrets: the local enterprise IdP stands in for each (stack-issuers.ts). */
+  issuers: StackIssuer[];
   /** The pool's principal id prefix at the authorizer (the stack's `userPoolPrincipalPrefix`). */
   principalPrefix: string;
   /** The device app client the sandbox registers: the stack's first public `deviceClients` entry. */
@@ -92,8 +97,11 @@ export function checkSandboxSettings(
   const prefixProblem = principalPrefixProblem(principalPrefix);
   if (prefixProblem !== undefined) problems.push(`userPoolPrincipalPrefix ${prefixProblem}`);
   const standIn = standInIssuer("sandbox-user-pool");
-  const authorizer = checkAuthorizerSettings({
+  const stackIssuers = readStackIssuers(raw.issuers);
+  problems.push(...stackIssuers.problems);
+  const authorizer = inspectAuthorizerSettings({
     issuers: [
+      ...stackIssuers.toCheck,
       {
         issuer: standIn,
         algorithms: ["RS256"],
@@ -105,7 +113,12 @@ export function checkSandboxSettings(
     ],
     ...Object.fromEntries(AUTHORIZER_KEYS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
   });
-  problems.push(...authorizer.problems);
+  const poolPath = `issuers[${stackIssuers.toCheck.length}].issuer`;
+  problems.push(
+    ...renderProblems(authorizer.problems, (path, usual) =>
+      path === poolPath ? "the device grant's user pool (userPoolPrincipalPrefix)" : (usual ?? path),
+    ),
+  );
 
   let deviceClient: { name: string; scopes: string[] } = {
     ...SANDBOX_DEFAULTS.deviceClient,
@@ -138,7 +151,9 @@ export function checkSandboxSettings(
         tokenKeyName: authorizer.settings.tokenKeyName,
         refreshAfterSeconds: authorizer.settings.refreshAfterSeconds,
         disconnectAfterSeconds: authorizer.settings.disconnectAfterSeconds,
+        clockToleranceSeconds: authorizer.settings.clockToleranceSeconds,
       },
+      issuers: withoutSecrets(authorizer.settings.issuers.filter((i) => i.issuer !== standIn)),
       principalPrefix: typeof principalPrefix === "string" ? principalPrefix : SANDBOX_DEFAULTS.principalPrefix,
       deviceClient,
       ignored,

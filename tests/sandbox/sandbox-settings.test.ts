@@ -35,8 +35,12 @@ describe("Pulumi.dev.yaml", () => {
     expect(settings.region).toBe(dev["aws:region"]);
     expect(settings.deviceClient).toEqual({ name: "Living-room TV", scopes: ["openid", "iot/device"] });
     expect(settings.principalPrefix).toBe("cognito");
+    // Every issuer of the stack is read (the sandbox stands in for each), without where its secret comes from.
+    const { sharedSecret: _secret, ...openAm } = (dev["iot-enterprise-auth:issuers"] as Record<string, unknown>[])[0];
+    expect(settings.issuers).toEqual([openAm]);
     // AWS-only settings are listed, not refused.
-    expect(settings.ignored).toEqual(expect.arrayContaining(["issuers", "deviceGrantEnabled", "logRetentionDays"]));
+    expect(settings.ignored).toEqual(expect.arrayContaining(["deviceGrantEnabled", "logRetentionDays"]));
+    expect(settings.ignored).not.toContain("issuers");
   });
 
   it("reads only the project's keys and aws:region", () => {

@@ -111,6 +111,17 @@ describe("a running sandbox", () => {
       password: sandbox.user.password,
       principalId: sandbox.user.principalId,
       principalPrefix: "cognito",
+      // Issue 11: every issuer the authorizer trusts; these settings list no stack issuer, so the pool only.
+      idps: {
+        cognito: expect.objectContaining({
+          issuer: sandbox.issuer,
+          clientId: sandbox.clientId,
+          deviceAuthorizationEndpoint: `${sandbox.deviceGrantUrl}/oauth2/device_authorization`,
+          username: sandbox.user.username,
+          principalId: sandbox.user.principalId,
+          topics: expect.objectContaining({ publishReceive: [`event/${sandbox.user.principalId}/*`] }),
+        }),
+      },
     });
     expect(statSync(sandbox.sandboxFile).mode & 0o777).toBe(0o600);
   });
@@ -264,6 +275,7 @@ describe("npm start's command line", () => {
       mqtt: 0,
       ws: DEFAULT_PORTS.ws + 10,
       http: DEFAULT_PORTS.http + 10,
+      idp: DEFAULT_PORTS.idp + 10,
     });
   });
 

@@ -17,7 +17,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import jwt from "jsonwebtoken";
-import type { AppClient } from "cognito-local/lib/services";
+import type { AppClient } from "cognito-local/lib/services/appClient";
 import type { Tokens } from "cognito-local/lib/services/tokenGenerator";
 
 /** cognito-local keeps authorization codes five minutes. */

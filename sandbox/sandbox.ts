@@ -13,6 +13,10 @@
  *   stack's principal prefix and grants);
  * - an RSA key pair for IoT's token signing (the gateway holds the public key; the private key goes to
  *   `authorizer-signing.pem`, mode 0600, for the device client);
+ * - with `fleetProvisioningEnabled` (the dev stack has it): fleet provisioning by trusted user (provisioning/):
+ *   the claim route on the device grant's API behind a local JWT authorizer, a local IoT control plane with
+ *   its CA (`iot-ca.pem` beside sandbox.json) and registry, and the gateway's MQTT over TLS listener with
+ *   client certificates and the device provisioning MQTT API;
  *
  * then writes `sandbox.json` (what a device client needs to reach all of it) and returns the banner: every
  * URL, the test user and the next command to run. The settings come from `Pulumi.dev.yaml` or a settings
@@ -40,6 +44,7 @@ import { type CognitoPlacement } from "./cognito-local";
 import { checkPortsFree, DEFAULT_PORTS, explainListenError, type SandboxPorts } from "./ports";
 import { lockDataDirectory, sandboxFileName, signingKey, userDirectoryState, writeSandboxFile } from "./sandbox-files";
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
+import { type ProvisioningFacts, SandboxProvisioning } from "./provisioning/sandbox-provisioning";
 
 export const AUTHORIZER_NAME = "iot-auth-sandbox";
 /** IoT needs an account in its ARNs; nothing here is an AWS account. */
@@ -78,6 +83,8 @@ export interface SandboxOptions extends SettingsSource {
   quiet?: boolean;
   /** Where the banner and log lines go; stdout (banner) and stderr (logs) by default. */
   output?: { banner?: (text: string) => void; log?: (line: string) => void };
+  /** TEST ONLY: claims that live `claimLifetimeSeconds` instead of five minutes; claims per second before throttling (10). */
+  provisioning?: { claimLifetimeSeconds?: number; claimsPerSecond?: number };
 }
 
 export interface Sandbox {
@@ -100,6 +107,8 @@ export interface Sandbox {
   settings: SandboxSettings;
   /** `sandbox.json`: what a device client needs (see `SandboxFile`). */
   sandboxFile: string;
+  /** With `fleetProvisioningEnabled`: where installers ask for claims and devices exchange them. */
+  provisioning?: ProvisioningFacts;
   banner: string;
   /**
    * Moves the device grant service's clock forward (the demo's expired-code step: a code lives at least
@@ -130,6 +139,8 @@ export interface SandboxFile {
   principalId: string;
   /** The pool's principal prefix: a device's MQTT client id must start with `principalIdFor(sub, principalPrefix)`. */
   principalPrefix: string;
+  /** With fleet provisioning: the claim URL, template, MQTT over TLS URL, CA file and installer client. */
+  provisioning?: ProvisioningFacts;
 }
 
 function log(options: SandboxOptions, source: string, level: string, fields: object): void {
@@ -215,11 +226,13 @@ function startChain(
   options: SandboxOptions,
   settings: SandboxSettings,
   at: { directory: string; host: string; ports: SandboxPorts; password: string; clock: { now(): number }; cognito: CognitoPlacement },
+  provisioning?: SandboxProvisioning,
 ): Promise<DeviceGrantChain> {
   const { name, scopes } = settings.deviceClient;
   return startDeviceGrantChain({
     settings: settings.deviceGrant,
-    clients: [{ appName: name, displayName: name, type: "public", scopes }],
+    clients: [{ appName: name, displayName: name, type: "public", scopes }, ...(provisioning?.installerClients() ?? [])],
+    ...(provisioning && { routes: [provisioning.claimRoute.route()] }),
     user: { username: TEST_USERNAME, password: at.password, email: `${TEST_USERNAME}@example.com` },
     region: settings.region,
     tableName: TABLE_NAME,
@@ -239,12 +252,15 @@ function startChain(
 }
 
 /** The IoT gateway on the sandbox's ports, calling the authorizer core that trusts the chain's user pool. */
-function startGateway(
+async function startGateway(
   options: SandboxOptions,
   settings: SandboxSettings,
   at: { chain: DeviceGrantChain; host: string; ports: SandboxPorts; signingPublicKeyPem: string },
+  provisioning?: SandboxProvisioning,
 ): Promise<IotGateway> {
+  const tls = await provisioning?.gatewayTls(at.ports.mqtts, [at.host]);
   return startIotGateway({
+    ...(tls && { tls }),
     authorizer: sandboxAuthorizer(options, settings, at.chain),
     authorizerName: AUTHORIZER_NAME,
     tokenKeyName: settings.authorizer.tokenKeyName,
@@ -275,17 +291,42 @@ async function startServices(
   settings: SandboxSettings,
   at: { place: SandboxDirectory; host: string; ports: SandboxPorts; password: string; clock: { now(): number } },
   stops: Stops,
-): Promise<{ chain: DeviceGrantChain; key: Awaited<ReturnType<typeof signingKey>>; gateway: IotGateway }> {
+): Promise<{
+  chain: DeviceGrantChain;
+  key: Awaited<ReturnType<typeof signingKey>>;
+  gateway: IotGateway;
+  provisioning?: SandboxProvisioning;
+}> {
   const { place, host, ports } = at;
   const userDirectory = place.userDirectory;
   const cognito = { host, ...(userDirectory && { dataDir: userDirectory.directory, port: userDirectory.port ?? 0 }) };
-  const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito });
+  const provisioning = await prepareProvisioning(options, settings, place);
+  const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito }, provisioning);
   stops.push(() => chain.stop());
   await userDirectory?.remember(chain.cognito.port);
+  await provisioning?.connect(
+    chain,
+    chain.clients.slice(1).map((c) => c.clientId),
+  );
   const key = await signingKey(place.directory);
-  const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem });
+  const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem }, provisioning);
   stops.push(() => gateway.stop());
-  return { chain, key, gateway };
+  return { chain, key, gateway, ...(provisioning && { provisioning }) };
+}
+
+/** Fleet provisioning's parts that exist before the chain (provisioning/sandbox-provisioning.ts), when the settings enable it. */
+function prepareProvisioning(options: SandboxOptions, settings: SandboxSettings, place: SandboxDirectory) {
+  if (settings.fleetProvisioning === undefined) return Promise.resolve(undefined);
+  const lifetime = options.provisioning?.claimLifetimeSeconds;
+  return SandboxProvisioning.prepare({
+    settings: settings.fleetProvisioning,
+    scope: { partition: "aws", region: settings.region, accountId: SANDBOX_ACCOUNT_ID },
+    directory: place.directory,
+    ...(place.persistent && { keepIn: place.directory }),
+    log: (source, level, fields) => log(options, source, level, fields),
+    ...(lifetime !== undefined && { claimLifetimeMs: lifetime * 1000 }),
+    ...(options.provisioning?.claimsPerSecond !== undefined && { claimsPerSecond: options.provisioning.claimsPerSecond }),
+  });
 }
 
 /**
@@ -301,12 +342,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stop = () => stops.run();
   try {
     const place = await sandboxDirectory(options, stops);
-    await checkPortsFree(host, ports, place.userDirectory?.port);
+    const { mqtts: _tls, ...withoutTls } = ports;
+    await checkPortsFree(host, settings.fleetProvisioning ? ports : withoutTls, place.userDirectory?.port);
     if (options.publicHost !== undefined) log(options, "sandbox", "warn", { message: publicHostWarning(options.publicHost) });
     let offsetMs = 0;
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
     const clock = { now: () => Date.now() + offsetMs };
-    const { chain, key, gateway } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
+    const { chain, key, gateway, provisioning } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
+    const provisioningFacts = provisioning?.facts({
+      deviceGrantUrl: chain.url,
+      mqttsUrl: gateway.mqttsUrl as string,
+      installerClientId: chain.clients[1].clientId,
+    });
 
     const [app] = chain.clients;
     const { user } = chain;
@@ -330,6 +377,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       password,
       principalId,
       principalPrefix: settings.principalPrefix,
+      ...(provisioningFacts && { provisioning: provisioningFacts }),
     };
     stops.push(await writeSandboxFile(sandboxFile, content, place.persistent));
 
@@ -350,6 +398,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       dynamoEndpoint: chain.dynamo.endpoint,
       settings,
       sandboxFile,
+      ...(provisioningFacts && { provisioning: provisioningFacts }),
     };
     const banner = formatBanner(
       { ...parts, tableName: TABLE_NAME, ...(options.publicHost && { warning: publicHostWarning(options.publicHost) }) },

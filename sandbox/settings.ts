@@ -21,6 +21,7 @@ import { isObject, REGION } from "../functions/shared/checks";
 import { ConfigurationError, renderProblems } from "../functions/shared/problems";
 import { standInIssuer, standInJwksUri } from "../infra/stand-ins";
 import { type DeviceGrantSettings } from "../functions/device-grant/model";
+import { checkFleetSettings, FLEET_SETTING_KEYS, type FleetSandboxSettings } from "./provisioning/settings";
 
 /** The Pulumi project's configuration namespace. */
 export const STACK_CONFIG_PREFIX = "iot-enterprise-auth:";
@@ -33,7 +34,7 @@ export const DEVICE_GRANT_KEYS = Object.keys(DEFAULT_DEVICE_GRANT_SETTINGS) as (
 const AUTHORIZER_KEYS = ["grants", "tokenKeyName", "refreshAfterSeconds", "disconnectAfterSeconds"] as const;
 /** `region` is the stack's `aws:region`. */
 const OTHER_KEYS = ["userPoolPrincipalPrefix", "deviceClients", "region"] as const;
-export const SANDBOX_SETTING_KEYS: readonly string[] = [...DEVICE_GRANT_KEYS, ...AUTHORIZER_KEYS, ...OTHER_KEYS];
+export const SANDBOX_SETTING_KEYS: readonly string[] = [...DEVICE_GRANT_KEYS, ...AUTHORIZER_KEYS, ...OTHER_KEYS, ...FLEET_SETTING_KEYS];
 
 /** The stack's defaults where the functions have none of their own (stacks/config.ts declares the same). */
 export const SANDBOX_DEFAULTS = {
@@ -59,6 +60,8 @@ export interface SandboxSettings {
   deviceClient: { name: string; scopes: string[] };
   /** Keys of a stack file that the sandbox does not use. */
   ignored: string[];
+  /** With `fleetProvisioningEnabled`: the claim route, the template and the installers' apps (provisioning/settings.ts). */
+  fleetProvisioning?: FleetSandboxSettings;
 }
 
 /**
@@ -128,6 +131,7 @@ export function checkSandboxSettings(
     }
   }
 
+  const fleetProvisioning = checkFleetSettings(raw, source, problems);
   return {
     settings: {
       source,
@@ -142,6 +146,7 @@ export function checkSandboxSettings(
       principalPrefix: typeof principalPrefix === "string" ? principalPrefix : SANDBOX_DEFAULTS.principalPrefix,
       deviceClient,
       ignored,
+      ...(fleetProvisioning && { fleetProvisioning }),
     },
     problems,
   };

@@ -2,8 +2,11 @@
  * MQTT over TLS with client certificates (mutual TLS), as IoT Core serves it on port 8883
  * (docs/fleet-provisioning.md#mqtt-over-tls-with-a-client-certificate): the server presents a certificate the
  * sandbox's CA signed for its host, and requires a client certificate signed by that CA and within its validity
- * (TLS 1.2 or later). A handshake that fails (no certificate, another CA, an expired claim) never reaches MQTT;
- * it is one log line with the TLS library's reason. An accepted stream goes to the broker like any other, with
+ * (TLS 1.2 or later). A connection whose certificate does not verify (none, another CA, an expired claim) never
+ * reaches MQTT: it is closed as soon as the handshake ends, with one log line naming OpenSSL's reason
+ * (`CERT_HAS_EXPIRED`…). The listener checks `authorized` itself rather than letting Node refuse the handshake,
+ * because Node then reports only the reset that follows, not the reason; with TLS 1.3 a client sees the same in
+ * both cases, a closed connection right after its handshake. An accepted stream goes to the broker like any other, with
  * the certificate's id (SHA-256 of its DER) on its connection, which authenticates it at CONNECT
  * (certificate-auth.ts).
  */
@@ -42,7 +45,8 @@ export class TlsListener {
         cert: options.certificatePem,
         ca: [options.caPem],
         requestCert: true,
-        rejectUnauthorized: true,
+        rejectUnauthorized: false, // checked in `secured`, to log why
+
         minVersion: "TLSv1.2",
       },
       (socket) => this.secured(socket),
@@ -51,16 +55,25 @@ export class TlsListener {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
-    this.server.on("tlsClientError", (err: Error & { code?: unknown }, socket: TLSSocket) => {
-      options.log.refused({ transport: "mqtts", stage: "tls", reason: "tls-refused", connectionId: randomUUID(), detail: reasonOf(err) });
-      socket.destroy();
+    this.server.on("tlsClientError", (err: Error & { code?: unknown }, socket: TLSSocket) => this.refuse(socket, err));
+  }
+
+  private refuse(socket: TLSSocket, err: Error & { code?: unknown }): void {
+    this.options.log.refused({
+      transport: "mqtts",
+      stage: "tls",
+      reason: "tls-refused",
+      connectionId: randomUUID(),
+      detail: reasonOf(err),
     });
+    socket.destroy();
   }
 
   private secured(socket: TLSSocket): void {
     const peer = socket.getPeerCertificate();
     if (!socket.authorized || peer.raw === undefined) {
-      socket.destroy();
+      const reason = socket.authorizationError ?? "no client certificate";
+      this.refuse(socket, Object.assign(new Error(String(reason)), { code: String(reason) }));
       return;
     }
     const certificateId = createHash("sha256").update(peer.raw).digest("hex");

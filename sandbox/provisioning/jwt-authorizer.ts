@@ -66,6 +66,8 @@ function tokenScopes(payload: Record<string, unknown>): string[] {
 export class LocalJwtAuthorizer {
   private keys = new Map<string, KeyObject>();
   private fetchedAt = -Infinity;
+  /** The JWKS fetch in flight, which concurrent requests with an unknown `kid` share. */
+  private fetching?: Promise<void>;
 
   constructor(
     private readonly config: JwtAuthorizerConfig,
@@ -114,22 +116,27 @@ export class LocalJwtAuthorizer {
     return undefined;
   }
 
-  /** The issuer's key `kid`, fetching the JWKS when it is not known (at most every 10 s). */
+  /** The issuer's key `kid`, fetching the JWKS when it is not known (at most every 10 s; one fetch at a time). */
   private async key(kid: string): Promise<KeyObject | undefined> {
-    if (!this.keys.has(kid) && this.now() - this.fetchedAt >= JWKS_REFETCH_MS) {
+    if (!this.keys.has(kid) && this.fetching === undefined && this.now() - this.fetchedAt >= JWKS_REFETCH_MS) {
       this.fetchedAt = this.now();
-      try {
-        const response = await fetch(this.config.jwksUri);
-        const jwks = (await response.json()) as { keys?: (JsonWebKey & { kid?: string })[] };
-        const keys = new Map<string, KeyObject>();
-        for (const jwk of jwks.keys ?? []) {
-          if (jwk.kty === "RSA" && typeof jwk.kid === "string") keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
-        }
-        this.keys = keys;
-      } catch {
-        this.fetchedAt = -Infinity; // the issuer was unreachable: try again at the next request
-      }
+      this.fetching = this.fetchKeys().finally(() => (this.fetching = undefined));
     }
+    if (!this.keys.has(kid)) await this.fetching;
     return this.keys.get(kid);
+  }
+
+  private async fetchKeys(): Promise<void> {
+    try {
+      const response = await fetch(this.config.jwksUri);
+      const jwks = (await response.json()) as { keys?: (JsonWebKey & { kid?: string })[] };
+      const keys = new Map<string, KeyObject>();
+      for (const jwk of jwks.keys ?? []) {
+        if (jwk.kty === "RSA" && typeof jwk.kid === "string") keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
+      }
+      this.keys = keys;
+    } catch {
+      this.fetchedAt = -Infinity; // the issuer was unreachable: try again at the next request
+    }
   }
 }

@@ -13,7 +13,10 @@
  *     authorizer is called (its invocation count does not move, the signature rejections do);
  *  6. a request the user denies ends in `access_denied`;
  *  7. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
- *     the demo moves the device grant service's clock past the expiry instead of waiting.
+ *     the demo moves the device grant service's clock past the expiry instead of waiting;
+ *  8. to 11. fleet provisioning by trusted user (provisioning/demo-steps.ts): an installer gets a claim, the
+ *     device exchanges it over MQTT/TLS, connects with its own certificate and publishes on its own topic
+ *     (another device's is refused), and the same claim again, or a token without `iot/provision`, is refused.
  *
  * Steps 4 to 7 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
  *
@@ -31,6 +34,7 @@ import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 import { quietSdkNodeVersionWarning } from "./sdk-node-warning";
+import { PROVISIONING_STEPS, type ProvisioningStory } from "./provisioning/demo-steps";
 
 /** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
 export const DEMO_SETTINGS: Record<string, unknown> = {
@@ -41,7 +45,13 @@ export const DEMO_SETTINGS: Record<string, unknown> = {
     { actions: ["iot:Publish", "iot:Receive"], resources: ["topic/event/{principal}", "topic/event/{principal}/*"] },
     { actions: ["iot:Subscribe"], resources: ["topicfilter/event/{principal}", "topicfilter/event/{principal}/*"] },
   ],
-  deviceClients: [{ key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] }],
+  deviceClients: [
+    { key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] },
+    { key: "installer", name: "Demo installer app", type: "public", scopes: ["openid", "iot/provision"] },
+  ],
+  fleetProvisioningEnabled: true,
+  provisioningRequiredGroup: "installers",
+  provisioningThingNamePattern: "[A-Z]{2}-[0-9]{6}",
 };
 
 /** A bound on waiting for the network, so that a broken step fails instead of hanging the demo. */
@@ -147,6 +157,8 @@ interface Story {
   clients: MqttClient[];
   accessToken: string;
   signature: string;
+  /** What the fleet provisioning steps pass on (provisioning/demo-steps.ts). */
+  provisioning: ProvisioningStory;
 }
 
 function sandboxOf(story: Story): Sandbox {
@@ -160,12 +172,13 @@ function ownTopic(sandbox: Sandbox): string {
 async function startTheSandbox(story: Story): Promise<string> {
   const sandbox = await startSandbox({
     settings: DEMO_SETTINGS,
-    ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 },
+    ports: { deviceGrant: 0, mqtt: 0, mqtts: 0, ws: 0, http: 0 },
     quiet: true,
     ...story.sandboxOverrides,
   });
   story.sandbox = sandbox;
-  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
+  const tls = sandbox.gateway.mqttsUrl !== undefined ? ` ${sandbox.gateway.mqttsUrl}` : "";
+  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}${tls}`;
 }
 
 async function signInTheDevice(story: Story): Promise<string> {
@@ -336,6 +349,7 @@ const STEPS: { name: string; run: (story: Story) => Promise<string> }[] = [
   { name: "Unsigned and wrongly signed tokens never reach the authorizer", run: refuseBadSignatures },
   { name: "A request the user denies ends in access_denied", run: denyRequest },
   { name: "A code nobody approves ends in expired_token", run: letCodeExpire },
+  ...PROVISIONING_STEPS.map(({ name, run }) => ({ name, run: (story: Story) => within(run(sandboxOf(story), story.provisioning), name) })),
 ];
 
 /** Releases what the steps set up, whatever happened; a sandbox that fails to stop is a failed step. */
@@ -373,7 +387,14 @@ async function runStep(name: string, run: () => Promise<string>, skip: boolean, 
 /** Runs the story; never throws (a failure is a failed step). `log` gets one line per step. */
 export async function runDemo(options: { log?: (line: string) => void; sandbox?: SandboxOptions } = {}): Promise<DemoResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const story: Story = { sandboxOverrides: options.sandbox, abort: new AbortController(), clients: [], accessToken: "", signature: "" };
+  const story: Story = {
+    sandboxOverrides: options.sandbox,
+    abort: new AbortController(),
+    clients: [],
+    accessToken: "",
+    signature: "",
+    provisioning: {},
+  };
   const steps: DemoStep[] = [];
   try {
     for (const { name, run } of STEPS) {

@@ -20,11 +20,15 @@ describe("npm run demo", () => {
       ["Unsigned and wrongly signed tokens never reach the authorizer", true, ""],
       ["A request the user denies ends in access_denied", true, ""],
       ["A code nobody approves ends in expired_token", true, ""],
+      ["Fleet provisioning: an installer signs in with the installers' app and gets a claim for a serial number", true, ""],
+      ["The device exchanges the claim over MQTT/TLS: its own certificate, then RegisterThing through the hook", true, ""],
+      ["The device connects with its own certificate and publishes on its own topic; another device's is refused", true, ""],
+      ["The same claim again is rejected (one claim, one device); a token without iot/provision is refused", true, ""],
     ]);
     expect(result.ok).toBe(true);
-    expect(lines).toHaveLength(8);
-    expect(lines.slice(0, 7).every((l) => l.startsWith("[ ok ] "))).toBe(true);
-    expect(lines[7]).toBe("The story holds: 7 steps passed.");
+    expect(lines).toHaveLength(12);
+    expect(lines.slice(0, 11).every((l) => l.startsWith("[ ok ] "))).toBe(true);
+    expect(lines[11]).toBe("The story holds: 11 steps passed.");
     expect(lines.join("\n")).toMatch(/access_denied[\s\S]*expired_token/);
   });
 
@@ -44,6 +48,6 @@ describe("npm run demo", () => {
     expect(refusal).toMatchObject({ ok: false, detail: expect.stringMatching(/answered HTTP 200, not 403/) });
     expect(lines).toContainEqual(expect.stringMatching(/^\[FAIL\] Another user's topic is refused/));
     expect(lines).toContainEqual(expect.stringMatching(/^\[skip\] A code nobody approves/));
-    expect(lines.at(-1)).toMatch(/^The story does not hold: \d+ of 7 steps failed\.$/);
+    expect(lines.at(-1)).toMatch(/^The story does not hold: \d+ of 11 steps failed\.$/);
   });
 });

@@ -30,7 +30,10 @@ import { defaultThingDirectory, saveThing } from "./thing-files";
 async function installerToken(args: ParsedArgs, io: CliIo, settings: ProvisionSettings): Promise<string> {
   if (settings.installerToken !== undefined) return settings.installerToken;
   const flags = { ...settingsFlags(args), clientId: settings.installerClientId, tokenFile: settings.installerTokenFile };
-  const { options } = resolveSettings(flags, io.env, io.cwd, ["deviceAuthorizationEndpoint", "tokenEndpoint", "clientId"]);
+  // The installer signs nothing for IoT: a stack output's hidden token-signing key is not needed here.
+  const { options } = resolveSettings(flags, io.env, io.cwd, ["deviceAuthorizationEndpoint", "tokenEndpoint", "clientId"], {
+    unsigned: true,
+  });
   const installer = new DeviceClient({ ...options, ...io.client });
   try {
     return await installer.token();
@@ -114,7 +117,7 @@ export const provision: Command = async (args, io) => {
   );
 
   const credentials = { certificatePem: provisioned.certificatePem, privateKey: provisioned.privateKey ?? (own?.privateKeyPem as string) };
-  const directory = settings.thingDir ?? defaultThingDirectory(provisioned.thingName);
+  const directory = settings.thingDir ?? defaultThingDirectory(provisioned.thingName, io.env);
   await saveThing(
     directory,
     {

@@ -8,9 +8,9 @@
  * trusting Amazon's CA, which Node trusts already; the sandbox gives its own CA file.
  */
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "./config";
+import { configDirectory } from "./thing-files";
 
 /** Flag → `DEVICE_*` variable, for the provisioning settings. */
 export const PROVISION_ENVIRONMENT: Record<string, string> = {
@@ -127,8 +127,6 @@ export function resolveProvisionSettings(values: Readonly<Record<string, string>
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(merged as ProvisionSettings),
-    installerTokenFile:
-      merged.installerTokenFile ??
-      path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config"), "iot-enterprise-auth", "installer-token.json"),
+    installerTokenFile: merged.installerTokenFile ?? path.join(configDirectory(env), "installer-token.json"),
   };
 }

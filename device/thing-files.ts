@@ -34,10 +34,14 @@ export interface ThingRecord {
   provisionedAt: string;
 }
 
+/** The per-user config directory (XDG) of this project: `~/.config/iot-enterprise-auth`. */
+export function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config"), "iot-enterprise-auth");
+}
+
 /** `~/.config/iot-enterprise-auth/things/<thing name>`, where `provision` keeps a device's credentials by default. */
-export function defaultThingDirectory(thingName: string): string {
-  const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
-  return path.join(base, "iot-enterprise-auth", "things", thingName);
+export function defaultThingDirectory(thingName: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(configDirectory(env), "things", thingName);
 }
 
 /** Writes `text` to `file` atomically, mode 0600 from the start. */

@@ -94,6 +94,7 @@ async function publishAsThing(
 export const provision: Command = async (args, io) => {
   const [thingName] = expectPositionals(args, ["thingName"]);
   allowOnly(args, [...PROVISION_VALUE_FLAGS, ...PROVISION_BOOLEAN_FLAGS, "no-qr"]);
+  const templateParameters = parameters(args, thingName);
   const settings = resolveProvisionSettings(args.values, io.env, io.cwd);
   const endpoint: TlsEndpoint = {
     mqttsUrl: settings.mqttsUrl,
@@ -107,7 +108,7 @@ export const provision: Command = async (args, io) => {
   const provisioned = await exchangeClaim(endpoint, claim, {
     templateName: settings.templateName,
     thingName,
-    parameters: parameters(args, thingName),
+    parameters: templateParameters,
     ...(own && { csrPem: own.csrPem }),
   });
   const topicRoot = provisioned.deviceConfiguration.topicRoot;

@@ -125,8 +125,9 @@ export function resolveProvisionSettings(values: Readonly<Record<string, string>
     problems.push("missing the installer's access token (--installer-token) or the installer app's client id (--installer-client-id)");
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const defined = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined));
   return {
-    ...(merged as ProvisionSettings),
+    ...(defined as unknown as ProvisionSettings),
     installerTokenFile: merged.installerTokenFile ?? path.join(configDirectory(env), "installer-token.json"),
   };
 }

@@ -14,9 +14,7 @@
  *  6. a request the user denies ends in `access_denied`;
  *  7. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
  *     the demo moves the device grant service's clock past the expiry instead of waiting;
- *  8. to 11. fleet provisioning by trusted user (provisioning/demo-steps.ts): an installer gets a claim, the
- *     device exchanges it over MQTT/TLS, connects with its own certificate and publishes on its own topic
- *     (another device's is refused), and the same claim again, or a token without `iot/provision`, is refused.
+ *  8. to 11. fleet provisioning by trusted user, as provisioning/demo-steps.ts tells it.
  *
  * Steps 4 to 7 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
  *
@@ -34,7 +32,7 @@ import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 import { quietSdkNodeVersionWarning } from "./sdk-node-warning";
-import { PROVISIONING_STEPS, type ProvisioningStory } from "./provisioning/demo-steps";
+import { DEMO_FLEET_SETTINGS, DEMO_INSTALLER_APP, PROVISIONING_STEPS, type ProvisioningStory } from "./provisioning/demo-steps";
 
 /** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
 export const DEMO_SETTINGS: Record<string, unknown> = {
@@ -45,13 +43,8 @@ export const DEMO_SETTINGS: Record<string, unknown> = {
     { actions: ["iot:Publish", "iot:Receive"], resources: ["topic/event/{principal}", "topic/event/{principal}/*"] },
     { actions: ["iot:Subscribe"], resources: ["topicfilter/event/{principal}", "topicfilter/event/{principal}/*"] },
   ],
-  deviceClients: [
-    { key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] },
-    { key: "installer", name: "Demo installer app", type: "public", scopes: ["openid", "iot/provision"] },
-  ],
-  fleetProvisioningEnabled: true,
-  provisioningRequiredGroup: "installers",
-  provisioningThingNamePattern: "[A-Z]{2}-[0-9]{6}",
+  deviceClients: [{ key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] }, DEMO_INSTALLER_APP],
+  ...DEMO_FLEET_SETTINGS,
 };
 
 /** A bound on waiting for the network, so that a broken step fails instead of hanging the demo. */
@@ -158,7 +151,7 @@ interface Story {
   accessToken: string;
   signature: string;
   /** What the fleet provisioning steps pass on (provisioning/demo-steps.ts). */
-  provisioning: ProvisioningStory;
+  provisioning?: ProvisioningStory;
 }
 
 function sandboxOf(story: Story): Sandbox {
@@ -349,7 +342,10 @@ const STEPS: { name: string; run: (story: Story) => Promise<string> }[] = [
   { name: "Unsigned and wrongly signed tokens never reach the authorizer", run: refuseBadSignatures },
   { name: "A request the user denies ends in access_denied", run: denyRequest },
   { name: "A code nobody approves ends in expired_token", run: letCodeExpire },
-  ...PROVISIONING_STEPS.map(({ name, run }) => ({ name, run: (story: Story) => within(run(sandboxOf(story), story.provisioning), name) })),
+  ...PROVISIONING_STEPS.map(({ name, run }) => ({
+    name,
+    run: (story: Story) => within(run(sandboxOf(story), (story.provisioning ??= {})), name),
+  })),
 ];
 
 /** Releases what the steps set up, whatever happened; a sandbox that fails to stop is a failed step. */
@@ -387,14 +383,7 @@ async function runStep(name: string, run: () => Promise<string>, skip: boolean, 
 /** Runs the story; never throws (a failure is a failed step). `log` gets one line per step. */
 export async function runDemo(options: { log?: (line: string) => void; sandbox?: SandboxOptions } = {}): Promise<DemoResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const story: Story = {
-    sandboxOverrides: options.sandbox,
-    abort: new AbortController(),
-    clients: [],
-    accessToken: "",
-    signature: "",
-    provisioning: {},
-  };
+  const story: Story = { sandboxOverrides: options.sandbox, abort: new AbortController(), clients: [], accessToken: "", signature: "" };
   const steps: DemoStep[] = [];
   try {
     for (const { name, run } of STEPS) {

@@ -13,10 +13,8 @@
  *   stack's principal prefix and grants);
  * - an RSA key pair for IoT's token signing (the gateway holds the public key; the private key goes to
  *   `authorizer-signing.pem`, mode 0600, for the device client);
- * - with `fleetProvisioningEnabled` (the dev stack has it): fleet provisioning by trusted user (provisioning/):
- *   the claim route on the device grant's API behind a local JWT authorizer, a local IoT control plane with
- *   its CA (`iot-ca.pem` beside sandbox.json) and registry, and the gateway's MQTT over TLS listener with
- *   client certificates and the device provisioning MQTT API;
+ * - with `fleetProvisioningEnabled` (the dev stack has it), fleet provisioning by trusted user (provisioning/): the
+ *   claim route, a local IoT control plane and CA (`iot-ca.pem` beside sandbox.json), MQTT over TLS on the gateway;
  *
  * then writes `sandbox.json` (what a device client needs to reach all of it) and returns the banner: every
  * URL, the test user and the next command to run. The settings come from `Pulumi.dev.yaml` or a settings
@@ -83,8 +81,8 @@ export interface SandboxOptions extends SettingsSource {
   quiet?: boolean;
   /** Where the banner and log lines go; stdout (banner) and stderr (logs) by default. */
   output?: { banner?: (text: string) => void; log?: (line: string) => void };
-  /** TEST ONLY: claims that live `claimLifetimeSeconds` instead of five minutes; claims per second before throttling (10). */
-  provisioning?: { claimLifetimeSeconds?: number; claimsPerSecond?: number };
+  /** TEST ONLY: claims that live `claimLifetimeMs` instead of five minutes; claims per second before throttling (10). */
+  provisioning?: { claimLifetimeMs?: number; claimsPerSecond?: number };
 }
 
 export interface Sandbox {
@@ -295,38 +293,30 @@ async function startServices(
   chain: DeviceGrantChain;
   key: Awaited<ReturnType<typeof signingKey>>;
   gateway: IotGateway;
-  provisioning?: SandboxProvisioning;
+  provisioning?: ProvisioningFacts;
 }> {
   const { place, host, ports } = at;
   const userDirectory = place.userDirectory;
   const cognito = { host, ...(userDirectory && { dataDir: userDirectory.directory, port: userDirectory.port ?? 0 }) };
-  const provisioning = await prepareProvisioning(options, settings, place);
+  const fleet = settings.fleetProvisioning;
+  const provisioning =
+    fleet &&
+    (await SandboxProvisioning.prepare({
+      settings: fleet,
+      scope: { partition: "aws", region: settings.region, accountId: SANDBOX_ACCOUNT_ID },
+      directory: place.directory,
+      ...(place.persistent && { keepIn: place.directory }),
+      log: (source, level, fields) => log(options, source, level, fields),
+      ...options.provisioning,
+    }));
   const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito }, provisioning);
   stops.push(() => chain.stop());
   await userDirectory?.remember(chain.cognito.port);
-  await provisioning?.connect(
-    chain,
-    chain.clients.slice(1).map((c) => c.clientId),
-  );
+  await provisioning?.connect(chain);
   const key = await signingKey(place.directory);
   const gateway = await startGateway(options, settings, { chain, host, ports, signingPublicKeyPem: key.publicPem }, provisioning);
   stops.push(() => gateway.stop());
-  return { chain, key, gateway, ...(provisioning && { provisioning }) };
-}
-
-/** Fleet provisioning's parts that exist before the chain (provisioning/sandbox-provisioning.ts), when the settings enable it. */
-function prepareProvisioning(options: SandboxOptions, settings: SandboxSettings, place: SandboxDirectory) {
-  if (settings.fleetProvisioning === undefined) return Promise.resolve(undefined);
-  const lifetime = options.provisioning?.claimLifetimeSeconds;
-  return SandboxProvisioning.prepare({
-    settings: settings.fleetProvisioning,
-    scope: { partition: "aws", region: settings.region, accountId: SANDBOX_ACCOUNT_ID },
-    directory: place.directory,
-    ...(place.persistent && { keepIn: place.directory }),
-    log: (source, level, fields) => log(options, source, level, fields),
-    ...(lifetime !== undefined && { claimLifetimeMs: lifetime * 1000 }),
-    ...(options.provisioning?.claimsPerSecond !== undefined && { claimsPerSecond: options.provisioning.claimsPerSecond }),
-  });
+  return { chain, key, gateway, ...(provisioning && { provisioning: provisioning.facts(chain, gateway) }) };
 }
 
 /**
@@ -348,12 +338,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let offsetMs = 0;
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
     const clock = { now: () => Date.now() + offsetMs };
-    const { chain, key, gateway, provisioning } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
-    const provisioningFacts = provisioning?.facts({
-      deviceGrantUrl: chain.url,
-      mqttsUrl: gateway.mqttsUrl as string,
-      installerClientId: chain.clients[1].clientId,
-    });
+    const services = await startServices(options, settings, { place, host, ports, password, clock }, stops);
+    const { chain, key, gateway, provisioning: provisioningFacts } = services;
 
     const [app] = chain.clients;
     const { user } = chain;

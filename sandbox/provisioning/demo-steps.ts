@@ -26,6 +26,14 @@ export interface ProvisioningStory {
 
 const SERIAL = "DM-000001";
 
+/** The demo's installers' app and fleet provisioning settings (stack keys), as the dev stack has them. */
+export const DEMO_INSTALLER_APP = { key: "installer", name: "Demo installer app", type: "public", scopes: ["openid", "iot/provision"] };
+export const DEMO_FLEET_SETTINGS = {
+  fleetProvisioningEnabled: true,
+  provisioningRequiredGroup: "installers",
+  provisioningThingNamePattern: "[A-Z]{2}-[0-9]{6}",
+};
+
 function endpoint(sandbox: Sandbox): TlsEndpoint {
   const p = provisioningOf(sandbox);
   return { mqttsUrl: p.mqttsUrl, caPem: readFileSync(p.caFile, "utf8"), timeoutMs: 15_000 };

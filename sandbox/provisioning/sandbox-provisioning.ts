@@ -20,7 +20,7 @@ import { type LogSink } from "../../functions/shared/logging";
 import { devicePolicyDocument, provisioningTemplateArn } from "../../infra/fleet-provisioning-policies";
 import { deviceParameters } from "../../infra/provisioning-template";
 import { type ChainClient, type DeviceGrantChain } from "../device-grant-chain";
-import { type GatewayTlsOptions } from "../gateway/gateway";
+import { type GatewayTlsOptions, type IotGateway } from "../gateway/gateway";
 import { type AccountScope, RegistryCertificates } from "./certificates";
 import { ClaimRoute } from "./claim-route";
 import { LocalControlPlane } from "./control-plane";
@@ -105,8 +105,9 @@ export class SandboxProvisioning {
     }));
   }
 
-  /** Wires everything that needs the running chain; `installerClientIds` in the order of `installerClients()`. */
-  async connect(chain: DeviceGrantChain, installerClientIds: string[]): Promise<void> {
+  /** Wires everything that needs the running chain (its clients after the device client are `installerClients()`). */
+  async connect(chain: DeviceGrantChain): Promise<void> {
+    const installerClientIds = chain.clients.slice(1).map((c) => c.clientId);
     const { settings, scope, log } = this.placement;
     const tableName = await chain.dynamo.createTable(BINDING_TABLE_NAME, { existingOk: true });
     const bindings = new ClaimBindingStore({ client: chain.dynamo.client, tableName });
@@ -180,14 +181,15 @@ export class SandboxProvisioning {
     };
   }
 
-  facts(at: { deviceGrantUrl: string; mqttsUrl: string; installerClientId: string }): ProvisioningFacts {
+  /** What a device needs, once the chain and the gateway run. */
+  facts(chain: DeviceGrantChain, gateway: IotGateway): ProvisioningFacts {
     const { settings } = this.placement;
     return {
-      claimUrl: `${at.deviceGrantUrl}/provisioning/claims`,
+      claimUrl: `${chain.url}/provisioning/claims`,
       templateName: settings.templateName,
-      mqttsUrl: at.mqttsUrl,
+      mqttsUrl: gateway.mqttsUrl as string,
       caFile: this.caFile,
-      installerClientId: at.installerClientId,
+      installerClientId: chain.clients[1].clientId,
       scope: settings.scope,
       ...(settings.requiredGroup !== undefined && { requiredGroup: settings.requiredGroup }),
       thingNamePattern: settings.template.thingNamePattern,

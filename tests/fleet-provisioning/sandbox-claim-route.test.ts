@@ -15,7 +15,7 @@ let installerToken: string;
 
 beforeAll(async () => {
   // Claims live two seconds here (TEST ONLY), so that one can expire within the test.
-  ({ sandbox, logs } = await startFleetSandbox({ provisioning: { claimLifetimeSeconds: 2 } }));
+  ({ sandbox, logs } = await startFleetSandbox({ provisioning: { claimLifetimeMs: 2_000 } }));
   installerToken = await deviceFlowToken(sandbox, sandbox.provisioning?.installerClientId as string, sandbox.user);
 });
 afterAll(() => sandbox?.stop());

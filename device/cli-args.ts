@@ -4,6 +4,7 @@
  * `UsageError`s, which the CLI answers with exit code 2 and the usage text.
  */
 import { type RawSettings } from "./config";
+import { PROVISION_BOOLEAN_FLAGS, PROVISION_VALUE_FLAGS } from "./provision-flags";
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -39,7 +40,9 @@ const VALUE_FLAGS: Record<string, keyof RawSettings | "transport" | "count" | "q
   "mqtt-version": "mqttVersion",
   "ws-credentials": "wsCredentials",
 };
-const BOOLEAN_FLAGS = new Set(["help", "no-qr", "unsigned", "refresh", "retain"]);
+const BOOLEAN_FLAGS = new Set<string>(["help", "no-qr", "unsigned", "refresh", "retain", ...PROVISION_BOOLEAN_FLAGS]);
+/** `provision`'s own flags with a value (provision-flags.ts); they are not settings of the other commands. */
+const COMMAND_VALUE_FLAGS = new Set<string>(PROVISION_VALUE_FLAGS);
 
 export interface ParsedArgs {
   command: string | undefined;
@@ -71,7 +74,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (BOOLEAN_FLAGS.has(name)) {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`);
       booleans.add(name);
-    } else if (name in VALUE_FLAGS) {
+    } else if (name in VALUE_FLAGS || COMMAND_VALUE_FLAGS.has(name)) {
       let value: string | undefined;
       if (eq !== -1) value = arg.slice(eq + 1);
       else {
@@ -92,6 +95,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
 export function settingsFlags(args: ParsedArgs): RawSettings {
   const raw: RawSettings = {};
   for (const [flag, value] of Object.entries(args.values)) {
+    if (COMMAND_VALUE_FLAGS.has(flag)) continue;
     const key = VALUE_FLAGS[flag];
     if (key === "transport" || key === "count" || key === "qos" || key === "mqttVersion" || key === "wsCredentials") continue;
     raw[key] = value;
@@ -121,7 +125,11 @@ export function expectPositionals(args: ParsedArgs, names: string[]): string[] {
 
 /** Refuses a command-specific flag given to a command it does not apply to, rather than ignoring it. */
 export function allowOnly(args: ParsedArgs, flags: string[]): void {
-  const commandFlags = ["transport", "count", "qos", "mqtt-version", "ws-credentials", "refresh", "retain", "no-qr"];
+  const commandFlags = [
+    ...["transport", "count", "qos", "mqtt-version", "ws-credentials", "refresh", "retain", "no-qr"],
+    ...PROVISION_VALUE_FLAGS,
+    ...PROVISION_BOOLEAN_FLAGS,
+  ];
   for (const flag of [...Object.keys(args.values), ...args.booleans]) {
     if (commandFlags.includes(flag) && !flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${args.command}`);
   }

@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParsedArgs, UsageError } from "./cli-args";
 import { type CliIo, type Command, login, publish, subscribe, token } from "./cli-commands";
+import { provision } from "./provision-command";
 import { DeviceClientError } from "./client";
 import { ConfigError } from "./config";
 
@@ -21,6 +22,11 @@ Commands:
         [--transport mqtt|wss|https] [--qos 0|1] [--retain]
   subscribe <topicFilter>            print "topic message" lines until Ctrl-C
         [--transport mqtt|wss] [--count N] [--qos 0|1]
+  provision <thingName>              fleet provisioning by trusted user: as the installer (device flow with the
+        [--csr] [--thing-dir DIR]    installer app, or --installer-token) get a claim; as the device exchange it
+        [--topic T] [--message M]    over MQTT/TLS (--csr: keep the key on the device), save the certificate and
+                                     key (mode 0600, default ~/.config/iot-enterprise-auth/things/<thingName>/),
+                                     then publish with them (default <topicRoot>/hello)
   help                               this text
 
 Where to connect (flags > DEVICE_* environment variables > --stack-output / --sandbox file):
@@ -52,6 +58,17 @@ Where to connect (flags > DEVICE_* environment variables > --stack-output / --sa
   --mqtt-version 4|5      MQTT 3.1.1 (default) or 5
   --ws-credentials query|headers   where the WebSocket upgrade carries the token (default: query)
   --no-qr                 do not draw the QR code
+
+Fleet provisioning (provision; the sandbox file or --stack-output gives all of these):
+  --claim-url URL         the claim route (the stack's claimEndpoint)                 DEVICE_CLAIM_URL
+  --template-name NAME    the provisioning template (provisioningTemplateName)        DEVICE_TEMPLATE_NAME
+  --mqtts-url URL         MQTT over TLS with client certificates (default: the IoT endpoint's host, port 8883)
+                                                                                      DEVICE_MQTTS_URL
+  --ca-file FILE          a CA to trust besides the system's (the sandbox's iot-ca.pem) DEVICE_CA_FILE
+  --installer-token T     the installer's access token (else: sign in with the installer app) DEVICE_INSTALLER_TOKEN
+  --installer-client-id ID | --installer-client KEY   the installer app (a stack's deviceClientIds key; default installer)
+  --installer-token-file FILE  the installer's tokens (default ~/.config/iot-enterprise-auth/installer-token.json)
+  --parameters JSON       more template parameters than ThingName, e.g. '{"Model":"X1"}'
 
 Examples (the topics are the dev stack's grants, which npm start uses; <principal> is in its banner):
   npm run device -- login --sandbox .sandbox/sandbox.json
@@ -101,11 +118,12 @@ const COMMANDS = new Map<string, Command>([
   ["token", token],
   ["publish", publish],
   ["subscribe", subscribe],
+  ["provision", provision],
 ]);
 
 function commandNamed(name: ParsedArgs["command"]): Command {
   const command = name !== undefined ? COMMANDS.get(name) : undefined;
-  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (login, token, publish, subscribe, help)`);
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (login, token, publish, subscribe, provision, help)`);
   return command;
 }
 

@@ -8,6 +8,8 @@ import { type GrantRule } from "../functions/authorizer/config";
 import { type SandboxSettings } from "./settings";
 import { formatIdpLines } from "./banner-idps";
 import { type IdpDescription } from "./sandbox-idps";
+import { provisioningBannerLines } from "./provisioning/banner-lines";
+import { type ProvisioningFacts } from "./provisioning/sandbox-provisioning";
 
 /** What the banner tells: the running sandbox's addresses, names and test user. */
 export interface BannerFacts {
@@ -28,6 +30,8 @@ export interface BannerFacts {
   warning?: string;
   /** Every issuer the authorizer trusts (sandbox-idps.ts). */
   idps?: IdpDescription[];
+  /** With fleet provisioning: its endpoints and the command that provisions a device. */
+  provisioning?: ProvisioningFacts;
 }
 
 /** `topic/event/{principal}/*` → `event/<principal id>/*`, for the resources of `action` in the grants. */
@@ -85,6 +89,7 @@ export function formatBanner(s: BannerFacts, persistent: boolean): string {
     `(without the file: npm run device -- login --base-url ${s.deviceGrantUrl} --client-id ${s.clientId}, then --mqtt-url, --authorizer-name,`,
     ` --token-key-name and --signing-key for publish; see npm run device -- help)`,
     "",
+    ...(s.provisioning ? provisioningBannerLines(s.provisioning, file) : []),
     "Ctrl-C stops everything.",
     "",
   ].join("\n");

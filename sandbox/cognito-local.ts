@@ -36,7 +36,8 @@
  *   and no `scope`. The refresh grant returns `access_token` and `id_token` but no new `refresh_token`
  *   (as Cognito does without rotation); it checks only that the refresh token was issued to some user of
  *   the client's pool.
- * - Requested scopes are ignored: every access token says `scope: "aws.cognito.signin.user.admin"`.
+ * - Requested scopes are ignored: every access token says `scope: "aws.cognito.signin.user.admin"`. The harness
+ *   grants them as Cognito does instead (cognito-scopes.ts): the scopes asked for that the client allows.
  * - Access token (RS256, `kid: "CognitoLocal"`, one fixed 2048-bit key shipped in the package, the same in
  *   every pool): `iss` = `http://127.0.0.1:PORT/POOL_ID`, `sub` (the user's uuid), `username`, `client_id`,
  *   `token_use: "access"`, `scope`, `auth_time`, `iat`, `exp` (24 h unless the client sets
@@ -66,6 +67,7 @@ import type * as UserPoolServiceModule from "cognito-local/lib/services/userPool
 import type { Logger } from "pino";
 import { cognitoJwksUri } from "../functions/shared/oauth";
 import { apiCaller, appClientNamed, tokenRequest, userNamed, userPoolNamed } from "./cognito-api";
+import { CognitoScopes } from "./cognito-scopes";
 import { nodeRequire } from "./esm";
 import { closeServer, listen, urlHost } from "./servers";
 
@@ -182,7 +184,9 @@ const NO_KMS = {
  * in `dataDirectory`, a silent logger and no trigger Lambda (see the file comment). The issuer
  * (`config.TokenConfig.IssuerDomain`) is a placeholder until the caller knows the port.
  */
-async function cognitoApplication(dataDirectory: string): Promise<{ application: http.RequestListener; config: Config }> {
+async function cognitoApplication(
+  dataDirectory: string,
+): Promise<{ application: http.RequestListener; config: Config; scopes: CognitoScopes }> {
   const {
     createServer,
     Router,
@@ -216,6 +220,7 @@ async function cognitoApplication(dataDirectory: string): Promise<{ application:
     new UserPoolServiceFactoryImpl(clock, dataStoreFactory),
   ).create(ctx, config.UserPoolDefaults);
   const triggers = new TriggersService(clock, cognito, NO_LAMBDA, NO_KMS);
+  const scopes = new CognitoScopes(nodeRequire<{ pem: string }>("cognito-local/lib/keys/cognitoLocal.private.json"));
   const services = {
     clock,
     cognito,
@@ -224,15 +229,15 @@ async function cognitoApplication(dataDirectory: string): Promise<{ application:
     otp,
     // Holds `config.TokenConfig` by reference and reads `IssuerDomain` at every signing: the caller sets it
     // once the port is known.
-    tokenGenerator: new JwtTokenGenerator(clock, triggers, config.TokenConfig),
+    tokenGenerator: scopes.wrap(new JwtTokenGenerator(clock, triggers, config.TokenConfig)),
     triggers,
   };
   const application = createServer(Router(services), logger, config.ServerConfig, services).application as http.RequestListener;
-  return { application, config };
+  return { application, config, scopes };
 }
 
 /** cognito-local behind the harness's own answer to the discovery path (see `discoveryDocument`). */
-function harnessServer(application: http.RequestListener, baseUrl: () => string): http.Server {
+function harnessServer(application: http.RequestListener, baseUrl: () => string, scopes: CognitoScopes): http.Server {
   const discoveryPath = /^\/([^/?#]+)\/\.well-known\/openid-configuration(?:\?.*)?$/;
   return http.createServer((req, res) => {
     const match = req.method === "GET" ? discoveryPath.exec(req.url ?? "") : null;
@@ -241,7 +246,7 @@ function harnessServer(application: http.RequestListener, baseUrl: () => string)
       res.end(JSON.stringify(discoveryDocument(baseUrl(), decodeURIComponent(match[1]))));
       return;
     }
-    application(req, res);
+    scopes.handle(req, res, () => application(req, res));
   });
 }
 
@@ -276,9 +281,9 @@ export async function startCognito(placement: CognitoPlacement = {}): Promise<Co
   const kept = placement.dataDir !== undefined;
   const dataRoot = placement.dataDir ?? (await mkdtemp(path.join(tmpdir(), "cognito-local-")));
   const removeData = () => (kept ? Promise.resolve() : rm(dataRoot, { recursive: true, force: true }));
-  const { application, config } = await cognitoApplication(path.join(dataRoot, "db"));
+  const { application, config, scopes } = await cognitoApplication(path.join(dataRoot, "db"));
   let baseUrl = "";
-  const server = harnessServer(application, () => baseUrl);
+  const server = harnessServer(application, () => baseUrl, scopes);
   const host = placement.host ?? "127.0.0.1";
   let port: number;
   try {

@@ -16,7 +16,8 @@
  *     is refused on the other's topic, and a token signed with another secret is refused by the authorizer;
  *  10. a request the user denies ends in `access_denied`;
  *  11. a code nobody approves ends in `expired_token` once it has expired: a code lives at least 60 s, so
- *     the demo moves the device grant service's clock past the expiry instead of waiting.
+ *     the demo moves the device grant service's clock past the expiry instead of waiting;
+ *  12. to 15. fleet provisioning by trusted user, as provisioning/demo-steps.ts tells it.
  *
  * Steps 4, 5, 9, 10 and 11 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
  *
@@ -34,6 +35,7 @@ import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 import * as enterprise from "./demo-enterprise";
+import { DEMO_FLEET_SETTINGS, DEMO_INSTALLER_APP, PROVISIONING_STEPS, type ProvisioningStory } from "./provisioning/demo-steps";
 
 /** The demo's own settings (stack keys), so that it tells the same story whatever Pulumi.dev.yaml says. */
 export const DEMO_SETTINGS: Record<string, unknown> = {
@@ -44,9 +46,10 @@ export const DEMO_SETTINGS: Record<string, unknown> = {
     { actions: ["iot:Publish", "iot:Receive"], resources: ["topic/event/{principal}", "topic/event/{principal}/*"] },
     { actions: ["iot:Subscribe"], resources: ["topicfilter/event/{principal}", "topicfilter/event/{principal}/*"] },
   ],
-  deviceClients: [{ key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] }],
+  deviceClients: [{ key: "demo", name: "Demo thermostat", type: "public", scopes: ["openid", "iot/device"] }, DEMO_INSTALLER_APP],
   // The dev stack's OpenAM issuer, which the sandbox's enterprise IdP stands in for (the second story).
   issuers: enterprise.DEMO_ISSUERS,
+  ...DEMO_FLEET_SETTINGS,
 };
 
 /** A bound on waiting for the network, so that a broken step fails instead of hanging the demo. */
@@ -154,6 +157,8 @@ interface Story {
   signature: string;
   /** The OpenAM walkthrough's story (demo-enterprise.ts). */
   enterprise?: enterprise.EnterpriseStory;
+  /** What the fleet provisioning steps pass on (provisioning/demo-steps.ts). */
+  provisioning?: ProvisioningStory;
 }
 
 function sandboxOf(story: Story): Sandbox {
@@ -167,13 +172,14 @@ function ownTopic(sandbox: Sandbox): string {
 async function startTheSandbox(story: Story): Promise<string> {
   const sandbox = await startSandbox({
     settings: DEMO_SETTINGS,
-    ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 },
+    ports: { deviceGrant: 0, mqtt: 0, mqtts: 0, ws: 0, http: 0 },
     quiet: true,
     ...story.sandboxOverrides,
   });
   story.sandbox = sandbox;
   const idp = sandbox.enterpriseIdp ? `, enterprise IdP ${sandbox.enterpriseIdp.idp.url}` : "";
-  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}${idp}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}`;
+  const tls = sandbox.gateway.mqttsUrl !== undefined ? ` ${sandbox.gateway.mqttsUrl}` : "";
+  return `device grant ${sandbox.deviceGrantUrl}, IdP ${sandbox.cognitoUrl}${idp}, gateway ${sandbox.gateway.mqttUrl} ${sandbox.gateway.wsUrl} ${sandbox.gateway.httpUrl}${tls}`;
 }
 
 async function signInTheDevice(story: Story): Promise<string> {
@@ -353,6 +359,10 @@ const STEPS: { name: string; run: (story: Story) => Promise<string> }[] = [
   }),
   { name: "A request the user denies ends in access_denied", run: denyRequest },
   { name: "A code nobody approves ends in expired_token", run: letCodeExpire },
+  ...PROVISIONING_STEPS.map(({ name, run }) => ({
+    name,
+    run: (story: Story) => within(run(sandboxOf(story), (story.provisioning ??= {})), name),
+  })),
 ];
 
 /** Releases what the steps set up, whatever happened; a sandbox that fails to stop is a failed step. */

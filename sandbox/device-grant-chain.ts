@@ -23,6 +23,7 @@ import { type ServiceLogger } from "../functions/device-grant/service";
 import { createLocalSigner } from "../functions/device-grant/signer";
 import { createOidcUpstream } from "../functions/device-grant/upstream";
 import { type LocalServer, startLocalServer } from "./api-gateway";
+import { type ApiRoute, withRoutes } from "./api-routes";
 import {
   type AppClient,
   type CognitoEndpoints,
@@ -68,6 +69,8 @@ export interface DeviceGrantChainOptions {
   upstream?: (real: UpstreamIdp) => UpstreamIdp;
   /** Wraps the local ID token signer, e.g. to make it fail. */
   signer?: (real: TokenSigner) => TokenSigner;
+  /** Other routes of the same API (the sandbox's claim route); everything else goes to the device grant. */
+  routes?: readonly ApiRoute[];
 }
 
 export interface DeviceGrantChain {
@@ -129,7 +132,7 @@ export async function startDeviceGrantChain(options: DeviceGrantChainOptions): P
       ...(options.clock && { clock: options.clock }),
       ...(options.logger && { logger: options.logger }),
     });
-    const server: LocalServer = await startLocalServer(handler, {
+    const server: LocalServer = await startLocalServer(withRoutes(handler, options.routes ?? []), {
       ...(options.host !== undefined && { host: options.host }),
       ...(options.port !== undefined && { port: options.port }),
       ...(options.sourceIp && { sourceIp: options.sourceIp }),

@@ -68,6 +68,7 @@ export function parseCommandLine(args: string[]): { options?: SandboxOptions; he
         "public-host": { type: "string" },
         "device-grant-port": { type: "string" },
         "mqtt-port": { type: "string" },
+        "mqtts-port": { type: "string" },
         "ws-port": { type: "string" },
         "http-port": { type: "string" },
         "idp-port": { type: "string" },

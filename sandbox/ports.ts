@@ -5,13 +5,14 @@
 import net from "node:net";
 
 /** The ports `npm start` uses unless told otherwise (0 = any free port). */
-export const DEFAULT_PORTS = { deviceGrant: 8080, mqtt: 1883, ws: 8083, http: 8081, idp: 8082 } as const;
+export const DEFAULT_PORTS = { deviceGrant: 8080, mqtt: 1883, mqtts: 8883, ws: 8083, http: 8081, idp: 8082 } as const;
 export type SandboxPorts = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
 /** What each port is for, and the `npm start` flag that changes it. */
 export const PORT_FLAGS: Record<keyof SandboxPorts, { service: string; flag: string }> = {
   deviceGrant: { service: "device grant API", flag: "--device-grant-port" },
   mqtt: { service: "IoT gateway MQTT", flag: "--mqtt-port" },
+  mqtts: { service: "IoT gateway MQTT over TLS with client certificates (fleet provisioning)", flag: "--mqtts-port" },
   ws: { service: "IoT gateway MQTT over WebSocket", flag: "--ws-port" },
   http: { service: "IoT gateway HTTP publish", flag: "--http-port" },
   idp: { service: "enterprise IdP (the stack's issuers)", flag: "--idp-port" },
@@ -58,13 +59,15 @@ export function explainListenError(err: unknown, host: string, ports: SandboxPor
 }
 
 /**
- * Refuses, before anything starts, every port that is already taken, each with the flag that moves it; with a
- * data directory, also the user directory's kept port (its issuer names it, so it cannot move).
+ * Refuses, before anything starts, every port that is already taken (of those given: a service that does not
+ * run needs no port), each with the flag that moves it; with a data directory, also the user directory's kept
+ * port (its issuer names it, so it cannot move).
  */
-export async function checkPortsFree(host: string, ports: SandboxPorts, userDirectoryPort: number | undefined): Promise<void> {
+export async function checkPortsFree(host: string, ports: Partial<SandboxPorts>, userDirectoryPort: number | undefined): Promise<void> {
   const busy: PortInUseError["ports"] = [];
   for (const key of Object.keys(ports) as (keyof SandboxPorts)[]) {
-    if (!(await portIsFree(host, ports[key]))) busy.push({ port: ports[key], host, ...PORT_FLAGS[key] });
+    const port = ports[key] as number;
+    if (!(await portIsFree(host, port))) busy.push({ port, host, ...PORT_FLAGS[key] });
   }
   if (userDirectoryPort !== undefined && !(await portIsFree(host, userDirectoryPort))) {
     busy.push({

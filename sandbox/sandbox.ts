@@ -16,6 +16,8 @@
  *   and grants;
  * - an RSA key pair for IoT's token signing (the gateway holds the public key; the private key goes to
  *   `authorizer-signing.pem`, mode 0600, for the device client);
+ * - with `fleetProvisioningEnabled` (the dev stack has it), fleet provisioning by trusted user (provisioning/): the
+ *   claim route, a local IoT control plane and CA (`iot-ca.pem` beside sandbox.json), MQTT over TLS on the gateway;
  *
  * then writes `sandbox.json` (what a device client needs to reach all of it) and returns the banner: every
  * URL, the test user and the next command to run. The settings come from `Pulumi.dev.yaml` or a settings
@@ -45,6 +47,7 @@ import { lockDataDirectory, sandboxFileName, signingKey, userDirectoryState, wri
 import { type SandboxSettings, type SettingsSource, loadSandboxSettings } from "./settings";
 import { describeIdps, type IdpDescription, type SandboxEnterpriseIdp, type SandboxIdps, startSandboxIdps } from "./sandbox-idps";
 import { type IssuerConfig } from "../functions/authorizer/config";
+import { type ProvisioningFacts, SandboxProvisioning } from "./provisioning/sandbox-provisioning";
 
 export const AUTHORIZER_NAME = "iot-auth-sandbox";
 /** IoT needs an account in its ARNs; nothing here is an AWS account. */
@@ -88,6 +91,8 @@ export interface SandboxOptions extends SettingsSource {
   quiet?: boolean;
   /** Where the banner and log lines go; stdout (banner) and stderr (logs) by default. */
   output?: { banner?: (text: string) => void; log?: (line: string) => void };
+  /** TEST ONLY: claims that live `claimLifetimeMs` instead of five minutes; claims per second before throttling (10). */
+  provisioning?: { claimLifetimeMs?: number; claimsPerSecond?: number };
 }
 
 export interface Sandbox {
@@ -114,6 +119,8 @@ export interface Sandbox {
   settings: SandboxSettings;
   /** `sandbox.json`: what a device client needs (see `SandboxFile`). */
   sandboxFile: string;
+  /** With `fleetProvisioningEnabled`: where installers ask for claims and devices exchange them. */
+  provisioning?: ProvisioningFacts;
   banner: string;
   /**
    * Moves the device grant service's clock forward (the demo's expired-code step: a code lives at least
@@ -146,6 +153,8 @@ export interface SandboxFile {
   principalPrefix: string;
   /** Every issuer the authorizer trusts, by key (`enterprise`, …, `cognito`): `npm run device -- --idp <key>`. */
   idps: Record<string, IdpDescription>;
+  /** With fleet provisioning: the claim URL, template, MQTT over TLS URL, CA file and installer client. */
+  provisioning?: ProvisioningFacts;
 }
 
 function log(options: SandboxOptions, source: string, level: string, fields: object): void {
@@ -232,11 +241,13 @@ function startChain(
   options: SandboxOptions,
   settings: SandboxSettings,
   at: { directory: string; host: string; ports: SandboxPorts; password: string; clock: { now(): number }; cognito: CognitoPlacement },
+  provisioning?: SandboxProvisioning,
 ): Promise<DeviceGrantChain> {
   const { name, scopes } = settings.deviceClient;
   return startDeviceGrantChain({
     settings: settings.deviceGrant,
-    clients: [{ appName: name, displayName: name, type: "public", scopes }],
+    clients: [{ appName: name, displayName: name, type: "public", scopes }, ...(provisioning?.installerClients() ?? [])],
+    ...(provisioning && { routes: [provisioning.claimRoute.route()] }),
     user: { username: TEST_USERNAME, password: at.password, email: `${TEST_USERNAME}@example.com` },
     region: settings.region,
     tableName: TABLE_NAME,
@@ -256,12 +267,15 @@ function startChain(
 }
 
 /** The IoT gateway on the sandbox's ports, calling the authorizer core that trusts the chain's user pool. */
-function startGateway(
+async function startGateway(
   options: SandboxOptions,
   settings: SandboxSettings,
   at: { chain: DeviceGrantChain; issuers: IssuerConfig[]; host: string; ports: SandboxPorts; signingPublicKeyPem: string },
+  provisioning?: SandboxProvisioning,
 ): Promise<IotGateway> {
+  const tls = await provisioning?.gatewayTls(at.ports.mqtts, [at.host]);
   return startIotGateway({
+    ...(tls && { tls }),
     authorizer: sandboxAuthorizer(options, settings, at.chain, at.issuers),
     authorizerName: AUTHORIZER_NAME,
     tokenKeyName: settings.authorizer.tokenKeyName,
@@ -292,13 +306,31 @@ async function startServices(
   settings: SandboxSettings,
   at: { place: SandboxDirectory; host: string; ports: SandboxPorts; password: string; clock: { now(): number } },
   stops: Stops,
-): Promise<{ chain: DeviceGrantChain; key: Awaited<ReturnType<typeof signingKey>>; gateway: IotGateway; idps: SandboxIdps }> {
+): Promise<{
+  chain: DeviceGrantChain;
+  key: Awaited<ReturnType<typeof signingKey>>;
+  gateway: IotGateway;
+  idps: SandboxIdps;
+  provisioning?: ProvisioningFacts;
+}> {
   const { place, host, ports } = at;
   const userDirectory = place.userDirectory;
   const cognito = { host, ...(userDirectory && { dataDir: userDirectory.directory, port: userDirectory.port ?? 0 }) };
-  const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito });
+  const fleet = settings.fleetProvisioning;
+  const provisioning =
+    fleet &&
+    (await SandboxProvisioning.prepare({
+      settings: fleet,
+      scope: { partition: "aws", region: settings.region, accountId: SANDBOX_ACCOUNT_ID },
+      directory: place.directory,
+      ...(place.persistent && { keepIn: place.directory }),
+      log: (source, level, fields) => log(options, source, level, fields),
+      ...options.provisioning,
+    }));
+  const chain = await startChain(options, settings, { ...at, directory: place.directory, cognito }, provisioning);
   stops.push(() => chain.stop());
   await userDirectory?.remember(chain.cognito.port);
+  await provisioning?.connect(chain);
   const idps = await startSandboxIdps(settings, {
     host,
     port: ports.idp || undefined,
@@ -311,9 +343,9 @@ async function startServices(
   stops.push(() => idps.stop());
   const key = await signingKey(place.directory);
   const issuers = idps.authorizerIssuers;
-  const gateway = await startGateway(options, settings, { chain, issuers, host, ports, signingPublicKeyPem: key.publicPem });
+  const gateway = await startGateway(options, settings, { chain, issuers, host, ports, signingPublicKeyPem: key.publicPem }, provisioning);
   stops.push(() => gateway.stop());
-  return { chain, key, gateway, idps };
+  return { chain, key, gateway, idps, ...(provisioning && { provisioning: provisioning.facts(chain, gateway) }) };
 }
 
 /**
@@ -330,12 +362,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stop = () => stops.run();
   try {
     const place = await sandboxDirectory(options, stops);
-    await checkPortsFree(host, { ...ports, idp: settings.issuers.length > 0 ? ports.idp : 0 }, place.userDirectory?.port);
+    const optional = { idp: settings.issuers.length > 0 ? ports.idp : 0, mqtts: settings.fleetProvisioning ? ports.mqtts : 0 };
+    await checkPortsFree(host, { ...ports, ...optional }, place.userDirectory?.port);
     if (options.publicHost !== undefined) log(options, "sandbox", "warn", { message: publicHostWarning(options.publicHost) });
     let offsetMs = 0;
     const password = `${randomBytes(12).toString("base64url")}-Aa1`;
     const clock = { now: () => Date.now() + offsetMs };
-    const { chain, key, gateway, idps } = await startServices(options, settings, { place, host, ports, password, clock }, stops);
+    const services = await startServices(options, settings, { place, host, ports, password, clock }, stops);
+    const { chain, key, gateway, idps, provisioning: provisioningFacts } = services;
 
     const [app] = chain.clients;
     const { user } = chain;
@@ -361,6 +395,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       principalId,
       principalPrefix: settings.principalPrefix,
       idps: Object.fromEntries(described.map((d) => [d.key, d])),
+      ...(provisioningFacts && { provisioning: provisioningFacts }),
     };
     stops.push(await writeSandboxFile(sandboxFile, content, place.persistent));
 
@@ -383,6 +418,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       dynamoEndpoint: chain.dynamo.endpoint,
       settings,
       sandboxFile,
+      ...(provisioningFacts && { provisioning: provisioningFacts }),
     };
     const banner = formatBanner(
       { ...parts, tableName: TABLE_NAME, ...(options.publicHost && { warning: publicHostWarning(options.publicHost) }) },

@@ -23,6 +23,7 @@ import { ConfigurationError, renderProblems } from "../functions/shared/problems
 import { standInIssuer, standInJwksUri } from "../infra/stand-ins";
 import { type DeviceGrantSettings } from "../functions/device-grant/model";
 import { readStackIssuers, type StackIssuer, withoutSecrets } from "./stack-issuers";
+import { checkFleetSettings, FLEET_SETTING_KEYS, type FleetSandboxSettings } from "./provisioning/settings";
 
 /** The Pulumi project's configuration namespace. */
 export const STACK_CONFIG_PREFIX = "iot-enterprise-auth:";
@@ -35,7 +36,7 @@ export const DEVICE_GRANT_KEYS = Object.keys(DEFAULT_DEVICE_GRANT_SETTINGS) as (
 const AUTHORIZER_KEYS = ["grants", "tokenKeyName", "refreshAfterSeconds", "disconnectAfterSeconds", "clockToleranceSeconds"] as const;
 /** `region` is the stack's `aws:region`. */
 const OTHER_KEYS = ["userPoolPrincipalPrefix", "deviceClients", "region", "issuers"] as const;
-export const SANDBOX_SETTING_KEYS: readonly string[] = [...DEVICE_GRANT_KEYS, ...AUTHORIZER_KEYS, ...OTHER_KEYS];
+export const SANDBOX_SETTING_KEYS: readonly string[] = [...DEVICE_GRANT_KEYS, ...AUTHORIZER_KEYS, ...OTHER_KEYS, ...FLEET_SETTING_KEYS];
 
 /** The stack's defaults where the functions have none of their own (stacks/config.ts declares the same). */
 export const SANDBOX_DEFAULTS = {
@@ -64,6 +65,8 @@ export interface SandboxSettings {
   deviceClient: { name: string; scopes: string[] };
   /** Keys of a stack file that the sandbox does not use. */
   ignored: string[];
+  /** With `fleetProvisioningEnabled`: the claim route, the template and the installers' apps (provisioning/settings.ts). */
+  fleetProvisioning?: FleetSandboxSettings;
 }
 
 /**
@@ -141,6 +144,7 @@ export function checkSandboxSettings(
     }
   }
 
+  const fleetProvisioning = checkFleetSettings(raw, source, problems);
   return {
     settings: {
       source,
@@ -157,6 +161,7 @@ export function checkSandboxSettings(
       principalPrefix: typeof principalPrefix === "string" ? principalPrefix : SANDBOX_DEFAULTS.principalPrefix,
       deviceClient,
       ignored,
+      ...(fleetProvisioning && { fleetProvisioning }),
     },
     problems,
   };

@@ -13,6 +13,10 @@ import { type PolicyDocument } from "./policy";
 export interface Session {
   principalId: string;
   policies: PolicyDocument[];
+  /** Policy variables the connection brings besides `iot:ClientId` (a certificate's thing: certificate-auth.ts). */
+  variables?: Readonly<Record<string, string>>;
+  /** Condition keys the connection brings to every request, e.g. `iot:Connection.Thing.IsAttached`. */
+  conditions?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** An answer IoT accepts; its timers are in seconds. */

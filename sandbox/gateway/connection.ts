@@ -9,7 +9,9 @@ import { type PacketLink } from "./packet-link";
 
 export interface Connection {
   id: string;
-  transport: "mqtt" | "wss";
+  transport: "mqtt" | "mqtts" | "wss";
+  /** Over TLS with a client certificate (tls-listener.ts): the certificate's id, which authenticates the connection. */
+  certificate?: { certificateId: string };
   serverName: string;
   /** The WebSocket upgrade request; absent over TCP. */
   http?: HttpData;

@@ -15,8 +15,12 @@
  *    and 1, 128 KiB payloads, MQTT 5's CONNACK properties, topic aliases and forwarded properties
  *    (iot-mqtt-rules.ts, applied by the links in mqtt311.ts and mqtt5.ts).
  *
+ * With `tls`, it also serves MQTT over TLS with client certificates, as IoT does on port 8883
+ * (tls-listener.ts): a certificate authenticates the connection (certificate-auth.ts) and, with `provisioning`,
+ * a claim certificate can call the device provisioning MQTT API (provisioning-topics.ts).
+ *
  * Every refusal is one JSON log line without token, signature, username or password (log.ts). This file
- * wires the parts together behind `startIotGateway`; the listeners are in listeners.ts.
+ * wires the parts together behind `startIotGateway`; the listeners are in listeners.ts and tls-listener.ts.
  */
 import { type Authorizer, CustomAuthorizer } from "./custom-authorizer";
 import { GatewayLog, type LogWriter, stderrLogWriter } from "./log";
@@ -24,7 +28,10 @@ import { Listeners } from "./listeners";
 import { httpPublishHandler } from "./http-publish";
 import { MqttBroker } from "./mqtt-broker";
 import { Permissions } from "./permissions";
+import { type CertificateAuthority } from "./certificate-auth";
+import { ProvisioningTopics, type ProvisioningService } from "./provisioning-topics";
 import { SessionTimers } from "./session-timers";
+import { TlsListener } from "./tls-listener";
 
 export interface IotGatewayOptions {
   /** The authorizer core, e.g. `createAuthorizer(config)` from functions/authorizer/authorizer.ts. */
@@ -55,12 +62,27 @@ export interface IotGatewayOptions {
   timeScale?: number;
   /** How long the authorizer may take; IoT allows 5 s. */
   authorizerTimeoutMs?: number;
+  /** MQTT over TLS with client certificates (IoT's port 8883); absent, the gateway has no such listener. */
+  tls?: GatewayTlsOptions;
+}
+
+export interface GatewayTlsOptions {
+  /** 0 (the default) picks a free one. */
+  port?: number;
+  caPem: string;
+  certificatePem: string;
+  privateKeyPem: string;
+  certificates: CertificateAuthority;
+  /** The device provisioning MQTT API's control plane. */
+  provisioning?: ProvisioningService;
 }
 
 export interface IotGateway {
   mqttUrl: string;
   wsUrl: string;
   httpUrl: string;
+  /** `mqtts://host:port`, with `tls`. */
+  mqttsUrl?: string;
   /** How many times the authorizer has been invoked (connections, HTTP requests and refreshes). */
   authorizerInvocations(): number;
   /** How many requests were refused because the token signature did not verify (authorizer not invoked). */
@@ -82,7 +104,16 @@ export async function startIotGateway(options: IotGatewayOptions): Promise<IotGa
   const log = new GatewayLog(options.logger ?? stderrLogWriter);
   const permissions = new Permissions(options.partition ?? "aws", options.region, options.accountId);
   const timers = new SessionTimers({ authorizer, permissions, log, timeScale });
-  const broker = await MqttBroker.start({ tokenKeyName: options.tokenKeyName, authorizer, permissions, timers, log });
+  const tls = options.tls;
+  const broker = await MqttBroker.start({
+    tokenKeyName: options.tokenKeyName,
+    authorizer,
+    permissions,
+    timers,
+    log,
+    ...(tls && { certificates: tls.certificates }),
+    ...(tls?.provisioning && { provisioning: new ProvisioningTopics(tls.provisioning, log) }),
+  });
   const listeners = new Listeners({
     host,
     accept: (stream, conn) => broker.accept(stream, conn),
@@ -90,16 +121,21 @@ export async function startIotGateway(options: IotGatewayOptions): Promise<IotGa
     log,
   });
 
+  const tlsListener = tls && new TlsListener({ host, ...tls, accept: (stream, conn) => broker.accept(stream, conn), log });
+
   async function stop(): Promise<void> {
     broker.stopSessionTimers();
     await listeners.close();
+    await tlsListener?.close();
     await broker.close();
   }
 
   try {
     const urls = await listeners.listen({ mqtt: options.mqttPort ?? 0, ws: options.wsPort ?? 0, http: options.httpPort ?? 0 });
+    const mqttsUrl = await tlsListener?.listen(tls?.port ?? 0);
     return {
       ...urls,
+      ...(mqttsUrl !== undefined && { mqttsUrl }),
       authorizerInvocations: () => authorizer.invocations(),
       signatureRejections: () => authorizer.signatureRejections(),
       stop,

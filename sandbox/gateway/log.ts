@@ -4,7 +4,8 @@
  * is how a line never carries a token, signature, username or password.
  */
 
-export type Transport = "mqtt" | "wss" | "https";
+/** `mqtts`: MQTT over TLS with a client certificate (tls-listener.ts). */
+export type Transport = "mqtt" | "mqtts" | "wss" | "https";
 
 /** Why a request was refused: the `reason` of the log line. */
 export type Refusal =
@@ -22,7 +23,11 @@ export type Refusal =
   | "qos-unsupported"
   | "payload-too-large"
   | "topic-alias-invalid"
-  | "bad-request";
+  | "bad-request"
+  | "tls-refused"
+  | "certificate-unknown"
+  | "certificate-inactive"
+  | "provisioning-format-unsupported";
 
 /** Topics and client ids are the client's choice: a log line carries at most this many of their characters. */
 export const MAX_LOGGED_CHARS = 256;
@@ -44,7 +49,7 @@ interface ConnectionFields {
 }
 
 export interface RefusalFields extends ConnectionFields {
-  stage: "connect" | "refresh" | "publish" | "subscribe" | "receive" | "request";
+  stage: "connect" | "refresh" | "publish" | "subscribe" | "receive" | "request" | "tls";
   reason: Refusal;
   topic?: string;
   /** A fixed explanation chosen by the gateway (never text from the request), e.g. `SIGNATURE_LINE_BREAKS`. */
@@ -101,13 +106,13 @@ export class GatewayLog {
     });
   }
 
-  /** A connection closed because the authorizer's `disconnectAfterInSeconds` ran out. */
-  disconnected(fields: ConnectionFields): void {
+  /** A connection closed because the authorizer's `disconnectAfterInSeconds` (or a claim's five minutes) ran out. */
+  disconnected(fields: ConnectionFields, reason: "disconnectAfterInSeconds" | "claim-connection-time" = "disconnectAfterInSeconds"): void {
     const { transport, connectionId, clientId, principalId } = fields;
     this.write({
       component: "iot-gateway",
       outcome: "disconnected",
-      reason: "disconnectAfterInSeconds",
+      reason,
       transport,
       connectionId,
       clientId,

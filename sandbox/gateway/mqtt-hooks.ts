@@ -1,6 +1,7 @@
 /**
  * IoT Core's policy enforcement on an MQTT connection, as aedes hooks (and, for MQTT 5, the bridge's
- * publish check): authenticate at CONNECT through the custom authorizer, check `iot:Connect` with the
+ * publish check): authenticate at CONNECT through the custom authorizer (or, over TLS, by the client
+ * certificate: certificate-auth.ts), check `iot:Connect` with the
  * CONNECT's connect attributes and, for a Will, `iot:Publish` (and `iot:RetainPublish`) on its topic, then
  * every PUBLISH, subscription and delivered message against the session's policies (permissions.ts).
  *
@@ -11,10 +12,14 @@
  * the policy does not allow refuses the CONNECT (connect policy examples: a Will is a condition of `iot:Connect`
  * plus a publish permission on its topic), rather than being accepted and dropped at disconnect.
  *
+ * A permitted publish on a fleet provisioning request topic also goes to the provisioning API
+ * (provisioning-topics.ts), and such a request is never delivered to subscribers.
+ *
  * The hooks also carry a message's MQTT 5 properties from its publisher's link to its MQTT 5 subscribers'
  * links (packet-link.ts): keyed by the payload buffer aedes hands from `authorizePublish` to `authorizeForward`.
  */
 import type * as AedesModule from "aedes";
+import { type CertificateAuthority, startCertificateSession } from "./certificate-auth";
 import { type Connection } from "./connection";
 import { fromHttp, fromUsername } from "./credentials";
 import { type CustomAuthorizer } from "./custom-authorizer";
@@ -22,6 +27,7 @@ import { type GatewayLog } from "./log";
 import { type ForwardedProperties } from "./iot-mqtt-rules";
 import { type LinkHooks } from "./packet-link";
 import { type Permissions } from "./permissions";
+import { provisioningRequest, type ProvisioningTopics } from "./provisioning-topics";
 import { type SessionTimers } from "./session-timers";
 
 type AedesClient = AedesModule.Client;
@@ -39,6 +45,10 @@ export interface PolicyEnforcement {
   log: GatewayLog;
   /** The forwarded MQTT 5 properties of messages in flight, by payload buffer (see the file comment). */
   messageProperties: WeakMap<Buffer, ForwardedProperties>;
+  /** Who a client certificate is, for connections over TLS (certificate-auth.ts); absent without that listener. */
+  certificates?: CertificateAuthority;
+  /** The device provisioning MQTT API (provisioning-topics.ts); absent without fleet provisioning. */
+  provisioning?: ProvisioningTopics;
 }
 
 const notAuthorized = (message: string) => Object.assign(new Error(message), { returnCode: 5 as const });
@@ -74,6 +84,7 @@ async function connect(
   password: Buffer | undefined,
 ): Promise<boolean> {
   const { tokenKeyName, log } = enforcement;
+  if (conn.certificate !== undefined) return connectWithCertificate(enforcement, conn, client);
   const credentials = conn.transport === "wss" && conn.http ? fromHttp(conn.http, tokenKeyName) : fromUsername(username, tokenKeyName);
   const decision = await enforcement.authorizer.authenticate(credentials, connectEvent(conn, client.id, username, password));
   const base = { transport: conn.transport, stage: "connect" as const, connectionId: conn.id, clientId: conn.clientId };
@@ -101,6 +112,30 @@ async function connect(
   return true;
 }
 
+/** A CONNECT over TLS: the certificate's session (certificate-auth.ts), then the same checks as custom auth. */
+function connectWithCertificate(enforcement: PolicyEnforcement, conn: Connection, client: AedesClient): boolean {
+  const { log, permissions } = enforcement;
+  const base = { transport: conn.transport, stage: "connect" as const, connectionId: conn.id, clientId: conn.clientId };
+  const decision = enforcement.certificates?.authenticate(conn.certificate?.certificateId ?? "", client.id) ?? {
+    ok: false as const,
+    reason: "certificate-unknown" as const,
+  };
+  if (!decision.ok) {
+    log.refused({ ...base, reason: decision.reason });
+    return false;
+  }
+  const principalId = decision.session.principalId;
+  const will = conn.connect?.will;
+  const willRefused =
+    will !== undefined && (will.tooLarge || !permissions.mayPublish(decision.session, will.topic, will.retain, client.id));
+  if (!permissions.mayConnect(decision.session, client.id, conn.connect?.attributes ?? []) || willRefused) {
+    log.refused({ ...base, reason: "policy-denied", principalId, ...(willRefused && { topic: will.topic, detail: "last will" }) });
+    return false;
+  }
+  startCertificateSession(conn, decision, log);
+  return true;
+}
+
 export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
   const { connectionOf, permissions, log } = enforcement;
   return {
@@ -120,6 +155,7 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       if (conn !== undefined && permissions.mayPublish(conn.session, topic, packet.retain, conn.clientId)) {
         const properties = conn.link?.takePublishedProperties();
         if (properties !== undefined) enforcement.messageProperties.set(packet.payload as Buffer, properties);
+        enforcement.provisioning?.handle(conn, client, topic, packet.payload as Buffer);
         return callback(null);
       }
       log.policyDenied(conn, "publish", topic);
@@ -135,6 +171,8 @@ export function policyHooks(enforcement: PolicyEnforcement): PolicyHooks {
       callback(null, null); // SUBACK 128 (0x87 on MQTT 5) for this filter; the others go on
     },
     authorizeForward: (client, packet) => {
+      // A provisioning request goes to the control plane only, never to subscribers (provisioning-topics.ts).
+      if (provisioningRequest(packet.topic) !== undefined) return null;
       const conn = connectionOf(client);
       if (conn !== undefined && permissions.mayReceive(conn.session, packet.topic, conn.clientId)) {
         const properties = enforcement.messageProperties.get(packet.payload as Buffer);

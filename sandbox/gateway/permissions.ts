@@ -3,7 +3,8 @@
  * authorizer returned: `iot:Connect` on `client/<client id>` at CONNECT (and again at each refresh),
  * `iot:Publish` (and `iot:RetainPublish` for a retained message) on `topic/<name>` per PUBLISH,
  * `iot:Subscribe` on `topicfilter/<filter as sent>` per subscription, `iot:Receive` on `topic/<name>` per
- * delivered message. `${iot:ClientId}` is a policy variable wherever there is a client id (not over HTTP).
+ * delivered message. `${iot:ClientId}` is a policy variable wherever there is a client id (not over HTTP); a
+ * session authenticated by certificate adds its thing's variables and condition keys (certificate-auth.ts).
  * No session (not authenticated yet) allows nothing.
  */
 import { type Session } from "./authorizer-response";
@@ -48,7 +49,8 @@ export class Permissions {
     conditions: Record<string, readonly string[]> = {},
   ): boolean {
     if (session === undefined) return false;
-    const variables: Record<string, string> = clientId !== undefined ? { "iot:ClientId": clientId } : {};
-    return evaluatePolicies(session.policies, { action, resource, conditions }, variables) === "allow";
+    const variables: Record<string, string> = { ...session.variables, ...(clientId !== undefined && { "iot:ClientId": clientId }) };
+    const context = { ...session.conditions, ...conditions };
+    return evaluatePolicies(session.policies, { action, resource, conditions: context }, variables) === "allow";
   }
 }

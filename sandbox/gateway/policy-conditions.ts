@@ -2,7 +2,8 @@
  * The part of IAM's `Condition` element that IoT connect policies use: the multivalued key
  * `iot:ConnectAttributes` (`LastWill`, `PersistentConnect`) with the set operators `ForAllValues:` and
  * `ForAnyValue:` over `StringEquals` and `StringNotEquals` (DG: Connect policy examples, Using
- * connectAttributes). Anything else is not evaluated: the caller then reads the statement conservatively
+ * connectAttributes), and `Bool` on a single-valued key such as `iot:Connection.Thing.IsAttached` (DG: Thing
+ * policy variables). Anything else is not evaluated: the caller then reads the statement conservatively
  * (an Allow does not apply, a Deny does), as policy.ts does for every element it cannot evaluate.
  */
 
@@ -16,6 +17,8 @@ const SET_OPERATORS: Record<string, SetOperator> = {
   "foranyvalue:stringequals": (values, wanted) => values.some((v) => wanted.includes(v)),
   "forallvalues:stringnotequals": (values, wanted) => values.every((v) => !wanted.includes(v)),
   "foranyvalue:stringnotequals": (values, wanted) => values.some((v) => !wanted.includes(v)),
+  // A single-valued key compared as `true`/`false` (IAM's Bool operator), e.g. `iot:Connection.Thing.IsAttached`.
+  bool: (values, wanted) => values.length === 1 && wanted.some((w) => w.toLowerCase() === values[0].toLowerCase()),
 };
 
 function stringList(value: unknown): string[] | undefined {

@@ -19,7 +19,7 @@
  *   `${$}` stand for the literal characters, as in IAM.
  * - `Condition`: the connect attributes of `iot:Connect` (`iot:ConnectAttributes` with `ForAllValues:` or
  *   `ForAnyValue:` and `StringEquals`/`StringNotEquals`, policy-conditions.ts), as IoT's connect policy
- *   examples use them for Wills and persistent sessions.
+ *   examples use them for Wills and persistent sessions, and `Bool` on `iot:Connection.Thing.IsAttached`.
  * - What the gateway cannot evaluate is read conservatively: an Allow with another `Condition`, `NotAction`
  *   or `NotResource` does not apply; a Deny with such a `Condition` applies when its Action and Resource
  *   match, and a Deny with `NotAction` or `NotResource` applies to every request. The project's authorizer

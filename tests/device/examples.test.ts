@@ -57,7 +57,11 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "examples-"));
   // What `npm start` runs, on free ports: the dev stack's settings (Pulumi.dev.yaml), files in a directory of its own.
-  sandbox = await startSandbox({ quiet: true, ports: { deviceGrant: 0, mqtt: 0, ws: 0, http: 0 }, filesDir: path.join(dir, ".sandbox") });
+  sandbox = await startSandbox({
+    quiet: true,
+    ports: { deviceGrant: 0, mqtt: 0, mqtts: 0, ws: 0, http: 0 },
+    filesDir: path.join(dir, ".sandbox"),
+  });
 });
 afterAll(async () => {
   await sandbox?.stop();
@@ -147,8 +151,11 @@ test("the README's token-signing example (openssl and curl) works as printed aga
 });
 
 test("the banner's next commands work as printed", async () => {
-  // The enterprise IdP's lines sign in elsewhere: tests/device/founding-story.test.ts runs them.
-  const lines = commandLines(sandbox.banner, "npm run device --").filter((l) => !l.includes(" login ") && !l.includes("--idp"));
+  // The enterprise IdP's lines sign in elsewhere (tests/device/founding-story.test.ts runs them), and `provision`
+  // lines are run by tests/fleet-provisioning/examples.test.ts.
+  const lines = commandLines(sandbox.banner, "npm run device --").filter(
+    (l) => !l.includes(" login ") && !l.includes("--idp") && !l.includes(" provision "),
+  );
   expect(lines).toHaveLength(2);
   const [subscribeLine, publishLine] = lines;
   const stop = new AbortController();

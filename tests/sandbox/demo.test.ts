@@ -18,7 +18,6 @@ describe("npm run demo", () => {
       ],
       ["Another user's topic is refused: publish (HTTP 403) and subscribe (SUBACK 128)", true, ""],
       ["Unsigned and wrongly signed tokens never reach the authorizer", true, ""],
-      // Issue 11: the OpenAM walkthrough's story on the same gateway.
       ["The OpenAM walkthrough's story: a TV signs in with the enterprise IdP's device flow and gets an HS256 token", true, ""],
       [
         "The TV publishes to its own topic over HTTPS (as the walkthrough does) and MQTT; its listener, over WebSocket, receives both",
@@ -29,11 +28,15 @@ describe("npm run demo", () => {
       ["An HS256 token signed with another secret is refused by the authorizer", true, ""],
       ["A request the user denies ends in access_denied", true, ""],
       ["A code nobody approves ends in expired_token", true, ""],
+      ["Fleet provisioning: an installer signs in with the installers' app and gets a claim for a serial number", true, ""],
+      ["The device exchanges the claim over MQTT/TLS: its own certificate, then RegisterThing through the hook", true, ""],
+      ["The device connects with its own certificate and publishes on its own topic; another device's is refused", true, ""],
+      ["The same claim again is rejected (one claim, one device); a token without iot/provision is refused", true, ""],
     ]);
     expect(result.ok).toBe(true);
-    expect(lines).toHaveLength(12);
+    expect(lines).toHaveLength(16);
     expect(lines.slice(0, 11).every((l) => l.startsWith("[ ok ] "))).toBe(true);
-    expect(lines[11]).toBe("The story holds: 11 steps passed.");
+    expect(lines[15]).toBe("The story holds: 15 steps passed.");
     expect(lines.join("\n")).toMatch(/HS256 token for openamdemo[\s\S]*over HTTPS and MQTT/);
     expect(lines.join("\n")).toMatch(/access_denied[\s\S]*expired_token/);
   });
@@ -54,6 +57,6 @@ describe("npm run demo", () => {
     expect(refusal).toMatchObject({ ok: false, detail: expect.stringMatching(/answered HTTP 200, not 403/) });
     expect(lines).toContainEqual(expect.stringMatching(/^\[FAIL\] Another user's topic is refused/));
     expect(lines).toContainEqual(expect.stringMatching(/^\[skip\] A code nobody approves/));
-    expect(lines.at(-1)).toMatch(/^The story does not hold: \d+ of 11 steps failed\.$/);
+    expect(lines.at(-1)).toMatch(/^The story does not hold: \d+ of 15 steps failed\.$/);
   });
 });

@@ -273,6 +273,7 @@ describe("npm start's command line", () => {
     expect(parseCommandLine(["--port-offset", "10", "--mqtt-port", "0"]).options?.ports).toEqual({
       deviceGrant: DEFAULT_PORTS.deviceGrant + 10,
       mqtt: 0,
+      mqtts: DEFAULT_PORTS.mqtts + 10,
       ws: DEFAULT_PORTS.ws + 10,
       http: DEFAULT_PORTS.http + 10,
       idp: DEFAULT_PORTS.idp + 10,

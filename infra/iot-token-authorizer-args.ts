@@ -6,23 +6,28 @@
  * domain configuration). The stack program (`stacks/config.ts`) calls `iotTokenAuthorizerProblems` to list these
  * problems with every other one, under its own setting names.
  */
-import { createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
 import { type AuthorizerSettings, type GrantRule, inspectAuthorizerSettings, type IssuerConfig } from "../functions/authorizer/config";
 import { issuerProblem } from "../functions/authorizer/issuer-checks";
-import { checkedOrThrow, ConfigurationError, type Problem, problem, problemAt } from "../functions/shared/problems";
+import { checkedOrThrow, ConfigurationError, type Problem, problemAt } from "../functions/shared/problems";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
 import { standInClientId, standInIssuer, standInJwksUri } from "./stand-ins";
+import {
+  type CheckedSigningKey,
+  checkSigning,
+  DEFAULT_SIGNING_KEY_NAME,
+  type RsaKeySize,
+  type TokenSigningKeyArgs,
+} from "./token-signing-keys";
 
-export const RSA_KEY_SIZES = [2048, 3072, 4096] as const;
-export type RsaKeySize = (typeof RSA_KEY_SIZES)[number];
+export { RSA_KEY_SIZES, type RsaKeySize, type TokenSigningKeyArgs } from "./token-signing-keys";
 
 /** Defaults of the component's own arguments; the authorizer's settings default to `DEFAULT_AUTHORIZER_SETTINGS`. */
 export const IOT_TOKEN_AUTHORIZER_DEFAULTS = {
   signingEnabled: true,
   rsaBits: 2048 as RsaKeySize,
-  signingKeyName: "primary",
+  signingKeyName: DEFAULT_SIGNING_KEY_NAME,
   enableCachingForHttp: false,
   memorySize: 256,
   timeoutSeconds: 3,
@@ -74,22 +79,32 @@ function isPlain(field: DeferrableField, value: unknown): boolean {
     : Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
+/**
+ * Token signing: either one key (`keyName`, `publicKeyPem`, `rsaBits`, as in the first releases) or several named
+ * keys (`keys`), which is how a key rotates without downtime (docs/operations.md#rotating-the-token-signing-key).
+ */
 export interface IotTokenAuthorizerSigningArgs {
   /**
    * Whether IoT checks an RSA signature of the token before invoking the function (default `true`). With
    * signing on, requests without a valid signature never reach (or bill) the function. Changing it replaces
-   * the authorizer, since IoT cannot change it in place.
+   * the authorizer (a new one is created under a new name before the old one goes; see `authorizerName`).
    */
   enabled?: boolean;
-  /** Size of the generated signing key: 2048 (default), 3072 or 4096 bits. */
+  /** One generated key: its size, 2048 (default), 3072 or 4096 bits. */
   rsaBits?: RsaKeySize;
   /**
-   * Your own public key (PEM, RSA of at least 2048 bits) instead of a generated one; then no private key is
+   * One key of your own (PEM, RSA of at least 2048 bits) instead of a generated one; then no private key is
    * created and the `privateKeyPem` output is undefined.
    */
   publicKeyPem?: pulumi.Input<string>;
-  /** Name of the key in the authorizer's `tokenSigningPublicKeys` (default `primary`). */
+  /** Name of the one key in the authorizer's `tokenSigningPublicKeys` (default `primary`). */
   keyName?: string;
+  /**
+   * Several named keys, each generated here or given as a public PEM; IoT accepts a token signed by any of them.
+   * Not with `keyName`, `publicKeyPem` or `rsaBits`. A generated key named `primary` is the key the one-key form
+   * generated, so moving to this form keeps it.
+   */
+  keys?: TokenSigningKeyArgs[];
 }
 
 /** The authorizer function: memory in MB (default 256), timeout in seconds (default 3; at most 4, as IoT waits 5 s), instruction set. */
@@ -142,7 +157,6 @@ export interface IotTokenAuthorizerArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-const KEY_NAME = /^[A-Za-z0-9:_-]{1,128}$/;
 const DOMAIN_CONFIGURATION_NAME = /^[\w.-]{1,128}$/;
 
 /** Name of the SecureString parameter holding issuer `index`'s shared secret. */
@@ -180,8 +194,8 @@ export interface CheckedIotTokenAuthorizerArgs {
   /** Issuer index → its fields known only at deployment; `settings` holds stand-ins for them until then. */
   deferred: Map<number, Partial<Record<DeferrableField, pulumi.Input<string> | pulumi.Input<string[]>>>>;
   signingEnabled: boolean;
-  rsaBits: RsaKeySize;
-  signingKeyName: string;
+  /** The authorizer's signing keys, in the order given; empty when signing is off. */
+  signingKeys: CheckedSigningKey[];
   memorySize: number;
   timeoutSeconds: number;
   logRetentionDays: number;
@@ -219,7 +233,7 @@ export function iotTokenAuthorizerProblems(
   });
   problems.push(...checked.problems);
 
-  const signing = checkSigningArgs(a.signing ?? {}, problems);
+  const signing = checkSigning(a.signing ?? {}, checked.settings.tokenKeyName, problems);
   if (a.enableCachingForHttp !== undefined && typeof a.enableCachingForHttp !== "boolean") {
     problems.push(problemAt("enableCachingForHttp", "must be true or false"));
   }
@@ -271,51 +285,6 @@ function issuersForFunction(
       })
     : given;
   return { issuers, sharedSecrets, deferred };
-}
-
-function checkSigningArgs(
-  signing: IotTokenAuthorizerSigningArgs,
-  problems: Problem[],
-): Pick<CheckedArgs, "signingEnabled" | "rsaBits" | "signingKeyName"> {
-  const d = IOT_TOKEN_AUTHORIZER_DEFAULTS;
-  const signingEnabled = signing.enabled ?? d.signingEnabled;
-  if (typeof signingEnabled !== "boolean") problems.push(problemAt("signing.enabled", "must be true or false"));
-  const rsaBits = signing.rsaBits ?? d.rsaBits;
-  if (!(RSA_KEY_SIZES as readonly number[]).includes(rsaBits)) {
-    problems.push(problemAt("signing.rsaBits", `must be one of ${RSA_KEY_SIZES.join(", ")}; got ${JSON.stringify(rsaBits)}`));
-  }
-  if (signing.publicKeyPem !== undefined && signing.rsaBits !== undefined) {
-    problems.push(
-      problem(
-        "signing.rsaBits",
-        (name) =>
-          `${name("signing.publicKeyPem")} and ${name("signing.rsaBits")} conflict: rsaBits sizes a generated key, publicKeyPem replaces it`,
-      ),
-    );
-  }
-  if (signingEnabled === false && (signing.publicKeyPem !== undefined || signing.rsaBits !== undefined || signing.keyName !== undefined)) {
-    problems.push(problemAt("signing.enabled", "is false but a signing key is configured (publicKeyPem, rsaBits or keyName)"));
-  }
-  if (typeof signing.publicKeyPem === "string") problems.push(...publicKeyProblems(signing.publicKeyPem));
-  const signingKeyName = signing.keyName ?? d.signingKeyName;
-  if (typeof signingKeyName !== "string" || !KEY_NAME.test(signingKeyName)) {
-    problems.push(problemAt("signing.keyName", `must be 1-128 letters, digits, : _ or -; got ${JSON.stringify(signingKeyName)}`));
-  }
-  return { signingEnabled, rsaBits, signingKeyName };
-}
-
-/** A public key IoT can verify token signatures with: PEM, RSA, at least 2048 bits. */
-function publicKeyProblems(pem: string): Problem[] {
-  try {
-    const key = createPublicKey(pem);
-    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (key.asymmetricKeyType === "rsa" && bits >= 2048) return [];
-    return [
-      problemAt("signing.publicKeyPem", `must be an RSA key of at least 2048 bits; got ${key.asymmetricKeyType} ${bits || ""}`.trim()),
-    ];
-  } catch {
-    return [problemAt("signing.publicKeyPem", "is not a PEM public key")];
-  }
 }
 
 function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, problems: Problem[]): void {

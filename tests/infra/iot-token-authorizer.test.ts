@@ -205,11 +205,11 @@ describe("IotTokenAuthorizer with an HS256 issuer (ForgeRock OpenAM)", () => {
     });
   });
 
-  it("replaces the authorizer, deleting it first, when signing is toggled", async () => {
+  it("replaces the authorizer, creating the new one first, when signing is toggled or its name changes", async () => {
     const { captured } = await create({ issuers: [hsIssuer] });
     const authorizer = captured.find((c) => c.type === T.authorizer);
-    expect(authorizer?.opts.replaceOnChanges).toEqual(["signingDisabled"]);
-    expect((authorizer?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
+    expect(authorizer?.opts.replaceOnChanges).toEqual(["signingDisabled", "name"]);
+    expect((authorizer?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBeUndefined();
     const fn = captured.find((c) => c.type === T.function);
     const dependsOn = fn?.opts.dependsOn as pulumi.Resource[];
     const byResource = new Map(captured.map((c) => [c.resource, c.type]));
@@ -450,7 +450,7 @@ describe("IotTokenAuthorizer argument checks", () => {
       expect.arrayContaining([
         `issuer ${OPENAM}: set sharedSecret or secretParameter, not both`,
         `issuer ${COGNITO}: an inline secret would end up in the function's environment; pass sharedSecret instead`,
-        "signing.enabled is false but a signing key is configured (publicKeyPem, rsaBits or keyName)",
+        "signing.enabled is false but a signing key is configured (publicKeyPem, rsaBits, keyName or keys)",
       ]),
     );
   });

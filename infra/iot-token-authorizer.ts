@@ -55,7 +55,7 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
   readonly tokenKeyName: pulumi.Output<string>;
   /** The first signing key's public half; undefined when signing is off. */
   readonly publicKeyPem: pulumi.Output<string | undefined>;
-  /** The first signing key's private half, which devices (or the app handing out tokens) sign with; secret. Undefined when not generated here. */
+  /** The first signing key's private half, which devices (or the app handing out tokens) sign with; secret; undefined unless generated. */
   readonly privateKeyPem: pulumi.Output<string | undefined>;
   /** Every signing key, in the order given: its name in `tokenSigningPublicKeys` and its public PEM. Empty when signing is off. */
   readonly signingKeys: pulumi.Output<{ name: string; publicKeyPem: string }[]>;

@@ -4,7 +4,7 @@
  * can exist beside the old one), every other change must keep the name, the permission and the domain configuration
  * must follow the new one, and nothing may ask Pulumi to delete first.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { allRegistered, captureChildren, type CapturedResource } from "../helpers/capture";
 import { setupMocks, type MockRecorder } from "../helpers/pulumi-mocks";
 

@@ -47,7 +47,10 @@ export const IOT_TOKEN_AUTHORIZER_DEFAULTS = {
  *
  * An inline `secret` is for tests and the local sandbox only, and is refused here.
  */
-export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret" | "issuer" | "jwksUri" | "audiences" | "clientIds"> {
+export interface IotTokenAuthorizerIssuer extends Omit<
+  IssuerConfig,
+  "secret" | "previousSecret" | "issuer" | "jwksUri" | "audiences" | "clientIds"
+> {
   /**
    * `issuer`, `jwksUri`, `audiences` and `clientIds` may be outputs of resources declared in the same program
    * (a user pool's issuer and app client ids, say). Plain values are checked at preview; an output is checked
@@ -59,6 +62,12 @@ export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret" | 
   audiences?: pulumi.Input<string[]>;
   clientIds?: pulumi.Input<string[]>;
   sharedSecret?: pulumi.Input<string>;
+  /**
+   * During a rotation of `sharedSecret`, a second secret the function also accepts (the one being retired, or the
+   * next one), stored the same way in a SecureString parameter of its own; or name your own parameter with
+   * `previousSecretParameter`. docs/operations.md#rotating-an-hs256-shared-secret
+   */
+  previousSharedSecret?: pulumi.Input<string>;
 }
 
 /** The issuer fields that may be known only at deployment. */
@@ -164,6 +173,11 @@ export function sharedSecretParameterName(resourcePrefix: string, index: number)
   return `/iot-enterprise-auth/${resourcePrefix}/issuers/${index}/shared-secret`;
 }
 
+/** Name of the SecureString parameter holding issuer `index`'s previous shared secret, during a rotation. */
+export function previousSharedSecretParameterName(resourcePrefix: string, index: number): string {
+  return `/iot-enterprise-auth/${resourcePrefix}/issuers/${index}/previous-shared-secret`;
+}
+
 /** The shared secret, trimmed, if `algorithms` can use it; otherwise a `ConfigurationError` that never contains it. */
 export function usableSharedSecret(secret: string, algorithms: readonly Algorithm[], label: string, subject: string): string {
   const decoded = decodeSharedSecret(secret, algorithms);
@@ -191,6 +205,8 @@ export interface CheckedIotTokenAuthorizerArgs {
   settings: AuthorizerSettings;
   /** Issuer index → its shared secret, for issuers whose secret the component stores. */
   sharedSecrets: Map<number, pulumi.Input<string>>;
+  /** Issuer index → its previous shared secret, for issuers in a rotation whose secrets the component stores. */
+  previousSharedSecrets: Map<number, pulumi.Input<string>>;
   /** Issuer index → its fields known only at deployment; `settings` holds stand-ins for them until then. */
   deferred: Map<number, Partial<Record<DeferrableField, pulumi.Input<string> | pulumi.Input<string[]>>>>;
   signingEnabled: boolean;
@@ -221,7 +237,7 @@ export function iotTokenAuthorizerProblems(
   const a = (args ?? {}) as Partial<IotTokenAuthorizerArgs>;
   const resourcePrefix = checkResourcePrefix(name, a.resourcePrefix, stack, "the Lambda function and the IoT authorizer", problems);
 
-  const { issuers, sharedSecrets, deferred } = issuersForFunction(a.issuers, resourcePrefix, problems);
+  const { issuers, sharedSecrets, previousSharedSecrets, deferred } = issuersForFunction(a.issuers, resourcePrefix, problems);
   const checked = inspectAuthorizerSettings({
     issuers,
     grants: a.grants,
@@ -242,7 +258,16 @@ export function iotTokenAuthorizerProblems(
   const logRetentionDays = checkLogRetentionDays(a.logRetentionDays ?? d.logRetentionDays, problems);
   checkDomainArgs(a.domainConfiguration, problems);
   return {
-    checked: { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn, logRetentionDays },
+    checked: {
+      resourcePrefix,
+      settings: checked.settings,
+      sharedSecrets,
+      previousSharedSecrets,
+      deferred,
+      ...signing,
+      ...fn,
+      logRetentionDays,
+    },
     problems,
   };
 }
@@ -255,13 +280,16 @@ function issuersForFunction(
   given: IotTokenAuthorizerIssuer[] | undefined,
   resourcePrefix: string,
   problems: Problem[],
-): { issuers: unknown; sharedSecrets: CheckedArgs["sharedSecrets"]; deferred: CheckedArgs["deferred"] } {
-  const sharedSecrets = new Map<number, pulumi.Input<string>>();
+): Pick<CheckedArgs, "sharedSecrets" | "previousSharedSecrets" | "deferred"> & { issuers: unknown } {
+  const stored: Pick<CheckedArgs, "sharedSecrets" | "previousSharedSecrets"> = {
+    sharedSecrets: new Map(),
+    previousSharedSecrets: new Map(),
+  };
   const deferred: CheckedArgs["deferred"] = new Map();
   const issuers = Array.isArray(given)
     ? given.map((issuer, i) => {
         if (typeof issuer !== "object" || issuer === null) return issuer;
-        const { sharedSecret, ...fields } = issuer;
+        const { sharedSecret, previousSharedSecret, ...fields } = issuer;
         const rest: Record<string, unknown> = { ...fields };
         for (const field of DEFERRABLE_FIELDS) {
           const value = fields[field];
@@ -270,21 +298,56 @@ function issuersForFunction(
           rest[field] = standIn(field, i);
         }
         const about = (field: string, text: string) => problems.push(issuerProblem(`issuers[${i}]`, rest.issuer, field, text));
-        if ("secret" in rest) about("secret", "an inline secret would end up in the function's environment; pass sharedSecret instead");
-        if (sharedSecret === undefined) return rest;
-        if (fields.secretParameter !== undefined) {
-          about("sharedSecret", "set sharedSecret or secretParameter, not both");
-          return rest;
+        for (const [inline, instead] of [
+          ["secret", "sharedSecret"],
+          ["previousSecret", "previousSharedSecret"],
+        ]) {
+          if (inline in rest) about(inline, `an inline ${inline} would end up in the function's environment; pass ${instead} instead`);
         }
-        sharedSecrets.set(i, sharedSecret);
-        if (typeof sharedSecret === "string") {
-          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(fields.algorithms) ? fields.algorithms : []);
-          if (decoded.problem) about("sharedSecret", decoded.problem);
+        const algorithms = Array.isArray(fields.algorithms) ? fields.algorithms : [];
+        const slots = [
+          {
+            secret: sharedSecret,
+            field: "sharedSecret",
+            own: "secretParameter",
+            map: stored.sharedSecrets,
+            name: sharedSecretParameterName,
+          },
+          {
+            secret: previousSharedSecret,
+            field: "previousSharedSecret",
+            own: "previousSecretParameter",
+            map: stored.previousSharedSecrets,
+            name: previousSharedSecretParameterName,
+          },
+        ] as const;
+        for (const slot of slots) {
+          if (slot.secret === undefined) continue;
+          if (fields[slot.own] !== undefined) {
+            about(slot.field, `set ${slot.field} or ${slot.own}, not both`);
+            continue;
+          }
+          slot.map.set(i, slot.secret);
+          rest[slot.own] = slot.name(resourcePrefix, i);
+          if (typeof slot.secret !== "string") continue;
+          const decoded = decodeSharedSecret(slot.secret, algorithms);
+          if (decoded.problem)
+            about(
+              slot.field,
+              slot.field === "sharedSecret" ? decoded.problem : decoded.problem.replace("the shared", "the previous shared"),
+            );
         }
-        return { ...rest, secretParameter: sharedSecretParameterName(resourcePrefix, i) };
+        if (
+          typeof sharedSecret === "string" &&
+          typeof previousSharedSecret === "string" &&
+          sharedSecret.trim() === previousSharedSecret.trim()
+        ) {
+          about("previousSharedSecret", "the previous shared secret is the current one; a rotation needs two different secrets");
+        }
+        return rest;
       })
     : given;
-  return { issuers, sharedSecrets, deferred };
+  return { issuers, ...stored, deferred };
 }
 
 function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, problems: Problem[]): void {

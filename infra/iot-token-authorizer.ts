@@ -19,6 +19,7 @@ import {
   type CheckedIotTokenAuthorizerArgs as CheckedArgs,
   IOT_TOKEN_AUTHORIZER_DEFAULTS,
   type IotTokenAuthorizerArgs,
+  previousSharedSecretParameterName,
   sharedSecretParameterName,
 } from "./iot-token-authorizer-args";
 import { authorizerRolePolicy, ssmParameterArn } from "./policies";
@@ -106,26 +107,37 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     });
   }
 
-  /** One SecureString parameter per issuer whose shared secret the component stores. */
+  /** One SecureString parameter per shared secret the component stores (and per previous one, during a rotation). */
   private sharedSecretParameters(name: string, checked: CheckedArgs, tags: IotTokenAuthorizerArgs["tags"]): aws.ssm.Parameter[] {
     const { resourcePrefix, settings } = checked;
-    return [...checked.sharedSecrets].map(([index, sharedSecret]) => {
-      const issuer = settings.issuers.find((i) => i.secretParameter === sharedSecretParameterName(resourcePrefix, index));
-      const algorithms = issuer?.algorithms ?? [];
-      const label = issuer ? `issuer ${issuer.issuer}` : `issuers[${index}]`;
-      const value = checkedSharedSecret(sharedSecret, algorithms, label, `IotTokenAuthorizer "${name}" arguments`);
-      return new aws.ssm.Parameter(
-        `${name}-issuer-${index}-secret`,
-        {
-          name: sharedSecretParameterName(resourcePrefix, index),
-          type: "SecureString",
-          value,
-          description: `Base64 HMAC shared secret of ${label}, read by the IoT authorizer ${resourcePrefix}`,
-          tags,
-        },
-        { parent: this },
-      );
-    });
+    const slots = [
+      { secrets: checked.sharedSecrets, parameterName: sharedSecretParameterName, suffix: "secret", what: "HMAC shared secret" },
+      {
+        secrets: checked.previousSharedSecrets,
+        parameterName: previousSharedSecretParameterName,
+        suffix: "previous-secret",
+        what: "previous HMAC shared secret (rotation)",
+      },
+    ];
+    return slots.flatMap((slot) =>
+      [...slot.secrets].map(([index, secret]) => {
+        const parameterName = slot.parameterName(resourcePrefix, index);
+        const issuer = settings.issuers.find((i) => i.secretParameter === parameterName || i.previousSecretParameter === parameterName);
+        const label = issuer ? `issuer ${issuer.issuer}` : `issuers[${index}]`;
+        const value = checkedSharedSecret(secret, issuer?.algorithms ?? [], label, `IotTokenAuthorizer "${name}" arguments`);
+        return new aws.ssm.Parameter(
+          `${name}-issuer-${index}-${slot.suffix}`,
+          {
+            name: parameterName,
+            type: "SecureString",
+            value,
+            description: `Base64 ${slot.what} of ${label}, read by the IoT authorizer ${resourcePrefix}`,
+            tags,
+          },
+          { parent: this },
+        );
+      }),
+    );
   }
 
   /** The function, its configuration in its environment, and a role allowed its log group and secret parameters. */
@@ -137,7 +149,9 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     tags: IotTokenAuthorizerArgs["tags"],
   ): aws.lambda.Function {
     const { resourcePrefix, settings } = checked;
-    const secretParameterNames = settings.issuers.flatMap((i) => (i.secretParameter === undefined ? [] : [i.secretParameter]));
+    const secretParameterNames = settings.issuers.flatMap((i) =>
+      [i.secretParameter, i.previousSecretParameter].filter((n): n is string => n !== undefined),
+    );
     const authorizerConfig = authorizerConfigOutput(name, checked, account);
     const { fn } = defineBundledFunction(
       name,

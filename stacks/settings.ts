@@ -57,7 +57,8 @@ export const SCALAR_SETTINGS = {
   enableCachingForHttp: {
     type: "boolean",
     default: IOT_TOKEN_AUTHORIZER_DEFAULTS.enableCachingForHttp,
-    description: "Let IoT cache the function's answer on persistent HTTP connections.",
+    description:
+      "Let IoT cache the function's answer on persistent HTTP connections for refreshAfterSeconds (fewer invocations; a revoked token keeps working that long).",
   },
   logRetentionDays: {
     type: "integer",
@@ -198,14 +199,23 @@ export const SCALAR_SETTINGS = {
  * Settings that are lists of objects. Pulumi's project schema types only strings, integers, booleans and
  * arrays of those, so `Pulumi.yaml` documents these in comments instead of declaring them.
  */
-export const STRUCTURED_SETTINGS = ["issuers", "grants", "deviceClients", "deviceScopes", "userPoolDomain", "deviceGrantDomain"] as const;
+export const STRUCTURED_SETTINGS = [
+  "issuers",
+  "grants",
+  "signingKeys",
+  "deviceClients",
+  "deviceScopes",
+  "userPoolDomain",
+  "deviceGrantDomain",
+] as const;
 
 /**
  * The HMAC shared secret (base64, as OpenAM shows it), read by issuers that set `"sharedSecret": true`.
  * Set it with `pulumi config set --secret sharedSecret …`. Optional, so not declared in `Pulumi.yaml`
- * (a declared setting without a default is required of every stack).
+ * (a declared setting without a default is required of every stack). During a rotation, `previousSharedSecret` is a
+ * second secret the same issuers also accept (docs/operations.md#rotating-an-hs256-shared-secret).
  */
-export const SECRET_SETTINGS = ["sharedSecret"] as const;
+export const SECRET_SETTINGS = ["sharedSecret", "previousSharedSecret"] as const;
 
 /**
  * Where each component reports a problem (a path in its arguments), and the stack setting a reader sets instead.
@@ -216,6 +226,7 @@ export const STACK_SETTING_NAMES = {
   authorizer: {
     "signing.enabled": "signingEnabled",
     "signing.rsaBits": "signingKeyBits",
+    "signing.keys": "signingKeys",
     "lambda.memorySize": "functionMemoryMb",
     "lambda.timeoutSeconds": "functionTimeoutSeconds",
   },

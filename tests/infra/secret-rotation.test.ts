@@ -34,22 +34,22 @@ describe("IotTokenAuthorizer with a previous shared secret", () => {
   it("stores both secrets in SecureString parameters of their own, marked secret", async () => {
     await create([issuer]);
     const parameters = mocks.byType(PARAMETER).map((p) => ({ name: p.name, inputs: p.inputs, secret: p.secretInputs.includes("value") }));
-    expect(parameters).toEqual([
-      {
-        name: "auth-issuer-0-secret",
-        inputs: expect.objectContaining({
-          name: `/iot-enterprise-auth/${PREFIX}/issuers/0/shared-secret`,
-          type: "SecureString",
-          value: CURRENT,
-        }),
-        secret: true,
-      },
+    expect(parameters.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
       {
         name: "auth-issuer-0-previous-secret",
         inputs: expect.objectContaining({
           name: `/iot-enterprise-auth/${PREFIX}/issuers/0/previous-shared-secret`,
           type: "SecureString",
           value: PREVIOUS,
+        }),
+        secret: true,
+      },
+      {
+        name: "auth-issuer-0-secret",
+        inputs: expect.objectContaining({
+          name: `/iot-enterprise-auth/${PREFIX}/issuers/0/shared-secret`,
+          type: "SecureString",
+          value: CURRENT,
         }),
         secret: true,
       },

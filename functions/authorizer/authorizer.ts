@@ -17,7 +17,7 @@ import { ConfigurationError } from "../shared/problems";
 import { findToken, type TokenLocation } from "./custom-auth";
 import { type Check, Denial } from "./errors";
 import { DEFAULT_JWKS_OPTIONS, type KeySource, JwksKeySource } from "./jwks";
-import { boundedLogger, connectionIdOf, consoleLogger, forLog, type LogFields, type Logger, protocolsOf } from "./logging";
+import { boundedLogger, clientIdOf, connectionIdOf, consoleLogger, forLog, type LogFields, type Logger, protocolsOf } from "./logging";
 import { compileGrants, grantedStatements, packPolicy, type PolicyDocument } from "./policy";
 import { principalIdFor } from "./principal";
 import { numericDate, parseToken, verifySignature } from "./token";
@@ -215,7 +215,8 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDepen
     const connectionId = connectionIdOf(event);
     try {
       const { response, location, issuer, secretUsed } = await authorize(event);
-      logger.debug({ outcome: "allow", principalId: response.principalId, issuer, location, connectionId, secretUsed });
+      const clientId = clientIdOf(event);
+      logger.debug({ outcome: "allow", principalId: response.principalId, issuer, location, connectionId, clientId, secretUsed });
       return response;
     } catch (err) {
       logDenial(logger, err, event, connectionId);
@@ -235,6 +236,7 @@ function logDenial(logger: Logger, err: unknown, event: unknown, connectionId: s
     issuer: (err as { issuer?: string }).issuer,
     protocols: protocolsOf(event),
     connectionId,
+    clientId: clientIdOf(event),
   };
   if (denial) logger.warn(fields);
   else logger.error({ ...fields, error: (err as Error)?.name ?? typeof err });

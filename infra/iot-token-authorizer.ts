@@ -236,8 +236,9 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         tags,
       },
       // IoT cannot change signingDisabled in place, and the provider would "update" a new name without renaming: both
-      // replace the authorizer. Create-first (Pulumi's default order): the new name exists beside the old one.
-      { parent: this, replaceOnChanges: [...AUTHORIZER_REPLACING_INPUTS, "name"] },
+      // replace the authorizer. Create-first, as the new name can exist beside the old one; said explicitly, because the
+      // Terraform bridge asks for delete-first when a provider-planned replacement keeps a manually set name.
+      { parent: this, replaceOnChanges: [...AUTHORIZER_REPLACING_INPUTS, "name"], deleteBeforeReplace: false },
     );
 
     const permission = new aws.lambda.Permission(

@@ -91,10 +91,14 @@ describe("the authorizer's physical name", () => {
 });
 
 describe("the replacement's order", () => {
-  it("never asks Pulumi to delete first, and replaces on a new name or a signing toggle", async () => {
+  it("never asks Pulumi to delete first (the authorizer says so explicitly), and replaces on a new name or a signing toggle", async () => {
     const { captured } = await declare(base);
     for (const child of captured) {
-      expect((child.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBeUndefined();
+      const expected = child.type === AUTHORIZER ? false : undefined;
+      expect({ type: child.type, deleteBeforeReplace: (child.opts as pulumi.CustomResourceOptions).deleteBeforeReplace }).toEqual({
+        type: child.type,
+        deleteBeforeReplace: expected,
+      });
     }
     const authorizer = captured.find((c) => c.type === AUTHORIZER);
     expect(authorizer?.opts.replaceOnChanges).toEqual(["signingDisabled", "name"]);

@@ -209,7 +209,7 @@ describe("IotTokenAuthorizer with an HS256 issuer (ForgeRock OpenAM)", () => {
     const { captured } = await create({ issuers: [hsIssuer] });
     const authorizer = captured.find((c) => c.type === T.authorizer);
     expect(authorizer?.opts.replaceOnChanges).toEqual(["signingDisabled", "name"]);
-    expect((authorizer?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBeUndefined();
+    expect((authorizer?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(false);
     const fn = captured.find((c) => c.type === T.function);
     const dependsOn = fn?.opts.dependsOn as pulumi.Resource[];
     const byResource = new Map(captured.map((c) => [c.resource, c.type]));

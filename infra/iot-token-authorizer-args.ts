@@ -6,24 +6,29 @@
  * domain configuration). The stack program (`stacks/config.ts`) calls `iotTokenAuthorizerProblems` to list these
  * problems with every other one, under its own setting names.
  */
-import { createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { decodeSharedSecret, type Algorithm } from "../functions/authorizer/algorithms";
 import { type AuthorizerSettings, type GrantRule, inspectAuthorizerSettings, type IssuerConfig } from "../functions/authorizer/config";
 import { issuerProblem } from "../functions/authorizer/issuer-checks";
-import { checkedOrThrow, ConfigurationError, type Problem, problem, problemAt, unknownFields } from "../functions/shared/problems";
+import { checkedOrThrow, ConfigurationError, type Problem, problemAt, unknownFields } from "../functions/shared/problems";
 import { type Architecture, checkFunctionArgs, checkLogRetentionDays, checkResourcePrefix, type FunctionArgs } from "./bundled-function";
 import { type ComponentArgs, checkComponentArgs } from "./component-args";
 import { standInClientId, standInIssuer, standInJwksUri } from "./stand-ins";
+import {
+  type CheckedSigningKey,
+  checkSigning,
+  DEFAULT_SIGNING_KEY_NAME,
+  type RsaKeySize,
+  type TokenSigningKeyArgs,
+} from "./token-signing-keys";
 
-export const RSA_KEY_SIZES = [2048, 3072, 4096] as const;
-export type RsaKeySize = (typeof RSA_KEY_SIZES)[number];
+export { RSA_KEY_SIZES, type RsaKeySize, type TokenSigningKeyArgs } from "./token-signing-keys";
 
 /** Defaults of the component's own arguments; the authorizer's settings default to `DEFAULT_AUTHORIZER_SETTINGS`. */
 export const IOT_TOKEN_AUTHORIZER_DEFAULTS = {
   signingEnabled: true,
   rsaBits: 2048 as RsaKeySize,
-  signingKeyName: "primary",
+  signingKeyName: DEFAULT_SIGNING_KEY_NAME,
   enableCachingForHttp: false,
   memorySize: 256,
   timeoutSeconds: 3,
@@ -43,7 +48,10 @@ export const IOT_TOKEN_AUTHORIZER_DEFAULTS = {
  *
  * An inline `secret` is for tests and the local sandbox only, and is refused here.
  */
-export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret" | "issuer" | "jwksUri" | "audiences" | "clientIds"> {
+export interface IotTokenAuthorizerIssuer extends Omit<
+  IssuerConfig,
+  "secret" | "previousSecret" | "issuer" | "jwksUri" | "audiences" | "clientIds"
+> {
   /**
    * `issuer`, `jwksUri`, `audiences` and `clientIds` may be outputs of resources declared in the same program
    * (a user pool's issuer and app client ids, say). Plain values are checked at preview; an output is checked
@@ -55,6 +63,12 @@ export interface IotTokenAuthorizerIssuer extends Omit<IssuerConfig, "secret" | 
   audiences?: pulumi.Input<string[]>;
   clientIds?: pulumi.Input<string[]>;
   sharedSecret?: pulumi.Input<string>;
+  /**
+   * During a rotation of `sharedSecret`, a second secret the function also accepts (the one being retired, or the
+   * next one), stored the same way in a SecureString parameter of its own; or name your own parameter with
+   * `previousSecretParameter`. docs/operations.md#rotating-an-hs256-shared-secret
+   */
+  previousSharedSecret?: pulumi.Input<string>;
 }
 
 /** The issuer fields that may be known only at deployment. */
@@ -75,22 +89,32 @@ function isPlain(field: DeferrableField, value: unknown): boolean {
     : Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
+/**
+ * Token signing: either one key (`keyName`, `publicKeyPem`, `rsaBits`, as in the first releases) or several named
+ * keys (`keys`), which is how a key rotates without downtime (docs/operations.md#rotating-the-token-signing-key).
+ */
 export interface IotTokenAuthorizerSigningArgs {
   /**
    * Whether IoT checks an RSA signature of the token before invoking the function (default `true`). With
    * signing on, requests without a valid signature never reach (or bill) the function. Changing it replaces
-   * the authorizer, since IoT cannot change it in place.
+   * the authorizer (a new one is created under a new name before the old one goes; see `authorizerName`).
    */
   enabled?: boolean;
-  /** Size of the generated signing key: 2048 (default), 3072 or 4096 bits. */
+  /** One generated key: its size, 2048 (default), 3072 or 4096 bits. */
   rsaBits?: RsaKeySize;
   /**
-   * Your own public key (PEM, RSA of at least 2048 bits) instead of a generated one; then no private key is
+   * One key of your own (PEM, RSA of at least 2048 bits) instead of a generated one; then no private key is
    * created and the `privateKeyPem` output is undefined.
    */
   publicKeyPem?: pulumi.Input<string>;
-  /** Name of the key in the authorizer's `tokenSigningPublicKeys` (default `primary`). */
+  /** Name of the one key in the authorizer's `tokenSigningPublicKeys` (default `primary`). */
   keyName?: string;
+  /**
+   * Several named keys, each generated here or given as a public PEM; IoT accepts a token signed by any of them.
+   * Not with `keyName`, `publicKeyPem` or `rsaBits`. A generated key named `primary` is the key the one-key form
+   * generated, so moving to this form keeps it.
+   */
+  keys?: TokenSigningKeyArgs[];
 }
 
 /** The authorizer function: memory in MB (default 256), timeout in seconds (default 3; at most 4, as IoT waits 5 s), instruction set. */
@@ -139,12 +163,16 @@ export interface IotTokenAuthorizerArgs extends ComponentArgs {
   resourcePrefix?: string;
 }
 
-const KEY_NAME = /^[A-Za-z0-9:_-]{1,128}$/;
 const DOMAIN_CONFIGURATION_NAME = /^[\w.-]{1,128}$/;
 
 /** Name of the SecureString parameter holding issuer `index`'s shared secret. */
 export function sharedSecretParameterName(resourcePrefix: string, index: number): string {
   return `/iot-enterprise-auth/${resourcePrefix}/issuers/${index}/shared-secret`;
+}
+
+/** Name of the SecureString parameter holding issuer `index`'s previous shared secret, during a rotation. */
+export function previousSharedSecretParameterName(resourcePrefix: string, index: number): string {
+  return `/iot-enterprise-auth/${resourcePrefix}/issuers/${index}/previous-shared-secret`;
 }
 
 /** The shared secret, trimmed, if `algorithms` can use it; otherwise a `ConfigurationError` that never contains it. */
@@ -174,11 +202,13 @@ export interface CheckedIotTokenAuthorizerArgs {
   settings: AuthorizerSettings;
   /** Issuer index → its shared secret, for issuers whose secret the component stores. */
   sharedSecrets: Map<number, pulumi.Input<string>>;
+  /** Issuer index → its previous shared secret, for issuers in a rotation whose secrets the component stores. */
+  previousSharedSecrets: Map<number, pulumi.Input<string>>;
   /** Issuer index → its fields known only at deployment; `settings` holds stand-ins for them until then. */
   deferred: Map<number, Partial<Record<DeferrableField, pulumi.Input<string> | pulumi.Input<string[]>>>>;
   signingEnabled: boolean;
-  rsaBits: RsaKeySize;
-  signingKeyName: string;
+  /** The authorizer's signing keys, in the order given; empty when signing is off. */
+  signingKeys: CheckedSigningKey[];
   memorySize: number;
   timeoutSeconds: number;
   reservedConcurrency?: number;
@@ -205,7 +235,7 @@ export function iotTokenAuthorizerProblems(
   const a = (args ?? {}) as Partial<IotTokenAuthorizerArgs>;
   const resourcePrefix = checkResourcePrefix(name, a.resourcePrefix, stack, "the Lambda function and the IoT authorizer", problems);
 
-  const { issuers, sharedSecrets, deferred } = issuersForFunction(a.issuers, resourcePrefix, problems);
+  const { issuers, sharedSecrets, previousSharedSecrets, deferred } = issuersForFunction(a.issuers, resourcePrefix, problems);
   const checked = inspectAuthorizerSettings({
     issuers,
     grants: a.grants,
@@ -217,7 +247,7 @@ export function iotTokenAuthorizerProblems(
   });
   problems.push(...checked.problems);
 
-  const signing = checkSigningArgs(a.signing ?? {}, problems);
+  const signing = checkSigning(a.signing ?? {}, checked.settings.tokenKeyName, problems);
   if (a.enableCachingForHttp !== undefined && typeof a.enableCachingForHttp !== "boolean") {
     problems.push(problemAt("enableCachingForHttp", "must be true or false"));
   }
@@ -227,7 +257,16 @@ export function iotTokenAuthorizerProblems(
   checkDomainArgs(a.domainConfiguration, problems);
   checkComponentArgs(a, problems);
   return {
-    checked: { resourcePrefix, settings: checked.settings, sharedSecrets, deferred, ...signing, ...fn, logRetentionDays },
+    checked: {
+      resourcePrefix,
+      settings: checked.settings,
+      sharedSecrets,
+      previousSharedSecrets,
+      deferred,
+      ...signing,
+      ...fn,
+      logRetentionDays,
+    },
     problems,
   };
 }
@@ -240,13 +279,16 @@ function issuersForFunction(
   given: IotTokenAuthorizerIssuer[] | undefined,
   resourcePrefix: string,
   problems: Problem[],
-): { issuers: unknown; sharedSecrets: CheckedArgs["sharedSecrets"]; deferred: CheckedArgs["deferred"] } {
-  const sharedSecrets = new Map<number, pulumi.Input<string>>();
+): Pick<CheckedArgs, "sharedSecrets" | "previousSharedSecrets" | "deferred"> & { issuers: unknown } {
+  const stored: Pick<CheckedArgs, "sharedSecrets" | "previousSharedSecrets"> = {
+    sharedSecrets: new Map(),
+    previousSharedSecrets: new Map(),
+  };
   const deferred: CheckedArgs["deferred"] = new Map();
   const issuers = Array.isArray(given)
     ? given.map((issuer, i) => {
         if (typeof issuer !== "object" || issuer === null) return issuer;
-        const { sharedSecret, ...fields } = issuer;
+        const { sharedSecret, previousSharedSecret, ...fields } = issuer;
         const rest: Record<string, unknown> = { ...fields };
         for (const field of DEFERRABLE_FIELDS) {
           const value = fields[field];
@@ -255,66 +297,56 @@ function issuersForFunction(
           rest[field] = standIn(field, i);
         }
         const about = (field: string, text: string) => problems.push(issuerProblem(`issuers[${i}]`, rest.issuer, field, text));
-        if ("secret" in rest) about("secret", "an inline secret would end up in the function's environment; pass sharedSecret instead");
-        if (sharedSecret === undefined) return rest;
-        if (fields.secretParameter !== undefined) {
-          about("sharedSecret", "set sharedSecret or secretParameter, not both");
-          return rest;
+        for (const [inline, instead] of [
+          ["secret", "sharedSecret"],
+          ["previousSecret", "previousSharedSecret"],
+        ]) {
+          if (inline in rest) about(inline, `an inline ${inline} would end up in the function's environment; pass ${instead} instead`);
         }
-        sharedSecrets.set(i, sharedSecret);
-        if (typeof sharedSecret === "string") {
-          const decoded = decodeSharedSecret(sharedSecret, Array.isArray(fields.algorithms) ? fields.algorithms : []);
-          if (decoded.problem) about("sharedSecret", decoded.problem);
+        const algorithms = Array.isArray(fields.algorithms) ? fields.algorithms : [];
+        const slots = [
+          {
+            secret: sharedSecret,
+            field: "sharedSecret",
+            own: "secretParameter",
+            map: stored.sharedSecrets,
+            name: sharedSecretParameterName,
+          },
+          {
+            secret: previousSharedSecret,
+            field: "previousSharedSecret",
+            own: "previousSecretParameter",
+            map: stored.previousSharedSecrets,
+            name: previousSharedSecretParameterName,
+          },
+        ] as const;
+        for (const slot of slots) {
+          if (slot.secret === undefined) continue;
+          if (fields[slot.own] !== undefined) {
+            about(slot.field, `set ${slot.field} or ${slot.own}, not both`);
+            continue;
+          }
+          slot.map.set(i, slot.secret);
+          rest[slot.own] = slot.name(resourcePrefix, i);
+          if (typeof slot.secret !== "string") continue;
+          const decoded = decodeSharedSecret(slot.secret, algorithms);
+          if (decoded.problem)
+            about(
+              slot.field,
+              slot.field === "sharedSecret" ? decoded.problem : decoded.problem.replace("the shared", "the previous shared"),
+            );
         }
-        return { ...rest, secretParameter: sharedSecretParameterName(resourcePrefix, i) };
+        if (
+          typeof sharedSecret === "string" &&
+          typeof previousSharedSecret === "string" &&
+          sharedSecret.trim() === previousSharedSecret.trim()
+        ) {
+          about("previousSharedSecret", "the previous shared secret is the current one; a rotation needs two different secrets");
+        }
+        return rest;
       })
     : given;
-  return { issuers, sharedSecrets, deferred };
-}
-
-function checkSigningArgs(
-  signing: IotTokenAuthorizerSigningArgs,
-  problems: Problem[],
-): Pick<CheckedArgs, "signingEnabled" | "rsaBits" | "signingKeyName"> {
-  const d = IOT_TOKEN_AUTHORIZER_DEFAULTS;
-  const signingEnabled = signing.enabled ?? d.signingEnabled;
-  if (typeof signingEnabled !== "boolean") problems.push(problemAt("signing.enabled", "must be true or false"));
-  const rsaBits = signing.rsaBits ?? d.rsaBits;
-  if (!(RSA_KEY_SIZES as readonly number[]).includes(rsaBits)) {
-    problems.push(problemAt("signing.rsaBits", `must be one of ${RSA_KEY_SIZES.join(", ")}; got ${JSON.stringify(rsaBits)}`));
-  }
-  if (signing.publicKeyPem !== undefined && signing.rsaBits !== undefined) {
-    problems.push(
-      problem(
-        "signing.rsaBits",
-        (name) =>
-          `${name("signing.publicKeyPem")} and ${name("signing.rsaBits")} conflict: rsaBits sizes a generated key, publicKeyPem replaces it`,
-      ),
-    );
-  }
-  if (signingEnabled === false && (signing.publicKeyPem !== undefined || signing.rsaBits !== undefined || signing.keyName !== undefined)) {
-    problems.push(problemAt("signing.enabled", "is false but a signing key is configured (publicKeyPem, rsaBits or keyName)"));
-  }
-  if (typeof signing.publicKeyPem === "string") problems.push(...publicKeyProblems(signing.publicKeyPem));
-  const signingKeyName = signing.keyName ?? d.signingKeyName;
-  if (typeof signingKeyName !== "string" || !KEY_NAME.test(signingKeyName)) {
-    problems.push(problemAt("signing.keyName", `must be 1-128 letters, digits, : _ or -; got ${JSON.stringify(signingKeyName)}`));
-  }
-  return { signingEnabled, rsaBits, signingKeyName };
-}
-
-/** A public key IoT can verify token signatures with: PEM, RSA, at least 2048 bits. */
-function publicKeyProblems(pem: string): Problem[] {
-  try {
-    const key = createPublicKey(pem);
-    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (key.asymmetricKeyType === "rsa" && bits >= 2048) return [];
-    return [
-      problemAt("signing.publicKeyPem", `must be an RSA key of at least 2048 bits; got ${key.asymmetricKeyType} ${bits || ""}`.trim()),
-    ];
-  } catch {
-    return [problemAt("signing.publicKeyPem", "is not a PEM public key")];
-  }
+  return { issuers, ...stored, deferred };
 }
 
 function checkDomainArgs(domain: IotTokenAuthorizerDomainArgs | undefined, problems: Problem[]): void {

@@ -19,9 +19,12 @@ import {
   type CheckedIotTokenAuthorizerArgs as CheckedArgs,
   IOT_TOKEN_AUTHORIZER_DEFAULTS,
   type IotTokenAuthorizerArgs,
+  previousSharedSecretParameterName,
   sharedSecretParameterName,
 } from "./iot-token-authorizer-args";
 import { authorizerRolePolicy, ssmParameterArn } from "./policies";
+import { authorizerPhysicalName, AUTHORIZER_REPLACING_INPUTS } from "./authorizer-name";
+import { knownPublicKeys, signingKeyResourceName } from "./token-signing-keys";
 
 /** The authorizer function's entry, bundled while the program runs. */
 export const AUTHORIZER_ENTRY = path.join(REPO_ROOT, "functions", "authorizer", "index.ts");
@@ -35,9 +38,13 @@ export const AUTHORIZER_ENTRY = path.join(REPO_ROOT, "functions", "authorizer", 
  * - the function's log group with a retention period, JSON logs, and a role allowed exactly: writing to that
  *   log group and, with HMAC issuers, reading and decrypting their secret parameters;
  * - an SSM SecureString parameter per HMAC issuer given a `sharedSecret`;
- * - an RSA key pair for token signatures (unless signing is off or you bring your own public key);
+ * - an RSA key pair per generated token-signing key (none when signing is off or you bring your own public keys);
  * - the IoT authorizer, and the Lambda permission letting IoT invoke the function for that authorizer only;
  * - optionally a domain configuration using the authorizer by default.
+ *
+ * A change IoT cannot make in place (toggling signing) replaces the authorizer create-first: the new one gets a name
+ * of its own (`authorizer-name.ts`), the permission and the domain configuration move to it, and only then is the old
+ * one retired (the provider sets it INACTIVE, then deletes it). docs/aws-iot-custom-auth.md#replacing-the-authorizer
  *
  * Arguments are all checked before anything is declared; every problem is reported in one `ConfigurationError`.
  */
@@ -47,10 +54,14 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
   readonly authorizerArn: pulumi.Output<string>;
   /** Name of the header / query parameter / MQTT username parameter that carries the token. */
   readonly tokenKeyName: pulumi.Output<string>;
-  /** Public key IoT verifies token signatures with; undefined when signing is off. */
+  /** The first signing key's public half; undefined when signing is off. */
   readonly publicKeyPem: pulumi.Output<string | undefined>;
-  /** Private key devices (or the app handing out tokens) sign tokens with; secret. Undefined when not generated here. */
+  /** The first signing key's private half, which devices (or the app handing out tokens) sign with; secret; undefined unless generated. */
   readonly privateKeyPem: pulumi.Output<string | undefined>;
+  /** Every signing key, in the order given: its name in `tokenSigningPublicKeys` and its public PEM. Empty when signing is off. */
+  readonly signingKeys: pulumi.Output<{ name: string; publicKeyPem: string }[]>;
+  /** Name → private PEM of every key generated here; secret. */
+  readonly signingPrivateKeys: pulumi.Output<Record<string, string>>;
   readonly functionName: pulumi.Output<string>;
   readonly functionArn: pulumi.Output<string>;
   /** The function's execution role, to attach what your organisation adds to every role. */
@@ -71,14 +82,18 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
 
     const parameters = this.sharedSecretParameters(name, checked, args);
     const { fn, role, logGroup } = this.authorizerFunction(name, checked, account, parameters, args);
-    const { publicKeyPem, privateKeyPem } = this.signingKey(name, args, checked);
-    const authorizer = this.iotAuthorizer(name, args, checked, fn, publicKeyPem, accountId);
+    const keys = this.declareSigningKeys(name, checked);
+    const authorizer = this.iotAuthorizer(name, args, checked, fn, keys.publicKeys, accountId);
 
     this.authorizerName = authorizer.name;
     this.authorizerArn = authorizer.arn;
     this.tokenKeyName = pulumi.output(checked.settings.tokenKeyName);
-    this.publicKeyPem = publicKeyPem;
-    this.privateKeyPem = privateKeyPem;
+    this.signingKeys = keys.publicKeys;
+    this.signingPrivateKeys = keys.privateKeys;
+    this.publicKeyPem = keys.publicKeys.apply((list) => list[0]?.publicKeyPem);
+    this.privateKeyPem = pulumi.secret(
+      pulumi.all([keys.publicKeys, keys.privateKeys]).apply(([list, privates]) => (list[0] ? privates[list[0].name] : undefined)),
+    );
     this.functionName = fn.name;
     this.functionArn = fn.arn;
     this.functionRoleArn = role.arn;
@@ -90,6 +105,8 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
       tokenKeyName: this.tokenKeyName,
       publicKeyPem: this.publicKeyPem,
       privateKeyPem: this.privateKeyPem,
+      signingKeys: this.signingKeys,
+      signingPrivateKeys: this.signingPrivateKeys,
       functionName: this.functionName,
       functionArn: this.functionArn,
       functionRoleArn: this.functionRoleArn,
@@ -98,27 +115,38 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     });
   }
 
-  /** One SecureString parameter per issuer whose shared secret the component stores. */
+  /** One SecureString parameter per shared secret the component stores (and per previous one, during a rotation). */
   private sharedSecretParameters(name: string, checked: CheckedArgs, args: IotTokenAuthorizerArgs): aws.ssm.Parameter[] {
     const { resourcePrefix, settings } = checked;
-    return [...checked.sharedSecrets].map(([index, sharedSecret]) => {
-      const issuer = settings.issuers.find((i) => i.secretParameter === sharedSecretParameterName(resourcePrefix, index));
-      const algorithms = issuer?.algorithms ?? [];
-      const label = issuer ? `issuer ${issuer.issuer}` : `issuers[${index}]`;
-      const value = checkedSharedSecret(sharedSecret, algorithms, label, `IotTokenAuthorizer "${name}" arguments`);
-      return new aws.ssm.Parameter(
-        `${name}-issuer-${index}-secret`,
-        {
-          name: sharedSecretParameterName(resourcePrefix, index),
-          type: "SecureString",
-          value,
-          description: `Base64 HMAC shared secret of ${label}, read by the IoT authorizer ${resourcePrefix}`,
-          keyId: args.kmsKeyArn,
-          tags: args.tags,
-        },
-        { parent: this },
-      );
-    });
+    const slots = [
+      { secrets: checked.sharedSecrets, parameterName: sharedSecretParameterName, suffix: "secret", what: "HMAC shared secret" },
+      {
+        secrets: checked.previousSharedSecrets,
+        parameterName: previousSharedSecretParameterName,
+        suffix: "previous-secret",
+        what: "previous HMAC shared secret (rotation)",
+      },
+    ];
+    return slots.flatMap((slot) =>
+      [...slot.secrets].map(([index, secret]) => {
+        const parameterName = slot.parameterName(resourcePrefix, index);
+        const issuer = settings.issuers.find((i) => i.secretParameter === parameterName || i.previousSecretParameter === parameterName);
+        const label = issuer ? `issuer ${issuer.issuer}` : `issuers[${index}]`;
+        const value = checkedSharedSecret(secret, issuer?.algorithms ?? [], label, `IotTokenAuthorizer "${name}" arguments`);
+        return new aws.ssm.Parameter(
+          `${name}-issuer-${index}-${slot.suffix}`,
+          {
+            name: parameterName,
+            type: "SecureString",
+            value,
+            description: `Base64 ${slot.what} of ${label}, read by the IoT authorizer ${resourcePrefix}`,
+            keyId: args.kmsKeyArn,
+            tags: args.tags,
+          },
+          { parent: this },
+        );
+      }),
+    );
   }
 
   /** The function, its configuration in its environment, and a role allowed its log group and secret parameters. */
@@ -130,7 +158,9 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     args: IotTokenAuthorizerArgs,
   ): BundledFunction {
     const { resourcePrefix, settings } = checked;
-    const secretParameterNames = settings.issuers.flatMap((i) => (i.secretParameter === undefined ? [] : [i.secretParameter]));
+    const secretParameterNames = settings.issuers.flatMap((i) =>
+      [i.secretParameter, i.previousSecretParameter].filter((n): n is string => n !== undefined),
+    );
     const authorizerConfig = authorizerConfigOutput(name, checked, account);
     return defineBundledFunction(
       name,
@@ -168,18 +198,28 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     );
   }
 
-  /** The public key IoT checks token signatures with: the caller's own, or a generated pair's (private key secret). */
-  private signingKey(
+  /** The named public keys IoT checks token signatures with: the caller's own, or generated pairs' (private halves secret). */
+  private declareSigningKeys(
     name: string,
-    args: IotTokenAuthorizerArgs,
     checked: CheckedArgs,
-  ): { publicKeyPem: pulumi.Output<string | undefined>; privateKeyPem: pulumi.Output<string | undefined> } {
-    if (!checked.signingEnabled) return { publicKeyPem: pulumi.output(undefined), privateKeyPem: pulumi.output(undefined) };
-    if (args.signing?.publicKeyPem !== undefined) {
-      return { publicKeyPem: pulumi.output(args.signing.publicKeyPem), privateKeyPem: pulumi.output(undefined) };
-    }
-    const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "RSA", rsaBits: checked.rsaBits }, { parent: this });
-    return { publicKeyPem: key.publicKeyPem, privateKeyPem: pulumi.secret(key.privateKeyPem) };
+  ): { publicKeys: pulumi.Output<{ name: string; publicKeyPem: string }[]>; privateKeys: pulumi.Output<Record<string, string>> } {
+    const declared = checked.signingKeys.map((key) => {
+      if (key.publicKeyPem !== undefined)
+        return { name: key.name, publicKeyPem: pulumi.output(key.publicKeyPem), privateKeyPem: undefined };
+      const pair = new tls.PrivateKey(signingKeyResourceName(name, key.name), { algorithm: "RSA", rsaBits: key.rsaBits }, { parent: this });
+      return { name: key.name, publicKeyPem: pair.publicKeyPem, privateKeyPem: pair.privateKeyPem };
+    });
+    // A public key given as an Output could not be checked at preview; it is checked once known, failing the deployment.
+    const publicKeys = pulumi
+      .all(declared.map((k) => pulumi.all([k.name, k.publicKeyPem])))
+      .apply((pairs) => knownPublicKeys(pairs, `IotTokenAuthorizer "${name}" signing keys once known`));
+    const generated = declared.filter((k) => k.privateKeyPem !== undefined);
+    const privateKeys = pulumi.secret(
+      pulumi
+        .all(generated.map((k) => pulumi.all([k.name, k.privateKeyPem as pulumi.Output<string>])))
+        .apply((pairs) => Object.fromEntries(pairs)),
+    );
+    return { publicKeys, privateKeys };
   }
 
   /** The IoT authorizer, IoT's permission to invoke the function for it alone, and the optional domain configuration. */
@@ -188,7 +228,7 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     args: IotTokenAuthorizerArgs,
     checked: CheckedArgs,
     fn: aws.lambda.Function,
-    publicKeyPem: pulumi.Output<string | undefined>,
+    publicKeys: pulumi.Output<{ name: string; publicKeyPem: string }[]>,
     accountId: pulumi.Output<string>,
   ): aws.iot.Authorizer {
     const { resourcePrefix, settings, signingEnabled } = checked;
@@ -196,17 +236,21 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
     const authorizer = new aws.iot.Authorizer(
       `${name}-authorizer`,
       {
-        name: resourcePrefix,
+        name: authorizerPhysicalName(resourcePrefix, { signingDisabled: !signingEnabled }),
         authorizerFunctionArn: fn.arn,
         signingDisabled: !signingEnabled,
         status: "ACTIVE",
         tokenKeyName: settings.tokenKeyName,
-        tokenSigningPublicKeys: signingEnabled ? publicKeyPem.apply((pem) => ({ [checked.signingKeyName]: pem as string })) : undefined,
+        tokenSigningPublicKeys: signingEnabled
+          ? publicKeys.apply((list) => Object.fromEntries(list.map((k) => [k.name, k.publicKeyPem])))
+          : undefined,
         enableCachingForHttp: args.enableCachingForHttp ?? IOT_TOKEN_AUTHORIZER_DEFAULTS.enableCachingForHttp,
         tags,
       },
-      // IoT cannot change signingDisabled in place; the name is fixed, so the old one goes first.
-      { parent: this, replaceOnChanges: ["signingDisabled"], deleteBeforeReplace: true },
+      // IoT cannot change signingDisabled in place, and the provider would "update" a new name without renaming: both
+      // replace the authorizer. Create-first, as the new name can exist beside the old one; said explicitly, because the
+      // Terraform bridge asks for delete-first when a provider-planned replacement keeps a manually set name.
+      { parent: this, replaceOnChanges: [...AUTHORIZER_REPLACING_INPUTS, "name"], deleteBeforeReplace: false },
     );
 
     const permission = new aws.lambda.Permission(

@@ -14,6 +14,7 @@ import {
   type IotTokenAuthorizerArgs,
   type IotTokenAuthorizerIssuer,
   type RsaKeySize,
+  type TokenSigningKeyArgs,
 } from "../infra/iot-token-authorizer-args";
 import { STAND_IN_SECRET, standInClientId, standInIssuer, standInJwksUri, standInUrl } from "../infra/stand-ins";
 import { userDirectoryProblems, type UserDirectoryArgs, type UserDirectoryClient } from "../infra/user-directory-args";
@@ -183,6 +184,7 @@ function readIssuers(
     problems.add("issuers", `issuers is not set: list the identity providers to trust (see Pulumi.dev.yaml)`);
   }
   const sharedSecret = source.get("sharedSecret");
+  const previous = readPreviousSharedSecret(source);
   // The secret itself is checked in plain text (by the component's checks) but only ever passed on as a secret.
   const issuersToCheck: unknown[] = [];
   const issuers: IotTokenAuthorizerIssuer[] = [];
@@ -205,8 +207,8 @@ function readIssuers(
       }
       const usable = reference === true && sharedSecret !== undefined && sharedSecret !== "";
       // A missing secret is reported above; the component's checks then see a stand-in so they do not repeat it.
-      issuersToCheck.push({ ...rest, sharedSecret: usable ? sharedSecret : STAND_IN_SECRET });
-      issuers.push({ ...rest, sharedSecret: pulumi.secret(sharedSecret ?? "") });
+      issuersToCheck.push({ ...rest, sharedSecret: usable ? sharedSecret : STAND_IN_SECRET, ...previous.toCheck });
+      issuers.push({ ...rest, sharedSecret: pulumi.secret(sharedSecret ?? ""), ...previous.toUse });
     });
   } else if (rawIssuers !== undefined) {
     problems.add("issuers", `issuers must be a list of objects`);
@@ -214,14 +216,39 @@ function readIssuers(
   if (sharedSecret !== undefined && !issuers.some((i) => i.sharedSecret !== undefined)) {
     problems.add("sharedSecret", `sharedSecret is set but no issuer reads it: add "sharedSecret": true to the HMAC issuer`);
   }
+  if (previous.toUse.previousSharedSecret !== undefined && !issuers.some((i) => i.sharedSecret !== undefined)) {
+    problems.add("previousSharedSecret", `previousSharedSecret is set but no issuer reads sharedSecret: it only serves a rotation of it`);
+  }
   return { issuers, issuersToCheck };
+}
+
+/** The secret setting `previousSharedSecret` (a rotation's second secret), for issuers that read `sharedSecret`. */
+function readPreviousSharedSecret(source: ConfigSource): {
+  toCheck: { previousSharedSecret?: string };
+  toUse: { previousSharedSecret?: pulumi.Output<string> };
+} {
+  const value = source.get("previousSharedSecret");
+  if (value === undefined || value === "") return { toCheck: {}, toUse: {} };
+  return { toCheck: { previousSharedSecret: value }, toUse: { previousSharedSecret: pulumi.secret(value) } };
+}
+
+/** Token signing: off, the one generated key of `signingKeyBits`, or the named keys of `signingKeys`. */
+function readSigning(source: ConfigSource, problems: StackProblems): IotTokenAuthorizerArgs["signing"] {
+  const signingEnabled = readBoolean(source, "signingEnabled", problems);
+  const signingKeyBits = readInteger(source, "signingKeyBits", problems);
+  const keys = readJson(source, "signingKeys", problems) as TokenSigningKeyArgs[] | undefined;
+  // With signing off a key size means nothing; the stack default must not count as a conflicting setting.
+  if (signingEnabled === false) return { enabled: false, ...(keys !== undefined && { keys }) };
+  if (keys === undefined) return { enabled: true, rsaBits: (signingKeyBits ?? IOT_TOKEN_AUTHORIZER_DEFAULTS.rsaBits) as RsaKeySize };
+  if (signingKeyBits !== undefined && signingKeyBits !== IOT_TOKEN_AUTHORIZER_DEFAULTS.rsaBits) {
+    problems.add("signingKeyBits", "signingKeyBits sizes the one generated key; with signingKeys, give each generated key its rsaBits");
+  }
+  return { enabled: true, keys };
 }
 
 /** The authorizer's arguments other than its issuers. */
 function readAuthorizerArgs(source: ConfigSource, problems: StackProblems, shared: SharedArgs): Omit<IotTokenAuthorizerArgs, "issuers"> {
   const grants = readJson(source, "grants", problems);
-  const signingEnabled = readBoolean(source, "signingEnabled", problems);
-  const signingKeyBits = readInteger(source, "signingKeyBits", problems);
   return {
     grants: grants as IotTokenAuthorizerArgs["grants"],
     tokenKeyName: source.get("tokenKeyName"),
@@ -229,11 +256,7 @@ function readAuthorizerArgs(source: ConfigSource, problems: StackProblems, share
     disconnectAfterSeconds: readInteger(source, "disconnectAfterSeconds", problems),
     clockToleranceSeconds: readInteger(source, "clockToleranceSeconds", problems),
     maxTokenBytes: readInteger(source, "maxTokenBytes", problems),
-    // With signing off a key size means nothing; the stack default must not count as a conflicting setting.
-    signing:
-      signingEnabled === false
-        ? { enabled: false }
-        : { enabled: true, rsaBits: (signingKeyBits ?? IOT_TOKEN_AUTHORIZER_DEFAULTS.rsaBits) as RsaKeySize },
+    signing: readSigning(source, problems),
     enableCachingForHttp: readBoolean(source, "enableCachingForHttp", problems),
     lambda: {
       memorySize: readInteger(source, "functionMemoryMb", problems),

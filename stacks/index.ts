@@ -9,6 +9,10 @@ export const tokenKeyName = outputs.tokenKeyName;
 export const publicKeyPem = outputs.publicKeyPem;
 /** Secret; read it with `pulumi stack output --show-secrets privateKeyPem`. */
 export const privateKeyPem = outputs.privateKeyPem;
+/** Every token-signing key's name and public PEM; during a rotation, the old and the new. */
+export const signingKeys = outputs.signingKeys;
+/** Secret; `pulumi stack output --show-secrets signingPrivateKeys` (key name → private PEM of each generated key). */
+export const signingPrivateKeys = outputs.signingPrivateKeys;
 export const functionName = outputs.functionName;
 export const functionArn = outputs.functionArn;
 export const dataEndpoint = outputs.dataEndpoint;

@@ -49,6 +49,10 @@ export interface StackOutputs {
   publicKeyPem: pulumi.Output<string | undefined>;
   /** Secret: `pulumi stack output --show-secrets privateKeyPem`. */
   privateKeyPem: pulumi.Output<string | undefined>;
+  /** Every token-signing key: its name and public PEM (with `signingKeys`, in that order). */
+  signingKeys: pulumi.Output<{ name: string; publicKeyPem: string }[]>;
+  /** Secret: key name → private PEM of each key the stack generated. */
+  signingPrivateKeys: pulumi.Output<Record<string, string>>;
   functionName: pulumi.Output<string>;
   functionArn: pulumi.Output<string>;
   dataEndpoint: pulumi.Output<string>;
@@ -153,6 +157,8 @@ export function defineStack(source?: ConfigSource): StackOutputs {
     tokenKeyName: authorizer.tokenKeyName,
     publicKeyPem: authorizer.publicKeyPem,
     privateKeyPem: authorizer.privateKeyPem,
+    signingKeys: authorizer.signingKeys,
+    signingPrivateKeys: authorizer.signingPrivateKeys,
     functionName: authorizer.functionName,
     functionArn: authorizer.functionArn,
     dataEndpoint: authorizer.dataEndpoint,

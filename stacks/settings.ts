@@ -57,7 +57,8 @@ export const SCALAR_SETTINGS = {
   enableCachingForHttp: {
     type: "boolean",
     default: IOT_TOKEN_AUTHORIZER_DEFAULTS.enableCachingForHttp,
-    description: "Let IoT cache the function's answer on persistent HTTP connections.",
+    description:
+      "Let IoT cache the function's answer on persistent HTTP connections for refreshAfterSeconds (fewer invocations; a revoked token keeps working that long).",
   },
   logRetentionDays: {
     type: "integer",
@@ -258,6 +259,7 @@ export const STRUCTURED_SETTINGS = [
   "grants",
   "tags",
   "iotDomainConfiguration",
+  "signingKeys",
   "deviceClients",
   "deviceScopes",
   "userPoolDomain",
@@ -267,11 +269,12 @@ export const STRUCTURED_SETTINGS = [
 
 /**
  * The secret settings: the HMAC shared secret (base64, as OpenAM shows it), read by issuers that set
- * `"sharedSecret": true`, and the secrets of confidential app clients adopted from an existing user pool (a JSON
- * object, client key → secret). Set them with `pulumi config set --secret …`. Optional, so not declared in `Pulumi.yaml`
- * (a declared setting without a default is required of every stack).
+ * `"sharedSecret": true`; during a rotation, `previousSharedSecret`, a second secret the same issuers also accept
+ * (docs/operations.md#rotating-an-hs256-shared-secret); and the secrets of confidential app clients adopted from an
+ * existing user pool (a JSON object, client key → secret). Set them with `pulumi config set --secret …`. Optional, so
+ * not declared in `Pulumi.yaml` (a declared setting without a default is required of every stack).
  */
-export const SECRET_SETTINGS = ["sharedSecret", "existingClientSecrets"] as const;
+export const SECRET_SETTINGS = ["sharedSecret", "previousSharedSecret", "existingClientSecrets"] as const;
 
 /**
  * Where each component reports a problem (a path in its arguments), and the stack setting a reader sets instead.
@@ -282,6 +285,7 @@ export const STACK_SETTING_NAMES = {
   authorizer: {
     "signing.enabled": "signingEnabled",
     "signing.rsaBits": "signingKeyBits",
+    "signing.keys": "signingKeys",
     "lambda.memorySize": "functionMemoryMb",
     "lambda.timeoutSeconds": "functionTimeoutSeconds",
     "lambda.reservedConcurrency": "functionReservedConcurrency",

@@ -17,7 +17,7 @@ import { ConfigurationError } from "../shared/problems";
 import { findToken, type TokenLocation } from "./custom-auth";
 import { type Check, Denial } from "./errors";
 import { DEFAULT_JWKS_OPTIONS, type KeySource, JwksKeySource } from "./jwks";
-import { boundedLogger, connectionIdOf, consoleLogger, forLog, type LogFields, type Logger, protocolsOf } from "./logging";
+import { boundedLogger, clientIdOf, connectionIdOf, consoleLogger, forLog, type LogFields, type Logger, protocolsOf } from "./logging";
 import { compileGrants, grantedStatements, packPolicy, type PolicyDocument } from "./policy";
 import { principalIdFor } from "./principal";
 import { numericDate, parseToken, verifySignature } from "./token";
@@ -41,6 +41,8 @@ export interface AuthorizerDependencies {
    * Lambda handler reads them from SSM. Issuers with an inline `secret` need nothing here.
    */
   sharedSecrets?: ReadonlyMap<string, string>;
+  /** Second secrets of HMAC issuers configured with `previousSecretParameter`, during a rotation; as `sharedSecrets`. */
+  previousSharedSecrets?: ReadonlyMap<string, string>;
 }
 
 export type Authorizer = (event: unknown) => Promise<AuthorizerResponse>;
@@ -61,32 +63,55 @@ export function deniedResponse(): AuthorizerResponse {
 interface PreparedIssuer {
   config: IssuerConfig;
   algorithms: ReadonlySet<string>;
-  hmacKey: KeyObject | undefined;
+  /** HMAC issuers: the current secret, then the previous one during a rotation. */
+  hmacKeys: KeyObject[] | undefined;
   principalClaim: string;
   principalPrefix: string;
   audiences: ReadonlySet<string> | undefined;
   clientIds: ReadonlySet<string> | undefined;
 }
 
-function prepareIssuers(config: AuthorizerConfig, sharedSecrets: ReadonlyMap<string, string> | undefined): Map<string, PreparedIssuer> {
+/** An HMAC issuer's keys: its secret, then its previous one if it has one; what is wrong goes into `problems`, never a secret. */
+function hmacKeysOf(issuer: IssuerConfig, secrets: SecretSources, problems: string[]): KeyObject[] {
+  const keys: KeyObject[] = [];
+  const slots = [
+    { base64: issuer.secret ?? secrets.current?.get(issuer.issuer), source: issuer.secretParameter ?? "secret", what: "shared secret" },
+    ...(issuer.previousSecret !== undefined || issuer.previousSecretParameter !== undefined
+      ? [
+          {
+            base64: issuer.previousSecret ?? secrets.previous?.get(issuer.issuer),
+            source: issuer.previousSecretParameter ?? "previousSecret",
+            what: "previous shared secret",
+          },
+        ]
+      : []),
+  ];
+  for (const { base64, source, what } of slots) {
+    if (base64 === undefined) {
+      problems.push(`issuer ${issuer.issuer}: its ${what} (${source}) was not provided`);
+      continue;
+    }
+    const decoded = decodeSharedSecret(base64, issuer.algorithms);
+    if (decoded.problem !== undefined)
+      problems.push(`issuer ${issuer.issuer}: ${decoded.problem.replace("the shared secret", `the ${what}`)}`);
+    else keys.push(decoded.key);
+  }
+  return keys;
+}
+
+interface SecretSources {
+  current: ReadonlyMap<string, string> | undefined;
+  previous: ReadonlyMap<string, string> | undefined;
+}
+
+function prepareIssuers(config: AuthorizerConfig, secrets: SecretSources): Map<string, PreparedIssuer> {
   const problems: string[] = [];
   const prepared = new Map<string, PreparedIssuer>();
   for (const issuer of config.issuers) {
-    let hmacKey: KeyObject | undefined;
-    if (issuer.algorithms.some(isHmacAlgorithm)) {
-      const base64 = issuer.secret ?? sharedSecrets?.get(issuer.issuer);
-      if (base64 === undefined) {
-        problems.push(`issuer ${issuer.issuer}: its shared secret (${issuer.secretParameter ?? "secret"}) was not provided`);
-      } else {
-        const decoded = decodeSharedSecret(base64, issuer.algorithms);
-        if (decoded.problem !== undefined) problems.push(`issuer ${issuer.issuer}: ${decoded.problem}`);
-        hmacKey = decoded.key;
-      }
-    }
     prepared.set(issuer.issuer, {
       config: issuer,
       algorithms: new Set(issuer.algorithms),
-      hmacKey,
+      hmacKeys: issuer.algorithms.some(isHmacAlgorithm) ? hmacKeysOf(issuer, secrets, problems) : undefined,
       principalClaim: issuer.principalClaim ?? "sub",
       principalPrefix: issuer.principalPrefix ?? "",
       audiences: issuer.audiences ? new Set(issuer.audiences) : undefined,
@@ -97,6 +122,18 @@ function prepareIssuers(config: AuthorizerConfig, sharedSecrets: ReadonlyMap<str
   return prepared;
 }
 
+/**
+ * Which of an HMAC issuer's keys signed the token: its index, or -1. Every key is tried whatever the first gives, each
+ * compared in constant time, so the time taken does not tell which secret (if any) matched.
+ */
+function matchingHmacKey(alg: string, keys: readonly KeyObject[], token: string, signature: string): number {
+  let matched = -1;
+  keys.forEach((key, index) => {
+    if (verifySignature(alg, key, token, signature) && matched === -1) matched = index;
+  });
+  return matched;
+}
+
 function clampTimer(seconds: number): number {
   return Math.min(IOT_LIMITS.maxTimerSeconds, Math.max(IOT_LIMITS.minTimerSeconds, Math.floor(seconds)));
 }
@@ -105,6 +142,8 @@ interface Decision {
   response: AuthorizerResponse;
   location: TokenLocation;
   issuer: string;
+  /** HMAC issuers: which secret verified the token (never the secret itself). */
+  secretUsed: "current" | "previous" | undefined;
 }
 
 /**
@@ -112,7 +151,7 @@ interface Decision {
  * HMAC issuer's secret is missing or unusable; after that, the returned function never throws.
  */
 export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDependencies = {}): Authorizer {
-  const issuers = prepareIssuers(config, deps.sharedSecrets);
+  const issuers = prepareIssuers(config, { current: deps.sharedSecrets, previous: deps.previousSharedSecrets });
   const rules = compileGrants(config.grants);
   const now = deps.now ?? Date.now;
   // Every line, whatever path it comes from, is cut to MAX_LOG_LINE_CHARS: attacker-chosen text reaches reasons.
@@ -127,11 +166,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDepen
     const issuer = trustedIssuerOf(payload, issuers);
     const { alg, kid } = pinnedAlgorithmOf(header, issuer);
 
-    const key = issuer.hmacKey ?? (await keySource.getKey(issuer.config.jwksUri as string, kid, alg));
-
-    if (!verifySignature(alg, key, token, signature)) {
-      throw new Denial("signature-invalid", "the token's signature does not verify with the issuer's key");
-    }
+    const secretUsed = await checkSignature(issuer, alg, kid, token, signature);
 
     const nowSeconds = now() / 1000;
     const exp = checkLifetime(payload, nowSeconds, tolerance);
@@ -152,14 +187,36 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDepen
       },
       location,
       issuer: issuer.config.issuer,
+      secretUsed,
     };
+  }
+
+  /** Verifies the signature with the issuer's key; for an HMAC issuer, says which of its secrets signed. */
+  async function checkSignature(
+    issuer: PreparedIssuer,
+    alg: string,
+    kid: string | undefined,
+    token: string,
+    signature: string,
+  ): Promise<"current" | "previous" | undefined> {
+    if (issuer.hmacKeys !== undefined) {
+      const index = matchingHmacKey(alg, issuer.hmacKeys, token, signature);
+      if (index === -1) throw new Denial("signature-invalid", "the token's signature does not verify with the issuer's key");
+      return index === 0 ? "current" : "previous";
+    }
+    const key = await keySource.getKey(issuer.config.jwksUri as string, kid, alg);
+    if (!verifySignature(alg, key, token, signature)) {
+      throw new Denial("signature-invalid", "the token's signature does not verify with the issuer's key");
+    }
+    return undefined;
   }
 
   return async (event) => {
     const connectionId = connectionIdOf(event);
     try {
-      const { response, location, issuer } = await authorize(event);
-      logger.debug({ outcome: "allow", principalId: response.principalId, issuer, location, connectionId });
+      const { response, location, issuer, secretUsed } = await authorize(event);
+      const clientId = clientIdOf(event);
+      logger.debug({ outcome: "allow", principalId: response.principalId, issuer, location, connectionId, clientId, secretUsed });
       return response;
     } catch (err) {
       logDenial(logger, err, event, connectionId);
@@ -179,6 +236,7 @@ function logDenial(logger: Logger, err: unknown, event: unknown, connectionId: s
     issuer: (err as { issuer?: string }).issuer,
     protocols: protocolsOf(event),
     connectionId,
+    clientId: clientIdOf(event),
   };
   if (denial) logger.warn(fields);
   else logger.error({ ...fields, error: (err as Error)?.name ?? typeof err });

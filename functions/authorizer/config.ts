@@ -33,6 +33,13 @@ export interface IssuerConfig {
   secretParameter?: string;
   /** HMAC issuers, tests and the local sandbox only: the base64-encoded shared secret itself. */
   secret?: string;
+  /**
+   * HMAC issuers, during a rotation: a second secret also accepted (the one being retired, or the next one), from an
+   * SSM SecureString parameter (`previousSecretParameter`) or, for tests and the sandbox, inline (`previousSecret`).
+   * docs/operations.md#rotating-an-hs256-shared-secret
+   */
+  previousSecretParameter?: string;
+  previousSecret?: string;
   /** When set, the token's `aud` (string or array) must contain one of these. */
   audiences?: string[];
   /** When set, the token's `client_id` claim must be one of these (Cognito access tokens carry it). */

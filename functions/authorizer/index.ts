@@ -1,9 +1,9 @@
 /**
- * The Lambda entry point. Once per cold start it reads `AUTHORIZER_CONFIG`, fetches the shared secrets of
- * HMAC issuers from SSM (SecureString, decrypted; never from a plain environment variable, never logged)
- * and builds the authorizer; every invocation after that is pure computation unless an RSA issuer's
- * key is not cached yet. A configuration or SSM problem denies every request, logged once per cold start
- * with every problem, and the next invocation tries again (SSM may only have been throttled).
+ * The Lambda entry point. Once per cold start it reads `AUTHORIZER_CONFIG`, fetches the shared secrets of HMAC
+ * issuers (and, during a rotation, their previous secrets) from SSM (SecureString, decrypted; never from a plain
+ * environment variable, never logged) and builds the authorizer; every invocation after that is pure computation
+ * unless an RSA issuer's key is not cached yet. A configuration or SSM problem denies every request, logged once
+ * per cold start with every problem, and the next invocation tries again (SSM may only have been throttled).
  */
 import { type Authorizer, type AuthorizerResponse, createAuthorizer, deniedResponse } from "./authorizer";
 import { consoleLogger, type Logger } from "./logging";
@@ -21,34 +21,45 @@ export interface HandlerOptions {
   ssmAttempts?: number;
 }
 
-/** Reads the shared secrets of every HMAC issuer configured with `secretParameter`, in parallel. */
-export async function readSharedSecrets(config: AuthorizerConfig, read: ParameterReader, attempts = 3): Promise<Map<string, string>> {
-  const wanted = config.issuers.filter((i) => i.secretParameter !== undefined);
-  const values = await Promise.all(
-    wanted.map(async (issuer) => {
-      const name = issuer.secretParameter as string;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const value = await read(name);
-          if (value === undefined || value === "") {
-            throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer.issuer}) has no value`]);
-          }
-          return value;
-        } catch (err) {
-          const name_ = (err as Error).name;
-          const permanent =
-            err instanceof ConfigurationError ||
-            ["ParameterNotFound", "AccessDeniedException", "InvalidKeyId", "ParameterVersionNotFound"].includes(name_);
-          if (permanent || attempt >= attempts) {
-            if (err instanceof ConfigurationError) throw err;
-            throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer.issuer}) could not be read: ${name_}`]);
-          }
-          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        }
+/** The secrets read from SSM, by issuer: the current ones, and the previous ones of issuers in a rotation. */
+export interface SharedSecrets {
+  current: Map<string, string>;
+  previous: Map<string, string>;
+}
+
+/** Reads one SecureString parameter, retrying what may pass (throttling); never puts the value in an error. */
+async function readSecretParameter(name: string, issuer: string, read: ParameterReader, attempts: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const value = await read(name);
+      if (value === undefined || value === "") throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer}) has no value`]);
+      return value;
+    } catch (err) {
+      const errorName = (err as Error).name;
+      const permanent =
+        err instanceof ConfigurationError ||
+        ["ParameterNotFound", "AccessDeniedException", "InvalidKeyId", "ParameterVersionNotFound"].includes(errorName);
+      if (permanent || attempt >= attempts) {
+        if (err instanceof ConfigurationError) throw err;
+        throw new ConfigurationError([`SSM parameter ${name} (issuer ${issuer}) could not be read: ${errorName}`]);
       }
-    }),
-  );
-  return new Map(wanted.map((issuer, i) => [issuer.issuer, values[i]]));
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}
+
+/** Reads the shared secrets (and previous secrets) of every HMAC issuer configured with parameters, in parallel. */
+export async function readSharedSecrets(config: AuthorizerConfig, read: ParameterReader, attempts = 3): Promise<SharedSecrets> {
+  const wanted = config.issuers.flatMap((issuer) => [
+    ...(issuer.secretParameter !== undefined ? [{ issuer: issuer.issuer, name: issuer.secretParameter, slot: "current" as const }] : []),
+    ...(issuer.previousSecretParameter !== undefined
+      ? [{ issuer: issuer.issuer, name: issuer.previousSecretParameter, slot: "previous" as const }]
+      : []),
+  ]);
+  const values = await Promise.all(wanted.map((w) => readSecretParameter(w.name, w.issuer, read, attempts)));
+  const secrets: SharedSecrets = { current: new Map(), previous: new Map() };
+  wanted.forEach((w, i) => secrets[w.slot].set(w.issuer, values[i]));
+  return secrets;
 }
 
 /** Builds a handler; `handler` below is the one Lambda runs. Tests build their own with fakes. */
@@ -58,11 +69,11 @@ export function createHandler(options: HandlerOptions = {}): (event: unknown) =>
 
   async function build(): Promise<Authorizer> {
     const config = parseAuthorizerConfig(environment.AUTHORIZER_CONFIG);
-    const needsSsm = config.issuers.some((i) => i.secretParameter !== undefined);
-    const sharedSecrets = needsSsm
+    const needsSsm = config.issuers.some((i) => i.secretParameter !== undefined || i.previousSecretParameter !== undefined);
+    const secrets = needsSsm
       ? await readSharedSecrets(config, options.readParameter ?? ssmParameterReader(config.region), options.ssmAttempts)
       : undefined;
-    return createAuthorizer(config, { logger, sharedSecrets });
+    return createAuthorizer(config, { logger, sharedSecrets: secrets?.current, previousSharedSecrets: secrets?.previous });
   }
 
   const authorizer = coldStart(build);

@@ -39,6 +39,8 @@ const KNOWN_SETTINGS = new Set([
   "jwksUri",
   "secretParameter",
   "secret",
+  "previousSecretParameter",
+  "previousSecret",
   "audiences",
   "clientIds",
   "tokenUse",
@@ -116,6 +118,7 @@ function checkIssuer(raw: unknown, where: string, problems: Problem[]): IssuerCo
   const algorithms = checkAlgorithms(r, label);
   const jwksUri = checkJwksUri(r, label, algorithms);
   const { secretParameter, secret } = checkSharedSecret(r, label, algorithms);
+  const { previousSecretParameter, previousSecret } = checkPreviousSecret(r, label, algorithms, secret ?? secretParameter);
   const { audiences, clientIds, tokenUse, principalClaim, principalPrefix } = checkClaimSettings(r, label, problems);
 
   return {
@@ -124,6 +127,8 @@ function checkIssuer(raw: unknown, where: string, problems: Problem[]): IssuerCo
     ...(jwksUri !== undefined && { jwksUri }),
     ...(secretParameter !== undefined && { secretParameter }),
     ...(secret !== undefined && { secret }),
+    ...(previousSecretParameter !== undefined && { previousSecretParameter }),
+    ...(previousSecret !== undefined && { previousSecret }),
     ...(audiences && { audiences }),
     ...(clientIds && { clientIds }),
     ...(tokenUse !== undefined && { tokenUse }),
@@ -198,6 +203,42 @@ function checkSharedSecret(
     label.add(secret !== undefined ? "secret" : "secretParameter", "a shared secret is set but the issuer does not use HMAC algorithms");
   }
   return { secretParameter, secret };
+}
+
+/**
+ * An HMAC issuer's second secret, accepted beside the first during a rotation: an SSM parameter name or (tests and
+ * the sandbox) the secret itself; one of them, only with a first secret, and never the first one again.
+ */
+function checkPreviousSecret(
+  r: Record<string, unknown>,
+  label: IssuerProblems,
+  algorithms: Algorithm[],
+  first: string | undefined,
+): { previousSecretParameter: string | undefined; previousSecret: string | undefined } {
+  const previousSecretParameter = typeof r.previousSecretParameter === "string" ? r.previousSecretParameter : undefined;
+  const previousSecret = typeof r.previousSecret === "string" ? r.previousSecret : undefined;
+  if (r.previousSecretParameter !== undefined && previousSecretParameter === undefined) {
+    label.add("previousSecretParameter", "previousSecretParameter must be a string");
+  }
+  if (r.previousSecret !== undefined && previousSecret === undefined) label.add("previousSecret", "previousSecret must be a string");
+  if (previousSecretParameter === undefined && previousSecret === undefined) return { previousSecretParameter, previousSecret };
+  const field = previousSecret !== undefined ? "previousSecret" : "previousSecretParameter";
+  if (!algorithms.some(isHmacAlgorithm)) {
+    label.add(field, "a previous shared secret is set but the issuer does not use HMAC algorithms");
+  } else if (first === undefined) {
+    label.add(field, "a previous shared secret needs the current one (secretParameter or secret)");
+  } else if (previousSecretParameter !== undefined && previousSecret !== undefined) {
+    label.add("previousSecret", "set previousSecretParameter or previousSecret, not both");
+  } else if (previousSecretParameter !== undefined && !SSM_PARAMETER_NAME.test(previousSecretParameter)) {
+    label.add("previousSecretParameter", `previousSecretParameter ${JSON.stringify(previousSecretParameter)} is not an SSM parameter name`);
+  } else if (first === previousSecretParameter || (previousSecret !== undefined && first.trim() === previousSecret.trim())) {
+    label.add(field, "the previous shared secret is the current one; a rotation needs two different secrets");
+  }
+  if (previousSecret !== undefined) {
+    const decoded = decodeSharedSecret(previousSecret, algorithms);
+    if (decoded.problem) label.add("previousSecret", decoded.problem.replace("the shared secret", "the previous shared secret"));
+  }
+  return { previousSecretParameter, previousSecret };
 }
 
 type ClaimSettings = Pick<IssuerConfig, "audiences" | "clientIds" | "tokenUse" | "principalClaim" | "principalPrefix">;

@@ -73,6 +73,16 @@ export function connectionIdOf(event: unknown): string | undefined {
   return forLog(typeof metadata === "object" && metadata !== null ? metadata.id : undefined, FIELD_CHARS);
 }
 
+/**
+ * The MQTT client id the device sent (IoT's `protocolData.mqtt.clientId`), cut to its bound: it is what an operator
+ * knows a device by when asked why it was refused (docs/operations.md#why-was-this-device-refused). Chosen by the
+ * device, so never trusted for anything but finding log lines.
+ */
+export function clientIdOf(event: unknown): string | undefined {
+  const mqtt = (event as { protocolData?: { mqtt?: { clientId?: unknown } } } | null)?.protocolData?.mqtt;
+  return forLog(typeof mqtt === "object" && mqtt !== null ? mqtt.clientId : undefined, FIELD_CHARS);
+}
+
 /** The protocols the request came over, as IoT lists them; a denial's line names them. */
 export function protocolsOf(event: unknown): string | undefined {
   const protocols = (event as { protocols?: unknown } | null)?.protocols;

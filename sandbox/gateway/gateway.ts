@@ -40,8 +40,10 @@ export interface IotGatewayOptions {
   authorizerName: string;
   /** The header / query parameter holding the token. */
   tokenKeyName: string;
-  /** The token signing public key (PEM); absent means signing is disabled. */
+  /** The token signing public key (PEM); absent (and no `signingPublicKeys`) means signing is disabled. */
   signingPublicKeyPem?: string;
+  /** Named token signing public keys, as the authorizer's `tokenSigningPublicKeys`: a token signed by any of them is accepted. */
+  signingPublicKeys?: Readonly<Record<string, string>>;
   region: string;
   accountId: string;
   /** `aws` unless told otherwise. */
@@ -87,6 +89,8 @@ export interface IotGateway {
   authorizerInvocations(): number;
   /** How many requests were refused because the token signature did not verify (authorizer not invoked). */
   signatureRejections(): number;
+  /** Replaces the authorizer's token signing keys, as `UpdateAuthorizer` does (a key rotation's add and remove steps). */
+  setSigningPublicKeys(keys: Readonly<Record<string, string>>): void;
   stop(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ export async function startIotGateway(options: IotGatewayOptions): Promise<IotGa
     authorizer: options.authorizer,
     authorizerName: options.authorizerName,
     signingPublicKeyPem: options.signingPublicKeyPem,
+    signingPublicKeys: options.signingPublicKeys,
     timeoutMs: options.authorizerTimeoutMs ?? 5_000,
   });
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new Error(`timeScale must be a positive number; got ${options.timeScale}`);
@@ -138,6 +143,7 @@ export async function startIotGateway(options: IotGatewayOptions): Promise<IotGa
       ...(mqttsUrl !== undefined && { mqttsUrl }),
       authorizerInvocations: () => authorizer.invocations(),
       signatureRejections: () => authorizer.signatureRejections(),
+      setSigningPublicKeys: (keys) => authorizer.setSigningPublicKeys(keys),
       stop,
     };
   } catch (err) {

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_GRANTS, DEFAULT_AUTHORIZER_SETTINGS } from "../../functions/authorizer/config";
 import { ConfigurationError } from "../../functions/shared/problems";
-import { allRegistered, captureChildren, type CapturedResource } from "../helpers/capture";
+import { allRegistered, captureChildren, outputsRegistered, type CapturedResource } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
 import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
 
@@ -53,6 +53,7 @@ async function create(
   const { transformation, captured } = captureChildren();
   const component = new IotTokenAuthorizer(name, args, { transformations: [transformation] });
   await allRegistered(captured);
+  await outputsRegistered(component);
   return { component, captured };
 }
 
@@ -205,11 +206,11 @@ describe("IotTokenAuthorizer with an HS256 issuer (ForgeRock OpenAM)", () => {
     });
   });
 
-  it("replaces the authorizer, deleting it first, when signing is toggled", async () => {
+  it("replaces the authorizer, creating the new one first, when signing is toggled or its name changes", async () => {
     const { captured } = await create({ issuers: [hsIssuer] });
     const authorizer = captured.find((c) => c.type === T.authorizer);
-    expect(authorizer?.opts.replaceOnChanges).toEqual(["signingDisabled"]);
-    expect((authorizer?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
+    expect(authorizer?.opts.replaceOnChanges).toEqual(["signingDisabled", "name"]);
+    expect((authorizer?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(false);
     const fn = captured.find((c) => c.type === T.function);
     const dependsOn = fn?.opts.dependsOn as pulumi.Resource[];
     const byResource = new Map(captured.map((c) => [c.resource, c.type]));
@@ -450,7 +451,7 @@ describe("IotTokenAuthorizer argument checks", () => {
       expect.arrayContaining([
         `issuer ${OPENAM}: set sharedSecret or secretParameter, not both`,
         `issuer ${COGNITO}: an inline secret would end up in the function's environment; pass sharedSecret instead`,
-        "signing.enabled is false but a signing key is configured (publicKeyPem, rsaBits or keyName)",
+        "signing.enabled is false but a signing key is configured (publicKeyPem, rsaBits, keyName or keys)",
       ]),
     );
   });

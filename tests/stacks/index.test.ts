@@ -45,6 +45,8 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
       "provisioningTemplateArn",
       "provisioningTemplateName",
       "publicKeyPem",
+      "signingKeys",
+      "signingPrivateKeys",
       "tokenKeyName",
       "userPoolId",
       "userPoolIssuer",
@@ -58,6 +60,8 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
     expect(await pulumi.isSecret(program.deviceClientSecrets as pulumi.Output<unknown>)).toBe(true);
     expect(await unwrap(program.dataEndpoint)).toMatch(/-ats\.iot\.eu-west-1\.amazonaws\.com$/);
     expect(await pulumi.isSecret(program.privateKeyPem)).toBe(true);
+    expect(await pulumi.isSecret(program.signingPrivateKeys)).toBe(true);
+    expect((await unwrap(program.signingKeys)).map((k) => k.name)).toEqual(["primary"]);
     // The claim route is the device grant's API's, under its base URL.
     expect(await unwrap(program.claimEndpoint as pulumi.Output<string>)).toMatch(
       /^https:\/\/\w+\.execute-api\.eu-west-1\.amazonaws\.com\/provisioning\/claims$/,

@@ -18,7 +18,7 @@ export const TOKEN_SIGNING_DEFAULTS: TokenSigningConfig = { minimumRsaBits: 2048
 export function rsaPublicKeyBits(pem: string): number | string {
   try {
     const key = createPublicKey(pem);
-    if (key.asymmetricKeyType !== "rsa") return `is a ${key.asymmetricKeyType ?? "non-RSA"} key; IoT token signing takes RSA keys`;
+    if (key.asymmetricKeyType !== "rsa") return `is an ${key.asymmetricKeyType ?? "unknown"} key; IoT token signing takes RSA keys`;
     return key.asymmetricKeyDetails?.modulusLength ?? "has no readable modulus";
   } catch {
     return "is not a PEM public key";

@@ -36,6 +36,7 @@ export function positiveNumber(value: unknown): number | undefined {
 
 /** Text we quote in a message, cut short: a message names what is wrong, it does not reproduce documents. */
 export function quote(value: unknown, max = 120): string {
+  if (typeof value === "number" || typeof value === "boolean" || value === undefined || value === null) return String(value);
   const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }

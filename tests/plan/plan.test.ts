@@ -4,7 +4,7 @@
  * and for bad command lines.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { dump } from "js-yaml";
@@ -145,4 +145,26 @@ test("a stack file that is missing or not YAML, and a bad command line, are refu
   const help = await plan("--help");
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("Usage: npm run plan -- --stack <name>");
+});
+
+test("the plan commands the README and docs/policy-pack.md print work as printed", async () => {
+  const lines = ["README.md", path.join("docs", "policy-pack.md")].flatMap((doc) =>
+    readFileSync(path.join(REPO_ROOT, doc), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("npm run plan -- ")),
+  );
+  expect(lines.length).toBeGreaterThanOrEqual(3);
+  const staging = stackFile("staging", () => undefined);
+  for (const line of new Set(lines)) {
+    // What a reader fills in: the path of their own stack file.
+    const args = line
+      .replace(/#.*$/, "")
+      .trim()
+      .split(/\s+/)
+      .slice(4)
+      .map((w) => (w === "path/to/Pulumi.staging.yaml" ? staging : w));
+    const run = await plan(...args);
+    expect({ line, code: run.code }).toEqual({ line, code: 0 });
+    expect(run.stdout).toContain("0 mandatory");
+  }
 });

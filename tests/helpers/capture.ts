@@ -4,7 +4,7 @@
  * `transformations` option, which a component passes on to its children.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { unwrap } from "./pulumi-mocks";
+import { unwrap } from "../../support/pulumi-mocks";
 
 export interface CapturedResource {
   type: string;

@@ -6,7 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { allRegistered, captureChildren, type CapturedResource } from "../helpers/capture";
-import { setupMocks, type MockRecorder } from "../helpers/pulumi-mocks";
+import { setupMocks, type MockRecorder } from "../../support/pulumi-mocks";
 
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 

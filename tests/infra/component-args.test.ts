@@ -6,7 +6,7 @@
  */
 import type { ConfigurationError } from "../../functions/shared/problems";
 import { allRegistered, captureChildren } from "../helpers/capture";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 

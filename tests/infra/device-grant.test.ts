@@ -4,7 +4,7 @@ import { loadDeviceGrantConfig } from "../../functions/device-grant/config";
 import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/settings";
 import { allRegistered, captureChildren } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 // What the component declares is the question here; the function's bundle has its own tests.
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { setupMocks, unwrap } from "../helpers/pulumi-mocks";
+import { setupMocks, unwrap } from "../../support/pulumi-mocks";
 
 jest.mock("../../infra/bundle", () => ({
   ...jest.requireActual("../../infra/bundle"),

@@ -12,7 +12,7 @@ import { loadProvisioningClaimConfig } from "../../functions/provisioning-claim/
 import { CLAIM_FUNCTION_TABLE_ACTIONS, HOOK_FUNCTION_TABLE_ACTIONS } from "../../functions/shared/claim-binding-table";
 import { allRegistered, captureChildren } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 

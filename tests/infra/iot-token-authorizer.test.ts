@@ -4,7 +4,7 @@ import { DEFAULT_GRANTS, DEFAULT_AUTHORIZER_SETTINGS } from "../../functions/aut
 import { ConfigurationError } from "../../functions/shared/problems";
 import { allRegistered, captureChildren, outputsRegistered, type CapturedResource } from "../helpers/capture";
 import { bundledEntries } from "../helpers/bundle-stub";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 // The component's tests are about what it declares; the bundle has its own tests (bundle.test.ts), and a
 // half-edited function must not fail these.

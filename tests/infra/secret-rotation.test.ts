@@ -4,7 +4,7 @@
  * its role may read and decrypt exactly those two.
  */
 import type { ConfigurationError } from "../../functions/shared/problems";
-import { MOCK_STACK, setupMocks, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, type MockRecorder } from "../../support/pulumi-mocks";
 import { allRegistered, captureChildren, outputsRegistered } from "../helpers/capture";
 
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());

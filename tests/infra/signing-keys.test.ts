@@ -6,7 +6,7 @@ import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/shared/problems";
 import { allRegistered, captureChildren, outputsRegistered } from "../helpers/capture";
-import { setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 jest.mock("../../infra/bundle", () => jest.requireActual("../helpers/bundle-stub").stubbedBundleModule());
 

@@ -3,7 +3,7 @@ import { ConfigurationError } from "../../functions/shared/problems";
 import { UserDirectory } from "../../infra/user-directory";
 import { checkUserDirectoryArgs, type UserDirectoryArgs } from "../../infra/user-directory-args";
 import { allRegistered, captureChildren } from "../helpers/capture";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 const REGION = "eu-west-1";
 const CALLBACK = "https://abc123defg.execute-api.eu-west-1.amazonaws.com/callback";

@@ -13,7 +13,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../../infra/bundle";
-import { readStackFile } from "../helpers/stack-files";
+import { readStackFile } from "../../support/stack-files";
 
 const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
   name: string;
@@ -114,13 +114,13 @@ export const stack: typeof defineStack = defineStack;
 export const name: pulumi.Output<string> = authorizer.functionName;
 `;
 
-/** Runs a module's `defineStack` under the mocks of tests/helpers, on the Pulumi runtime that module loads. */
+/** Runs a module's `defineStack` under the mocks of support/pulumi-mocks.ts, on the Pulumi runtime that module loads. */
 const RUNNER = `
 // Everything resolves from the working directory: the program's own packages, or this repository's.
 const fromCwd = require("node:module").createRequire(require("node:path").join(process.cwd(), "index.js"));
 fromCwd("ts-node").register({ transpileOnly: true });
 const pulumi = fromCwd("@pulumi/pulumi");
-const { setupMocks } = require(${JSON.stringify(path.join(REPO_ROOT, "tests", "helpers", "pulumi-mocks.ts"))});
+const { setupMocks } = require(${JSON.stringify(path.join(REPO_ROOT, "support", "pulumi-mocks.ts"))});
 const recorder = setupMocks(
   { config: JSON.parse(process.env.STACK_CONFIG), secretKeys: ["iot-enterprise-auth:sharedSecret"], project: "iot-enterprise-auth", stack: "dev" },
   pulumi.runtime,

@@ -5,7 +5,7 @@ import path from "node:path";
 import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../../functions/device-grant/settings";
 import { checkSandboxSettings, loadSandboxSettings, stackFileSettings } from "../../sandbox/settings";
 import { ConfigurationError } from "../../functions/shared/problems";
-import { readStackFile } from "../helpers/stack-files";
+import { readStackFile } from "../../support/stack-files";
 
 let dir: string;
 beforeAll(() => {

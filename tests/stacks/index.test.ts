@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../../stacks/config";
-import { setupMocks, unwrap } from "../helpers/pulumi-mocks";
-import { readStackFile } from "../helpers/stack-files";
+import { setupMocks, unwrap } from "../../support/pulumi-mocks";
+import { readStackFile } from "../../support/stack-files";
 
 jest.mock("../../infra/bundle", () => ({
   ...jest.requireActual("../../infra/bundle"),

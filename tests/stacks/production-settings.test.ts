@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/shared/problems";
 import { PROJECT } from "../../stacks/config";
 import { defineStack } from "../../stacks/program";
-import { setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
-import { readStackFile } from "../helpers/stack-files";
+import { setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
+import { readStackFile } from "../../support/stack-files";
 
 jest.mock("../../infra/bundle", () => ({
   ...jest.requireActual("../../infra/bundle"),

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/shared/problems";
 import { PROJECT, readStackConfig } from "../../stacks/config";
 import { defineStack } from "../../stacks/program";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
-import { readStackFile } from "../helpers/stack-files";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
+import { readStackFile } from "../../support/stack-files";
 
 // What the program declares is the component's business (tests/infra); here the question is whether the
 // stack configuration reaches it intact. The bundle is stubbed so a half-edited function cannot fail these.

@@ -15,8 +15,8 @@ import {
   STRUCTURED_SETTINGS,
   type ConfigSource,
 } from "../../stacks/config";
-import { setupMocks } from "../helpers/pulumi-mocks";
-import { readProjectFile, readStackFile } from "../helpers/stack-files";
+import { setupMocks } from "../../support/pulumi-mocks";
+import { readProjectFile, readStackFile } from "../../support/stack-files";
 
 const OPENAM_ISSUER = JSON.stringify([
   { issuer: "https://openam.example.com:8443/openam/oauth2", algorithms: ["HS256"], sharedSecret: true },

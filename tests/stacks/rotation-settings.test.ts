@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError } from "../../functions/shared/problems";
 import { PROJECT } from "../../stacks/config";
 import { defineStack } from "../../stacks/program";
-import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../helpers/pulumi-mocks";
+import { MOCK_STACK, setupMocks, unwrap, type MockRecorder } from "../../support/pulumi-mocks";
 
 jest.mock("../../infra/bundle", () => ({
   ...jest.requireActual("../../infra/bundle"),

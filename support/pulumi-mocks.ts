@@ -1,9 +1,9 @@
 /**
  * Runs Pulumi components and programs under `pulumi.runtime.setMocks` and records what they declare.
  *
- * - Every registered resource is recorded (type, name, inputs, which inputs arrived secret) and answered
- *   with its inputs plus the outputs AWS would compute (`arn`, `name`, …), so components can be asserted on
- *   their exact child inputs.
+ * - Every registered resource is recorded (type, name, URN, parent, inputs, which inputs arrived secret) and
+ *   answered with its inputs plus the outputs AWS would compute (`arn`, `name`, …), so components can be asserted
+ *   on their exact child inputs, and the offline plan (scripts/plan.ts) can say what a stack declares.
  * - `tls:index/privateKey:PrivateKey` gets a real RSA key of the requested size, so tests can check that the
  *   public key reaching IoT is the key's; `aws.kms.getPublicKey` answers a real public key of the KMS key's spec.
  * - Data-source calls are answered only for the functions listed in `call` below; any other token throws,
@@ -31,6 +31,12 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
   /** Names of the top-level inputs that arrived marked secret. */
   secretInputs: string[];
+  /** Paths of every input that arrived marked secret, at any depth (`environment.variables.KEY`, `value`). */
+  secretPaths: string[];
+  /** The resource's URN, as the mock monitor builds it (the parent's type chain, then the type and name). */
+  urn: string;
+  /** The parent's URN; undefined for a resource registered without a parent. */
+  parent?: string;
   id: string;
   /** What the mock returned as the resource's state. */
   state: Record<string, unknown>;
@@ -78,6 +84,46 @@ function stripSecrets(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripSecrets(v)]));
   }
   return value;
+}
+
+/** Paths of the values marked secret inside `value` (`a.b`, `list[0]`), outermost only. */
+function secretPaths(value: unknown, path = ""): string[] {
+  if (isSecretValue(value)) return [path];
+  const join = (key: string) => (path === "" ? key : `${path}.${key}`);
+  if (Array.isArray(value)) return value.flatMap((v, i) => secretPaths(v, `${path}[${i}]`));
+  if (typeof value === "object" && value !== null && !pulumi.asset.Asset.isInstance(value) && !pulumi.asset.Archive.isInstance(value)) {
+    return Object.entries(value).flatMap(([k, v]) => secretPaths(v, join(k)));
+  }
+  return [];
+}
+
+/** The URN the mock monitor gives a resource: `urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`. */
+function mockUrn(stack: string, project: string, parent: string | undefined, type: string, name: string): string {
+  const qualified = parent ? `${parent.split("::")[2]}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/**
+ * The parent URN of the registration in progress. The mock monitor calls `newResource` synchronously inside
+ * `registerResource`, before its first `await`, so a wrapper around `registerResource` can say whose it is.
+ */
+interface RegisterRequest {
+  getParent(): string;
+}
+function captureParents(runtime: { getMonitor?: () => unknown }): { current?: string } {
+  const pending: { current?: string } = {};
+  const monitor = runtime.getMonitor?.() as { registerResource?: (req: RegisterRequest, callback: unknown) => unknown } | undefined;
+  const original = monitor?.registerResource;
+  if (!monitor || typeof original !== "function") return pending;
+  monitor.registerResource = (req, callback) => {
+    pending.current = req.getParent() || undefined;
+    try {
+      return original.call(monitor, req, callback);
+    } finally {
+      pending.current = undefined;
+    }
+  };
+  return pending;
 }
 
 /** A stable stand-in for Pulumi's random auto-name suffix. */
@@ -249,13 +295,15 @@ function computedOutputs(
  */
 export function setupMocks(
   opts: MockOptions = {},
-  runtime: Pick<typeof pulumi.runtime, "setAllConfig" | "setMocks"> = pulumi.runtime,
+  runtime: Pick<typeof pulumi.runtime, "setAllConfig" | "setMocks"> & Partial<Pick<typeof pulumi.runtime, "getMonitor">> = pulumi.runtime,
 ): MockRecorder {
   const accountId = opts.accountId ?? MOCK_ACCOUNT_ID;
   const region = opts.region ?? MOCK_REGION;
   const partition = MOCK_PARTITION;
   const resources: RecordedResource[] = [];
   const calls: RecordedCall[] = [];
+  const project = opts.project ?? MOCK_PROJECT;
+  const stack = opts.stack ?? MOCK_STACK;
 
   const config = Object.fromEntries(Object.entries(opts.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   runtime.setAllConfig(config, opts.secretKeys ?? []);
@@ -271,7 +319,19 @@ export function setupMocks(
         const id = typeof computed.id === "string" ? computed.id : typeof computed.name === "string" ? computed.name : `${args.name}-id`;
         // Secret inputs stay secret in the state, as the engine keeps them.
         const state = { ...args.inputs, ...computed };
-        resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state });
+        const parent = registering.current;
+        const urn = mockUrn(stack, project, parent, args.type, args.name);
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs,
+          secretInputs,
+          secretPaths: secretPaths(args.inputs),
+          urn,
+          parent,
+          id,
+          state,
+        });
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -313,10 +373,11 @@ export function setupMocks(
         }
       },
     },
-    opts.project ?? MOCK_PROJECT,
-    opts.stack ?? MOCK_STACK,
+    project,
+    stack,
     false,
   );
+  const registering = captureParents(runtime);
 
   return {
     resources,

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
-import { REPO_ROOT } from "../../infra/bundle";
+import { REPO_ROOT } from "../infra/repo-root";
 
 export interface ProjectFile {
   name: string;

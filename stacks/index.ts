@@ -15,6 +15,9 @@ export const signingKeys = outputs.signingKeys;
 export const signingPrivateKeys = outputs.signingPrivateKeys;
 export const functionName = outputs.functionName;
 export const functionArn = outputs.functionArn;
+/** The authorizer function's execution role and log group: attach your organisation's policies, alarms, subscriptions. */
+export const authorizerFunctionRoleArn = outputs.authorizerFunctionRoleArn;
+export const authorizerLogGroupName = outputs.authorizerLogGroupName;
 export const dataEndpoint = outputs.dataEndpoint;
 
 // The device grant's outputs, with deviceGrantEnabled (undefined otherwise).
@@ -26,12 +29,22 @@ export const verificationUri = device?.verificationUri;
 export const metadataUrl = device?.metadataUrl;
 export const callbackUrl = device?.callbackUrl;
 export const deviceGrantTableName = device?.deviceGrantTableName;
+export const deviceGrantTableArn = device?.deviceGrantTableArn;
 export const deviceGrantFunctionName = device?.deviceGrantFunctionName;
+export const deviceGrantFunctionRoleArn = device?.deviceGrantFunctionRoleArn;
+export const deviceGrantLogGroupName = device?.deviceGrantLogGroupName;
+/** The HTTP API (CloudWatch dimensions `ApiId` and `Stage`) and its access log group. */
+export const deviceGrantApiId = device?.deviceGrantApiId;
+export const deviceGrantApiStageName = device?.deviceGrantApiStageName;
+export const deviceGrantAccessLogGroupName = device?.deviceGrantAccessLogGroupName;
 /** With deviceGrantDomain: point the domain's DNS alias here. */
 export const deviceGrantDomainTarget = device?.deviceGrantDomainTarget;
 export const userPoolId = device?.userPoolId;
+export const userPoolArn = device?.userPoolArn;
 export const userPoolIssuer = device?.userPoolIssuer;
 export const hostedUiUrl = device?.hostedUiUrl;
+/** With a custom hosted UI domain (`userPoolDomain.domain`): point its DNS alias at this CloudFront distribution. */
+export const userPoolDomainTarget = device?.userPoolDomainTarget;
 export const deviceClientIds = device?.deviceClientIds;
 /** Secret; read it with `pulumi stack output --show-secrets deviceClientSecrets`. */
 export const deviceClientSecrets = device?.deviceClientSecrets;
@@ -47,6 +60,13 @@ export const provisioningTemplateName = fleet?.provisioningTemplateName;
 export const provisioningTemplateArn = fleet?.provisioningTemplateArn;
 export const provisioningRoleArn = fleet?.provisioningRoleArn;
 export const claimFunctionRoleArn = fleet?.claimFunctionRoleArn;
+export const claimFunctionName = fleet?.claimFunctionName;
+export const claimLogGroupName = fleet?.claimLogGroupName;
 export const hookFunctionRoleArn = fleet?.hookFunctionRoleArn;
+export const hookFunctionName = fleet?.hookFunctionName;
+export const hookLogGroupName = fleet?.hookLogGroupName;
+export const claimTableName = fleet?.claimTableName;
+export const claimTableArn = fleet?.claimTableArn;
 export const devicePolicyName = fleet?.devicePolicyName;
 export const installerIdentityPoolId = fleet?.installerIdentityPoolId;
+export const installerRoleArn = fleet?.installerRoleArn;

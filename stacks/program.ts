@@ -28,12 +28,22 @@ export interface DeviceGrantOutputs {
   metadataUrl: pulumi.Output<string>;
   callbackUrl: pulumi.Output<string>;
   deviceGrantTableName: pulumi.Output<string>;
+  deviceGrantTableArn: pulumi.Output<string>;
   deviceGrantFunctionName: pulumi.Output<string>;
+  deviceGrantFunctionRoleArn: pulumi.Output<string>;
+  deviceGrantLogGroupName: pulumi.Output<string>;
+  /** The HTTP API and its stage, for alarms on its metrics (`ApiId`, `Stage`) and for routes of your own. */
+  deviceGrantApiId: pulumi.Output<string>;
+  deviceGrantApiStageName: pulumi.Output<string>;
+  deviceGrantAccessLogGroupName: pulumi.Output<string>;
   /** With `deviceGrantDomain`: where its DNS alias points. */
   deviceGrantDomainTarget: pulumi.Output<string | undefined>;
   userPoolId: pulumi.Output<string>;
+  userPoolArn: pulumi.Output<string>;
   userPoolIssuer: pulumi.Output<string>;
   hostedUiUrl: pulumi.Output<string>;
+  /** With a custom hosted UI domain (`userPoolDomain.domain`): the CloudFront distribution its DNS alias points to. */
+  userPoolDomainTarget: pulumi.Output<string | undefined>;
   /** Device client key → client id. */
   deviceClientIds: pulumi.Output<Record<string, string>>;
   /** Confidential device client key → secret; secret. */
@@ -55,6 +65,9 @@ export interface StackOutputs {
   signingPrivateKeys: pulumi.Output<Record<string, string>>;
   functionName: pulumi.Output<string>;
   functionArn: pulumi.Output<string>;
+  /** The authorizer function's execution role and log group, for policies and alarms of your own. */
+  authorizerFunctionRoleArn: pulumi.Output<string>;
+  authorizerLogGroupName: pulumi.Output<string>;
   dataEndpoint: pulumi.Output<string>;
   /** Present with `deviceGrantEnabled`. */
   deviceGrant?: DeviceGrantOutputs;
@@ -69,10 +82,18 @@ export interface FleetProvisioningOutputs {
   provisioningTemplateArn: pulumi.Output<string>;
   provisioningRoleArn: pulumi.Output<string>;
   claimFunctionRoleArn: pulumi.Output<string>;
+  claimFunctionName: pulumi.Output<string>;
+  claimLogGroupName: pulumi.Output<string>;
   hookFunctionRoleArn: pulumi.Output<string>;
+  hookFunctionName: pulumi.Output<string>;
+  hookLogGroupName: pulumi.Output<string>;
+  /** The claim bindings' table (claim certificate → installer). */
+  claimTableName: pulumi.Output<string>;
+  claimTableArn: pulumi.Output<string>;
   devicePolicyName: pulumi.Output<string>;
-  /** With `provisioningDirectPath`: the identity pool installers exchange their ID tokens at. */
+  /** With `provisioningDirectPath`: the identity pool installers exchange their ID tokens at, and its installers' role. */
   installerIdentityPoolId: pulumi.Output<string | undefined>;
+  installerRoleArn: pulumi.Output<string | undefined>;
 }
 
 /** Fleet provisioning by trusted user: installers of the pool, the claim route on the device grant's API. */
@@ -97,9 +118,16 @@ function defineFleetProvisioning(
     provisioningTemplateArn: fleet.templateArn,
     provisioningRoleArn: fleet.provisioningRoleArn,
     claimFunctionRoleArn: fleet.claimFunctionRoleArn,
+    claimFunctionName: fleet.claimFunctionName,
+    claimLogGroupName: fleet.claimLogGroupName,
     hookFunctionRoleArn: fleet.hookFunctionRoleArn,
+    hookFunctionName: fleet.hookFunctionName,
+    hookLogGroupName: fleet.hookLogGroupName,
+    claimTableName: fleet.tableName,
+    claimTableArn: fleet.tableArn,
     devicePolicyName: fleet.devicePolicyName,
     installerIdentityPoolId: fleet.identityPoolId,
+    installerRoleArn: fleet.installerRoleArn,
   };
 }
 
@@ -161,6 +189,8 @@ export function defineStack(source?: ConfigSource): StackOutputs {
     signingPrivateKeys: authorizer.signingPrivateKeys,
     functionName: authorizer.functionName,
     functionArn: authorizer.functionArn,
+    authorizerFunctionRoleArn: authorizer.functionRoleArn,
+    authorizerLogGroupName: authorizer.logGroupName,
     dataEndpoint: authorizer.dataEndpoint,
     ...(device && {
       deviceGrant: {
@@ -170,11 +200,19 @@ export function defineStack(source?: ConfigSource): StackOutputs {
         metadataUrl: device.grant.metadataUrl,
         callbackUrl: device.grant.callbackUrl,
         deviceGrantTableName: device.grant.tableName,
+        deviceGrantTableArn: device.grant.tableArn,
         deviceGrantFunctionName: device.grant.functionName,
+        deviceGrantFunctionRoleArn: device.grant.functionRoleArn,
+        deviceGrantLogGroupName: device.grant.logGroupName,
+        deviceGrantApiId: device.grant.apiId,
+        deviceGrantApiStageName: device.grant.apiStageName,
+        deviceGrantAccessLogGroupName: device.grant.accessLogGroupName,
         deviceGrantDomainTarget: device.grant.customDomainTarget,
         userPoolId: device.directory.userPoolId,
+        userPoolArn: device.directory.userPoolArn,
         userPoolIssuer: device.directory.issuer,
         hostedUiUrl: device.directory.hostedUiUrl,
+        userPoolDomainTarget: device.directory.customDomainTarget,
         deviceClientIds: device.directory.clientIds,
         deviceClientSecrets: device.directory.clientSecrets,
         userPoolPrincipalPrefix: pulumi.output(config.deviceGrant?.principalPrefix ?? ""),

@@ -21,16 +21,16 @@
  *
  * Steps 4, 5, 9, 10 and 11 speak the protocols raw, to see the exact answers (status codes, SUBACK codes, OAuth errors).
  *
- * One file because it is one story, read top to bottom: one short function per step, then the runner.
+ * Read top to bottom: one short function per step, then the runner; the raw requests are in demo-protocol.ts, the
+ * enterprise IdP's story in demo-enterprise.ts and fleet provisioning's in provisioning/demo-steps.ts.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
-import { customAuthHeaders, customAuthMqttUsername, signToken, type CustomAuthCredentials } from "../functions/authorizer/custom-auth";
-import { SLOW_DOWN_STEP_SECONDS } from "../functions/shared/oauth";
-import { authorizeDevice as requestDeviceCode, type DeviceAuthorization, pollToken as requestTokens } from "../support/device-flow";
+import { connectAsync, type MqttClient } from "mqtt";
+import { customAuthMqttUsername, signToken } from "../functions/authorizer/custom-auth";
+import { authorizeDevice, check, credentials, httpPublish, mqttOptions, pollToken, StepFailed, within } from "./demo-protocol";
 import { approve, openConfirmation, ScriptedUser } from "./scripted-user";
 import { type DeviceCode, DeviceClient, type Subscription } from "../device/client";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
@@ -52,9 +52,6 @@ export const DEMO_SETTINGS: Record<string, unknown> = {
   ...DEMO_FLEET_SETTINGS,
 };
 
-/** A bound on waiting for the network, so that a broken step fails instead of hanging the demo. */
-const STEP_TIMEOUT_MS = 15_000;
-
 export interface DemoStep {
   name: string;
   ok: boolean;
@@ -64,77 +61,6 @@ export interface DemoStep {
 export interface DemoResult {
   ok: boolean;
   steps: DemoStep[];
-}
-
-class StepFailed extends Error {}
-
-function check(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new StepFailed(message);
-}
-
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StepFailed(`no answer within ${STEP_TIMEOUT_MS / 1000} s: ${what}`)), STEP_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function authorizeDevice(sandbox: Sandbox): Promise<DeviceAuthorization> {
-  try {
-    return await requestDeviceCode(sandbox.deviceGrantUrl, { clientId: sandbox.clientId }, "openid iot/device");
-  } catch (err) {
-    throw new StepFailed((err as Error).message);
-  }
-}
-
-/**
- * Polls the token endpoint as RFC 8628 §3.4-3.5 asks: `interval` seconds between polls, 5 s more after
- * each `slow_down`, until tokens or an error other than `authorization_pending`.
- */
-async function pollToken(
-  sandbox: Sandbox,
-  authorization: DeviceAuthorization,
-  maxPolls = 30,
-): Promise<{ status: number; body: Record<string, unknown>; polls: number }> {
-  let interval = authorization.interval;
-  for (let polls = 1; polls <= maxPolls; polls++) {
-    await sleep(interval * 1000);
-    const answer = await requestTokens(sandbox.deviceGrantUrl, authorization.device_code, { clientId: sandbox.clientId });
-    if (answer.body.error === "authorization_pending") continue;
-    if (answer.body.error === "slow_down") {
-      interval += SLOW_DOWN_STEP_SECONDS;
-      continue;
-    }
-    return { ...answer, polls };
-  }
-  throw new StepFailed(`still pending after ${maxPolls} polls`);
-}
-
-function credentials(sandbox: Sandbox, token: string, signature: string | undefined): CustomAuthCredentials {
-  return {
-    authorizerName: sandbox.authorizerName,
-    tokenKeyName: sandbox.tokenKeyName,
-    token,
-    ...(signature !== undefined && { signature }),
-  };
-}
-
-function mqttOptions(clientId: string, username: string): IClientOptions {
-  return { clientId, username, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: STEP_TIMEOUT_MS, clean: true };
-}
-
-async function httpPublish(sandbox: Sandbox, topic: string, payload: string, auth: CustomAuthCredentials): Promise<number> {
-  const path = topic.split("/").map(encodeURIComponent).join("/");
-  const response = await fetch(`${sandbox.gateway.httpUrl}/topics/${path}?qos=1`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...customAuthHeaders(auth) },
-    body: payload,
-  });
-  await response.arrayBuffer();
-  return response.status;
 }
 
 /**

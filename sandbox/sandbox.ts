@@ -19,12 +19,12 @@
  * - with `fleetProvisioningEnabled` (the dev stack has it), fleet provisioning by trusted user (provisioning/): the
  *   claim route, a local IoT control plane and CA (`iot-ca.pem` beside sandbox.json), MQTT over TLS on the gateway;
  *
- * (each started, in that order, by sandbox-services.ts), then writes `sandbox.json` (what a device client needs
- * to reach all of it) and returns the banner: every URL, the test user and the next command to run. The
- * settings come from `Pulumi.dev.yaml` or a settings file (sandbox/settings.ts) and are checked before any port is opened; ports in use are all reported at
- * once, each with the flag that moves it. With a data directory, everything is kept there and a restart is a
- * restart: the same table, signing key, user pool, app client and user (sandbox-files.ts says which file is
- * whose, and how a directory is locked against a second sandbox).
+ * (each started, in that order, by sandbox-services.ts), then writes `sandbox.json` (what a device client needs to
+ * reach all of it) and returns the banner: every URL, the test user and the next command to run. The settings come
+ * from `Pulumi.dev.yaml` or a settings file (sandbox/settings.ts) and are checked before any port is opened; ports
+ * in use are all reported at once, each with the flag that moves it. With a data directory, everything is kept
+ * there and a restart is a restart: the same table, signing key, user pool, app client and user (sandbox-files.ts
+ * says which file is whose, and how a directory is locked against a second sandbox).
  *
  * The test user's password is printed in the banner on purpose (and kept in the owner-only `sandbox.json`,
  * for `npm run sandbox -- approve`): it is a throwaway user of a local directory, given a new password at

@@ -24,11 +24,15 @@ export const LOG_RETENTION_DAYS = [
 
 /** A component's `lambda` argument: the function's size, timeout, instruction set and reserved concurrency. */
 export interface FunctionArgs {
-  /** Memory in MB (128 to 10,240). */
+  /** Memory in MB, and with it the function's share of CPU (128 to 10,240; default 256 in every component). */
   memorySize?: number;
-  /** Timeout in seconds; each component says its own maximum. */
+  /**
+   * Longest one invocation may run, in seconds: each component sets its own default and maximum from what waits on
+   * the function (the authorizer 3, at most 4; the device grant 10, at most 10; the claim route 10, at most 25; the
+   * pre-provisioning hook 4, at most 4).
+   */
   timeoutSeconds?: number;
-  /** Instruction set (default `arm64`). */
+  /** Instruction set: `arm64` (default, cheaper per GB-second) or `x86_64`. The bundle is the same JavaScript either way. */
   architecture?: Architecture;
   /**
    * Concurrent executions set aside for this function (1 or more; default none, so it shares the account's

@@ -24,21 +24,30 @@ export const DEVICE_GRANT_DEFAULTS = {
 } as const;
 
 export interface DeviceGrantClient {
-  /** The upstream IdP's client id (e.g. a `UserDirectory` client's). */
+  /**
+   * The upstream IdP's client id (e.g. a `UserDirectory` client's): the device authenticates with it here, and the
+   * service exchanges the upstream code with it. Printable ASCII, at most 128 characters, unique among `clients`.
+   */
   clientId: pulumi.Input<string>;
-  /** Shown on the confirmation page. */
+  /** Shown on the confirmation page ("Living-room TV wants to…"), so the user can tell which device asks. */
   name: string;
+  /**
+   * `public`: the device sends no secret (a TV cannot keep one). `confidential`: it authenticates with
+   * `client_secret_basic` or `client_secret_post`, and needs `clientSecret`.
+   */
   type: "public" | "confidential";
-  /** Scopes the client may request. */
+  /** Scopes the client may request (a request without `scope` gets all of them); each must be among `scopes`. */
   scopes: string[];
   /** Confidential clients: the upstream client secret, stored in an SSM SecureString parameter. Pass it as a secret. */
   clientSecret?: pulumi.Input<string>;
 }
 
 export interface DeviceGrantUpstream {
-  /** The `iss` of the upstream IdP: the function checks the IdP's ID tokens against it. */
+  /** The `iss` of the upstream IdP (https): the function checks the IdP's ID tokens against it. */
   issuer: pulumi.Input<string>;
+  /** Where Approve sends the user's browser to sign in (authorization code + PKCE S256); https. */
   authorizationEndpoint: pulumi.Input<string>;
+  /** Where the service exchanges the upstream code, and forwards refresh tokens; https. */
   tokenEndpoint: pulumi.Input<string>;
   /**
    * The IdP's JWKS, to verify its ID tokens (with `ID` in the token set); default: `<issuer>/.well-known/jwks.json`,
@@ -50,8 +59,9 @@ export interface DeviceGrantUpstream {
 export interface DeviceGrantArgs extends ComponentArgs {
   /** The grant's settings (the AWS device-grant sample's knobs and more); unset ones take `DEFAULT_DEVICE_GRANT_SETTINGS`. */
   settings?: Partial<DeviceGrantSettings>;
+  /** The device apps allowed to start a grant; at least one. An unknown client gets `invalid_client`. */
   clients: DeviceGrantClient[];
-  /** Scopes advertised in the metadata; default: every scope some client may request. */
+  /** Scopes advertised in the metadata (RFC 8414 `scopes_supported`); default: every scope some client may request. */
   scopes?: string[];
   /** The IdP the user signs in at on Approve. */
   upstream: DeviceGrantUpstream;
@@ -59,21 +69,34 @@ export interface DeviceGrantArgs extends ComponentArgs {
    * Serve the API on your own (short) domain, e.g. `device.example.com`: users type the `verification_uri`.
    * The default `execute-api` endpoint is then disabled, so there is one way in.
    */
-  customDomain?: { domainName: string; certificateArn: pulumi.Input<string> };
+  customDomain?: {
+    /** The domain, a lowercase DNS name; point it (CNAME or alias) at the `customDomainTarget` output. */
+    domainName: string;
+    /** ACM certificate for `domainName`, in the stack's region (a regional API Gateway endpoint). */
+    certificateArn: pulumi.Input<string>;
+  };
   /**
    * With `ID` in `settings.resultTokenSet`: the algorithm of the service's own ID tokens, and so the spec of the
    * asymmetric KMS key the component creates for them (RS256: RSA_2048, the algorithm every OpenID Connect
    * client accepts by default; ES256: ECC_NIST_P256). Default RS256.
    */
   idTokenAlgorithm?: "RS256" | "ES256";
-  /** Stage throttling for every route: burst (requests) and steady rate (requests per second). */
-  throttling?: { burstLimit?: number; rateLimit?: number };
+  /** Stage throttling for every route; past it API Gateway answers 429 before the function runs. */
+  throttling?: {
+    /** Requests API Gateway admits at once (default 100; 1 to 5,000). */
+    burstLimit?: number;
+    /** Steady requests per second (default 50; 1 to 10,000). */
+    rateLimit?: number;
+  };
   /**
    * The function: memory in MB (default 256), timeout in seconds (default 10, at most 10), instruction set,
    * reserved concurrency (default none).
    */
   lambda?: FunctionArgs;
-  /** Names the function, table and log groups (default `<component name>-<stack>`). */
+  /**
+   * Names the function, table and log groups (default `<component name>-<stack>`): 1-64 letters, digits, `-` or `_`,
+   * unique in the account and region.
+   */
   resourcePrefix?: string;
   /**
    * Refuse to delete the table until this is turned off (default `true`). The table holds only requests in flight,

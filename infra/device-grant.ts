@@ -62,7 +62,9 @@ export function clientSecretsParameterName(resourcePrefix: string): string {
 export class DeviceGrant extends pulumi.ComponentResource {
   /** Where everything is served, without a trailing slash: the custom domain or the API's endpoint. */
   readonly baseUrl: pulumi.Output<string>;
+  /** `<baseUrl>/oauth2/device_authorization`, where a device starts a grant (RFC 8628 §3.1). */
   readonly deviceAuthorizationEndpoint: pulumi.Output<string>;
+  /** `<baseUrl>/oauth2/token`, where a device polls for its tokens and refreshes them. */
   readonly tokenEndpoint: pulumi.Output<string>;
   /** The page users open to enter their code (RFC 8628 `verification_uri`). */
   readonly verificationUri: pulumi.Output<string>;
@@ -74,12 +76,17 @@ export class DeviceGrant extends pulumi.ComponentResource {
   readonly idTokenKeyArn: pulumi.Output<string | undefined>;
   /** Register this as the upstream client's redirect URI. Depends only on the API (or domain), never on the function. */
   readonly callbackUrl: pulumi.Output<string>;
+  /** The HTTP API's id: `FleetProvisioning` can serve its claim route on this API (`claims.attachTo.apiId`). */
   readonly apiId: pulumi.Output<string>;
   /** The API's execution ARN: another component serving a route on this API scopes its Lambda permission with it. */
   readonly apiExecutionArn: pulumi.Output<string>;
+  /** The DynamoDB table of requests in flight (one item per request, expired ones removed by TTL). */
   readonly tableName: pulumi.Output<string>;
+  /** The table's ARN. */
   readonly tableArn: pulumi.Output<string>;
+  /** The device grant function's name (the resource prefix), for its CloudWatch metrics and alarms. */
   readonly functionName: pulumi.Output<string>;
+  /** The device grant function's ARN. */
   readonly functionArn: pulumi.Output<string>;
   /** The function's execution role, to attach what your organisation adds to every role. */
   readonly functionRoleArn: pulumi.Output<string>;

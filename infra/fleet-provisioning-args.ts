@@ -69,12 +69,18 @@ export interface FleetProvisioningClaimsArgs {
    * with `aud`, or `client_id` when a token has no `aud`, as Cognito access tokens have none). Creates a JWT
    * authorizer; required unless `attachTo.authorizerId` names an existing one.
    */
-  jwt?: { issuer: pulumi.Input<string>; audiences: pulumi.Input<string>[] };
+  jwt?: {
+    /** The `iss` of the installers' access tokens (a `UserDirectory`'s `issuer`); API Gateway reads its JWKS from it. */
+    issuer: pulumi.Input<string>;
+    /** The installer app's client id(s); at least one. */
+    audiences: pulumi.Input<string>[];
+  };
   /**
    * Serve the route on an existing HTTP API (the device grant's, say) instead of one of the component's own.
    * Its `$default` stage must deploy automatically; its throttling and access logs apply.
    */
   attachTo?: {
+    /** The HTTP API's id (e.g. a `DeviceGrant`'s `apiId`). */
     apiId: pulumi.Input<string>;
     /** The API's `executionArn`, for the Lambda permission. */
     executionArn: pulumi.Input<string>;
@@ -83,8 +89,13 @@ export interface FleetProvisioningClaimsArgs {
     /** An existing JWT authorizer of that API; the component creates one from `jwt` when absent. */
     authorizerId?: pulumi.Input<string>;
   };
-  /** Stage throttling of the component's own API (not with `attachTo`). */
-  throttling?: { burstLimit?: number; rateLimit?: number };
+  /** Stage throttling of the component's own API (not with `attachTo`); past it API Gateway answers 429. */
+  throttling?: {
+    /** Requests admitted at once (default 20; 1 to 5,000). */
+    burstLimit?: number;
+    /** Steady requests per second (default 10; 1 to 10,000). */
+    rateLimit?: number;
+  };
 }
 
 export interface FleetProvisioningIdentityPoolArgs {
@@ -95,14 +106,30 @@ export interface FleetProvisioningIdentityPoolArgs {
 }
 
 export interface FleetProvisioningArgs extends ComponentArgs {
-  /** The template's name, at most 36 characters (default: the resource prefix, when it fits). */
+  /** The template's name, 1-36 letters, digits, `_` or `-` (default: the resource prefix, when it fits). */
   templateName?: string;
+  /** The template's description in the IoT console: at most 500 printable characters; default none. */
   description?: string;
+  /** What the template makes of each device: its thing's name parameter and pattern, owner attribute, type and groups. */
   thing?: FleetProvisioningThingArgs;
-  /** Further parameters every device sends, each matched against its pattern and stored as a thing attribute. */
-  parameters?: { name: string; pattern: string; attribute?: string }[];
-  /** Each device may use `<topicPrefix>/<thing name>` and below (default `devices`). */
+  /**
+   * Further parameters every device sends, each matched against its pattern and stored as a thing attribute. With
+   * the owner, at most 3 attributes without `thing.thingTypeName`, 50 with it.
+   */
+  parameters?: {
+    /** The template parameter's name: a letter followed by letters or digits, neither `thing.nameParameter` nor `Owner`. */
+    name: string;
+    /** The pattern the value must match as a whole; the hook refuses a device whose value does not. */
+    pattern: string;
+    /** The thing attribute it is stored as (default: the name with its first letter in lower case). */
+    attribute?: string;
+  }[];
+  /**
+   * Each device may use `<topicPrefix>/<thing name>` and below, and nothing else (default `devices`; topic levels of
+   * letters, digits, `_` or `-`, no wildcards, at most 64 characters).
+   */
   topicPrefix?: string;
+  /** The claim route (`POST /provisioning/claims`): how installers' tokens are checked, and where it is served. */
   claims: FleetProvisioningClaimsArgs;
   /**
    * The original write-up's direct path: a Cognito identity pool (no unauthenticated identities) whose
@@ -110,13 +137,19 @@ export interface FleetProvisioningArgs extends ComponentArgs {
    * it needs `allowUnboundClaims` (docs/fleet-provisioning.md#the-direct-path).
    */
   identityPool?: FleetProvisioningIdentityPoolArgs;
-  /** Let the hook admit claims no installer bound (default false). */
+  /**
+   * Let the hook admit claims no installer bound (default `false`: deny by default). Needed by `identityPool`; it
+   * gives up the binding of a claim to an installer and a thing name.
+   */
   allowUnboundClaims?: boolean;
   /** The claim function: memory (256 MB), timeout (10 s, at most 25), instruction set, reserved concurrency (none). */
   claimFunction?: FunctionArgs;
   /** The hook: memory (256 MB), timeout (4 s, at most 4: IoT waits 5 s), instruction set, reserved concurrency (none). */
   hookFunction?: FunctionArgs;
-  /** Names the functions, table, policy and log groups (default `<component name>-<stack>`, at most 58 characters). */
+  /**
+   * Names the functions, table, device policy and log groups (default `<component name>-<stack>`): letters, digits,
+   * `-` or `_`, at most 58 characters (function names end in `-claim`).
+   */
   resourcePrefix?: string;
   /** Refuse to delete the claim binding table until this is turned off (default `true`). */
   deletionProtection?: boolean;

@@ -58,26 +58,39 @@ export function hookDeadlineMs(timeoutSeconds: number): number {
  * Every argument is checked, and the template body held to IoT's limits, before anything is declared.
  */
 export class FleetProvisioning extends pulumi.ComponentResource {
+  /** The provisioning template's name: devices publish to `$aws/provisioning-templates/<templateName>/provision/json`. */
   readonly templateName: pulumi.Output<string>;
+  /** The template's ARN (the only resource of the claim function's `iot:CreateProvisioningClaim`). */
   readonly templateArn: pulumi.Output<string>;
   /** `POST` here, with an installer's access token, for a claim. */
   readonly claimEndpoint: pulumi.Output<string>;
+  /** The role IoT assumes to create each device's thing and certificate and attach its policy. */
   readonly provisioningRoleArn: pulumi.Output<string>;
+  /** The claim function's name (`<resourcePrefix>-claim`). */
   readonly claimFunctionName: pulumi.Output<string>;
+  /** The claim function's ARN. */
   readonly claimFunctionArn: pulumi.Output<string>;
+  /** The claim function's execution role, to attach what your organisation adds to every role. */
   readonly claimFunctionRoleArn: pulumi.Output<string>;
   /** The claim function's log group (`/aws/lambda/<resourcePrefix>-claim`). */
   readonly claimLogGroupName: pulumi.Output<string>;
+  /** The pre-provisioning hook's name (`<resourcePrefix>-hook`). */
   readonly hookFunctionName: pulumi.Output<string>;
+  /** The hook's ARN (the template's `preProvisioningHook` target). */
   readonly hookFunctionArn: pulumi.Output<string>;
+  /** The hook's execution role, to attach what your organisation adds to every role. */
   readonly hookFunctionRoleArn: pulumi.Output<string>;
   /** The hook's log group (`/aws/lambda/<resourcePrefix>-hook`): every provisioning decision is logged there. */
   readonly hookLogGroupName: pulumi.Output<string>;
+  /** The claim binding table: which installer and thing name each claim certificate was issued for, until it is used. */
   readonly tableName: pulumi.Output<string>;
+  /** The binding table's ARN. */
   readonly tableArn: pulumi.Output<string>;
+  /** The IoT policy every provisioned device's certificate gets (`<resourcePrefix>-device`): its own client id and topics. */
   readonly devicePolicyName: pulumi.Output<string>;
-  /** With the direct path: the identity pool and its installer role; otherwise undefined. */
+  /** With the direct path: the identity pool; otherwise undefined. */
   readonly identityPoolId: pulumi.Output<string | undefined>;
+  /** With the direct path: the identity pool's authenticated role, which may create claims; otherwise undefined. */
   readonly installerRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FleetProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {

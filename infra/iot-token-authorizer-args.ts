@@ -53,15 +53,30 @@ export interface IotTokenAuthorizerIssuer extends Omit<
   "secret" | "previousSecret" | "issuer" | "jwksUri" | "audiences" | "clientIds"
 > {
   /**
-   * `issuer`, `jwksUri`, `audiences` and `clientIds` may be outputs of resources declared in the same program
-   * (a user pool's issuer and app client ids, say). Plain values are checked at preview; an output is checked
-   * with a stand-in at preview (so prefixes and algorithms are still compared) and again, with every other
-   * setting, once its value is known, failing the deployment with every problem before the function changes.
+   * Exact `iss` value of the tokens this issuer signs; each issuer once. `issuer`, `jwksUri`, `audiences` and
+   * `clientIds` may be outputs of resources declared in the same program (a user pool's issuer and app client ids,
+   * say). Plain values are checked at preview; an output is checked with a stand-in at preview (so prefixes and
+   * algorithms are still compared) and again, with every other setting, once its value is known, failing the
+   * deployment with every problem before the function changes.
    */
   issuer: pulumi.Input<string>;
+  /**
+   * RSA issuers: where the signing keys are published (https; http only on loopback, for local use). Required with
+   * RS algorithms. The function caches the whole set and fetches it again at most once per 10 seconds.
+   */
   jwksUri?: pulumi.Input<string>;
+  /** When set, the token's `aud` (a string or a list) must contain one of these; default: `aud` is not checked. */
   audiences?: pulumi.Input<string[]>;
+  /**
+   * When set, the token's `client_id` claim must be one of these (Cognito access tokens carry it instead of `aud`);
+   * default: not checked.
+   */
   clientIds?: pulumi.Input<string[]>;
+  /**
+   * HMAC issuers: the base64-encoded shared secret, as OpenAM's console shows it (at least 32 bytes decoded for
+   * HS256). The component stores it in an SSM SecureString parameter of its own; pass it as a secret. Not with
+   * `secretParameter`.
+   */
   sharedSecret?: pulumi.Input<string>;
   /**
    * During a rotation of `sharedSecret`, a second secret the function also accepts (the one being retired, or the
@@ -138,7 +153,10 @@ export interface IotTokenAuthorizerArgs extends ComponentArgs {
   issuers: IotTokenAuthorizerIssuer[];
   /** What an authenticated principal may do; default: its own client id and `devices/{principal}/…` topics. */
   grants?: GrantRule[];
-  /** Name of the header, query parameter or MQTT username parameter carrying the token (default `token`). */
+  /**
+   * Name of the header, query parameter or MQTT username parameter carrying the token (default `token`; 1-128
+   * letters, digits, `_` or `-`, not one of IoT's own `x-amz-customauthorizer-*` names).
+   */
   tokenKeyName?: string;
   /** Seconds before IoT asks the function again about a live connection (default 3,600; 300 to 86,400). */
   refreshAfterSeconds?: number;
@@ -146,7 +164,7 @@ export interface IotTokenAuthorizerArgs extends ComponentArgs {
   disconnectAfterSeconds?: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 30; at most 300). */
   clockToleranceSeconds?: number;
-  /** Tokens longer than this are refused before parsing (default 8,192 bytes). */
+  /** Tokens longer than this are refused before parsing (default 8,192 bytes; 256 to 65,536). */
   maxTokenBytes?: number;
   /** Token signature validation by IoT. */
   signing?: IotTokenAuthorizerSigningArgs;

@@ -51,6 +51,7 @@ export const AUTHORIZER_ENTRY = path.join(REPO_ROOT, "functions", "authorizer", 
 export class IotTokenAuthorizer extends pulumi.ComponentResource {
   /** Name devices pass as `x-amz-customauthorizer-name`. */
   readonly authorizerName: pulumi.Output<string>;
+  /** The authorizer's ARN, e.g. for an IAM policy allowing `iot:TestInvokeAuthorizer` or a domain configuration of your own. */
   readonly authorizerArn: pulumi.Output<string>;
   /** Name of the header / query parameter / MQTT username parameter that carries the token. */
   readonly tokenKeyName: pulumi.Output<string>;
@@ -62,7 +63,9 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
   readonly signingKeys: pulumi.Output<{ name: string; publicKeyPem: string }[]>;
   /** Name → private PEM of every key generated here; secret. */
   readonly signingPrivateKeys: pulumi.Output<Record<string, string>>;
+  /** The authorizer function's name (the resource prefix), for its CloudWatch metrics and alarms. */
   readonly functionName: pulumi.Output<string>;
+  /** The authorizer function's ARN. */
   readonly functionArn: pulumi.Output<string>;
   /** The function's execution role, to attach what your organisation adds to every role. */
   readonly functionRoleArn: pulumi.Output<string>;

@@ -32,6 +32,7 @@ export const USER_DIRECTORY_DEFAULTS = {
 export interface UserDirectoryScope {
   /** Scope name under the resource server, e.g. `device` (requested as `iot/device`). */
   name: string;
+  /** What the scope allows, shown in the Cognito console (1-256 characters). */
   description: string;
 }
 
@@ -111,18 +112,23 @@ export interface UserDirectoryArgs {
    * threat protection). Priced per monthly active user; see Cognito's pricing before choosing.
    */
   featurePlan?: FeaturePlan;
-  /** Minimum password length (default 12, at least 12); every character class is always required. */
+  /** Minimum password length (default 12; 12 to 99); every character class is always required. */
   minimumPasswordLength?: number;
-  /** Access and ID token lifetime in minutes (default 60 each; 5 to 1440). */
+  /**
+   * Access token lifetime in minutes (default 60; 5 to 1,440). The authorizer accepts a token until it expires, so
+   * this bounds how long a revoked user's device can still connect with the token it holds.
+   */
   accessTokenValidityMinutes?: number;
+  /** ID token lifetime in minutes (default 60; 5 to 1,440). */
   idTokenValidityMinutes?: number;
-  /** Refresh token lifetime in days (default 30; 1 to 3650). */
+  /** Refresh token lifetime in days (default 30; 1 to 3,650); it must outlast the access and ID tokens. */
   refreshTokenValidityDays?: number;
   /**
    * User groups of the pool, e.g. `installers` (fleet provisioning's claim route can require one). Access tokens of
    * their members carry `cognito:groups`; an administrator adds people to them.
    */
   groups?: UserDirectoryGroup[];
+  /** Tags for the user pool (the only child that takes them). */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -138,6 +144,7 @@ const STANDARD_SCOPES = ["openid", "email", "profile", "phone", "aws.cognito.sig
 export interface UserDirectoryGroup {
   /** 1-128 characters without whitespace (Cognito's rule for group names). */
   name: string;
+  /** What membership means, shown in the Cognito console (at most 2,048 characters). */
   description?: string;
 }
 

@@ -43,14 +43,19 @@ interface PoolParts {
  *   useless without the verifier the service keeps.
  */
 export class UserDirectory extends pulumi.ComponentResource {
+  /** The pool's id, `<region>_<id>` (the existing pool's, with `existingUserPool`). */
   readonly userPoolId: pulumi.Output<string>;
+  /** The pool's ARN. */
   readonly userPoolArn: pulumi.Output<string>;
   /** `https://cognito-idp.<region>.amazonaws.com/<pool id>`: the `iss` of the pool's tokens. */
   readonly issuer: pulumi.Output<string>;
+  /** `<issuer>/.well-known/jwks.json`: the keys the pool signs its tokens with (an `IotTokenAuthorizer` issuer's `jwksUri`). */
   readonly jwksUri: pulumi.Output<string>;
   /** Base URL of the hosted UI, e.g. `https://devices-prod.auth.eu-west-1.amazoncognito.com`. */
   readonly hostedUiUrl: pulumi.Output<string>;
+  /** `<hostedUiUrl>/oauth2/authorize` (a `DeviceGrant`'s `upstream.authorizationEndpoint`). */
   readonly authorizationEndpoint: pulumi.Output<string>;
+  /** `<hostedUiUrl>/oauth2/token` (a `DeviceGrant`'s `upstream.tokenEndpoint`). */
   readonly tokenEndpoint: pulumi.Output<string>;
   /** Client key → client id. */
   readonly clientIds: pulumi.Output<Record<string, string>>;

@@ -25,11 +25,17 @@ export const IOT_LIMITS = {
 export interface IssuerConfig {
   /** Exact `iss` value of the tokens this issuer signs. */
   issuer: string;
-  /** Algorithms accepted from this issuer: all RSA or all HMAC, never a mix. */
+  /**
+   * Algorithms accepted from this issuer, pinned: `RS256`, `RS384`, `RS512` or `HS256`, `HS384`, `HS512`; all RSA or
+   * all HMAC, never a mix (that is how RS/HS confusion starts). A token whose header names another is refused.
+   */
   algorithms: Algorithm[];
   /** RSA issuers: where the signing keys are published (https, or http on loopback for local use). */
   jwksUri?: string;
-  /** HMAC issuers: name of the SSM SecureString parameter holding the base64-encoded shared secret. */
+  /**
+   * HMAC issuers: name of an SSM SecureString parameter you manage, in this account and region, holding the
+   * base64-encoded shared secret; the function reads it at cold start. Not with a stored or inline secret.
+   */
   secretParameter?: string;
   /** HMAC issuers, tests and the local sandbox only: the base64-encoded shared secret itself. */
   secret?: string;
@@ -44,18 +50,26 @@ export interface IssuerConfig {
   audiences?: string[];
   /** When set, the token's `client_id` claim must be one of these (Cognito access tokens carry it). */
   clientIds?: string[];
-  /** When set, the token's `token_use` claim must equal this (Cognito: `access` or `id`). */
+  /** When set, the token's `token_use` claim must equal this (Cognito: `access` or `id`); default: not checked. */
   tokenUse?: string;
-  /** The claim naming the principal; `sub` by default. */
+  /**
+   * The claim naming the principal (default `sub`; letters, digits, `_ : . -`). Its value, mapped one-to-one onto letters
+   * and digits (`principal.ts`) after `principalPrefix`, is the principal id the grants' `{principal}` stands for.
+   */
   principalClaim?: string;
   /**
-   * Alphanumeric prefix of this issuer's principal ids. Required, and distinct, when several issuers
-   * are trusted, so that `alice` at one IdP can never take over `alice`'s topics at another.
+   * Alphanumeric prefix of this issuer's principal ids, at most 32 characters (default none). Required, and none
+   * starting another, when several issuers are trusted, so that `alice` at one IdP can never take over `alice`'s
+   * topics at another.
    */
   principalPrefix?: string;
 }
 
 export interface GrantRule {
+  /**
+   * The IoT actions the rule allows (at least one): `iot:Connect`, `iot:Publish`, `iot:Receive`, `iot:RetainPublish`,
+   * `iot:Subscribe`; each needs a resource of its kind in `resources`.
+   */
   actions: IotAction[];
   /** IoT ARN suffixes: `client/…`, `topic/…` or `topicfilter/…`, with `{principal}` and `{claims.NAME}`. */
   resources: string[];

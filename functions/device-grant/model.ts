@@ -9,30 +9,62 @@
 export type TokenKind = "ACCESS" | "ID" | "REFRESH";
 
 export interface DeviceGrantSettings {
-  /** Lifetime of a device code and its user code, seconds (the AWS device-grant sample's `CODE_EXPIRATION`). */
+  /**
+   * Lifetime of a device code and its user code, in seconds (default 1,800; 60 to 86,400; the AWS device-grant
+   * sample's `CODE_EXPIRATION`). After it a poll gets `expired_token` and the verification page refuses the code.
+   */
   codeExpirySeconds: number;
-  /** The sample's format language (docs/device-grant.md#format-letters): `#` digits, `a`/`A` letters, `b`/`B` consonants, `!` specials. */
+  /**
+   * Characters of the device code's secret, in the sample's format language (docs/device-grant.md#format-letters):
+   * `#` digits, `a`/`A` letters, `b`/`B` consonants, `!` specials (default `#aA`). With `deviceCodeLength` it sets the
+   * code's entropy, which must reach 128 bits unless `allowWeakCodes`.
+   */
   deviceCodeFormat: string;
+  /** Characters in the device code's secret (default 64; 1 to 512); see `deviceCodeFormat`. */
   deviceCodeLength: number;
+  /**
+   * Characters of the user code, in the same format language (default `B`: the 20 upper-case consonants of RFC 8628
+   * §6.1). With `userCodeLength` it sets the entropy, at least 30 bits unless
+   * `allowWeakCodes`.
+   */
   userCodeFormat: string;
+  /** Characters in the user code, which a person types (default 8; 1 to 32); see `userCodeFormat`. */
   userCodeLength: number;
-  /** Display mask for the user code: each `#` takes the next character, e.g. `####-####` → `BCDF-GHJK`. */
+  /**
+   * Display mask for the user code: each `#` takes the next character, e.g. `####-####` → `BCDF-GHJK` (default
+   * `####-####`; when only `userCodeLength` is set, groups of four). Entry ignores dashes and spaces.
+   */
   userCodeMask: string;
-  /** Minimum seconds between polls, an integer ≥ 1 (RFC 8628 §3.2 `interval`). */
+  /**
+   * Minimum seconds between polls, RFC 8628 §3.2 `interval` (default 5; 1 to 60). A poll sooner gets `slow_down`
+   * and the device's interval grows by 5 seconds.
+   */
   pollingIntervalSeconds: number;
-  /** Tokens handed to the device, e.g. `["ACCESS", "REFRESH"]` (the sample's `RESULT_TOKEN_SET` = `ACCESS+REFRESH`). */
+  /**
+   * Tokens handed to the device: `ACCESS` (required), `REFRESH`, `ID` (default `["ACCESS", "REFRESH"]`; the
+   * sample's `RESULT_TOKEN_SET`, `ACCESS+REFRESH`, is read too). With `ID` the component creates a KMS key and the
+   * service issues its own ID tokens.
+   */
   resultTokenSet: TokenKind[];
   /**
-   * Per client IP per `attemptWindowSeconds`: code entries and Approve/Deny answers, charged before the look-up
-   * (so concurrency cannot exceed it) and given back when they end in a completed sign-in (`rate-limit.ts`).
+   * Per client IP per `attemptWindowSeconds` (default 10; 1 to 10,000): code entries and Approve/Deny answers,
+   * charged before the look-up (so concurrency cannot exceed it) and given back when they end in a completed
+   * sign-in (`rate-limit.ts`). Past it the page answers 429.
    */
   maxFailedEntriesPerIp: number;
-  /** Approvals of one user code that may fail (sign-ins started that never came back with a code) before it is locked. */
+  /**
+   * Approvals of one user code that may fail (sign-ins started that never came back with a code) before the code
+   * is locked (default 5; 1 to 100).
+   */
   maxFailedAttemptsPerCode: number;
+  /** The window of `maxFailedEntriesPerIp`, in seconds (default 900; 60 to 86,400). */
   attemptWindowSeconds: number;
-  /** How long an Approve keeps other browsers from approving or denying the same code (RFC 8628 §5.5), seconds. */
+  /**
+   * How long an Approve keeps other browsers from approving or denying the same code (RFC 8628 §5.5), in seconds
+   * (default 300; 30 to 3,600): long enough to sign in at the IdP, short enough that an abandoned approval frees it.
+   */
   approvalLockSeconds: number;
-  /** Accept codes below the entropy minimums (128 bits device code, 30 bits user code). Explicit, never default. */
+  /** Accept codes below the entropy minimums (128 bits device code, 30 bits user code). Explicit, never default (`false`). */
   allowWeakCodes: boolean;
 }
 

@@ -6,7 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkedOrThrow, type Problem, problemAt, unknownFields } from "../functions/shared/problems";
-import { DEFAULT_METRICS_NAMESPACE, isMetricsNamespace } from "../functions/shared/metric-lines";
+import { DEFAULT_METRICS_NAMESPACE } from "../functions/shared/metric-lines";
 import { checkComponentArgs } from "./component-args";
 import { checkResourcePrefix } from "./bundled-function";
 
@@ -154,21 +154,23 @@ function checkThresholds(given: OperationsAlarmThresholds | undefined, timeoutSe
 
 /** Checks every argument and fills in defaults, or throws one `ConfigurationError` listing every problem. */
 export function checkOperationsAlarmsArgs(name: string, args: OperationsAlarmsArgs, stack: string): CheckedOperationsAlarmsArgs {
+  return checkedOrThrow(operationsAlarmsProblems(name, args, stack), `OperationsAlarms ${name}`);
+}
+
+/** Every problem of the arguments, with the checked arguments (the stack program reports the problems as its settings). */
+export function operationsAlarmsProblems(
+  name: string,
+  args: OperationsAlarmsArgs,
+  stack: string,
+): { checked: CheckedOperationsAlarmsArgs; problems: Problem[] } {
   const problems: Problem[] = [];
   problems.push(...unknownFields(args, KNOWN, "arguments"));
   checkComponentArgs(args, problems);
   const resourcePrefix = checkResourcePrefix(name, args.resourcePrefix, stack, "alarm and dashboard names", problems);
   const timeoutSeconds = args.authorizerTimeoutSeconds ?? 3;
   count(args.authorizerTimeoutSeconds, "authorizerTimeoutSeconds", problems, 1);
-  const metricsNamespace = args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-  if (!isMetricsNamespace(metricsNamespace)) {
-    problems.push(
-      problemAt(
-        "metricsNamespace",
-        `must be 1-255 of letters, digits and . - _ / # : or space, not under AWS/; got ${JSON.stringify(metricsNamespace)}`,
-      ),
-    );
-  }
+  // Checked with the shared arguments (checkComponentArgs); empty (no metrics) leaves the dashboard's default.
+  const metricsNamespace = args.metricsNamespace || DEFAULT_METRICS_NAMESPACE;
   for (const key of Object.keys(args.tableNames ?? {})) {
     if (!/^[A-Za-z0-9-]{1,32}$/.test(key)) problems.push(problemAt(`tableNames.${key}`, "must be keyed by 1-32 letters, digits or -"));
   }
@@ -187,5 +189,5 @@ export function checkOperationsAlarmsArgs(name: string, args: OperationsAlarmsAr
     problems.push(problemAt("alarmTopicArn", `must be an SNS topic ARN; got ${JSON.stringify(args.alarmTopicArn)}`));
   }
   const thresholds = checkThresholds(args.thresholds, timeoutSeconds, problems);
-  return checkedOrThrow({ checked: { resourcePrefix, metricsNamespace, alarmEmails, thresholds }, problems }, `OperationsAlarms ${name}`);
+  return { checked: { resourcePrefix, metricsNamespace, alarmEmails, thresholds }, problems };
 }

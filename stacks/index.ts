@@ -50,3 +50,9 @@ export const claimFunctionRoleArn = fleet?.claimFunctionRoleArn;
 export const hookFunctionRoleArn = fleet?.hookFunctionRoleArn;
 export const devicePolicyName = fleet?.devicePolicyName;
 export const installerIdentityPoolId = fleet?.installerIdentityPoolId;
+
+// The operations alarms, with alarmsEnabled, alarmTopicArn or alarmEmails (undefined otherwise).
+/** The SNS topic every alarm notifies (docs/operations.md#alarms). */
+export const alarmTopicArn = outputs.alarms?.alarmTopicArn;
+/** The CloudWatch dashboard of the decisions and the alarms' metrics (docs/operations.md#reading-the-dashboard). */
+export const operationsDashboardName = outputs.alarms?.dashboardName;

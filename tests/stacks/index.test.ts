@@ -20,6 +20,7 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
     });
     const program = await import("../../stacks");
     expect(Object.keys(program).sort()).toEqual([
+      "alarmTopicArn",
       "authorizerArn",
       "authorizerName",
       "callbackUrl",
@@ -40,6 +41,7 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
       "hostedUiUrl",
       "installerIdentityPoolId",
       "metadataUrl",
+      "operationsDashboardName",
       "privateKeyPem",
       "provisioningRoleArn",
       "provisioningTemplateArn",

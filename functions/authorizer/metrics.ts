@@ -3,10 +3,10 @@
  * `Decision` (Allow, Deny) and, for a denial, by `Check` (which check refused it). The check is one of a closed set
  * (`Check`, anything else is `other`), so no value a device sends ever becomes a dimension value.
  */
-import { type LogFields } from "../shared/logging";
+import type { LogFields } from "../shared/logging";
 import { bounded, type DescribeLine, functionLogSink, type LineMetric } from "../shared/metric-lines";
-import { type Check } from "./errors";
-import { type Logger } from "./logging";
+import type { Check } from "./errors";
+import type { Logger } from "./logging";
 
 /** The metric every decision line carries. */
 export const AUTHORIZER_METRIC = "AuthorizerDecisions";

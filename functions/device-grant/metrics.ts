@@ -4,9 +4,9 @@
  * `issued`, `tokens`, `approved`, …). Both come from closed sets: an outcome the IdP chose (an upstream error
  * code) or anything else outside the set is `other`, and a client id never becomes a dimension value.
  */
-import { type LogFields } from "../shared/logging";
+import type { LogFields } from "../shared/logging";
 import { bounded, type DescribeLine, functionLogSink, type LineMetric } from "../shared/metric-lines";
-import { type ServiceLogger } from "./errors";
+import type { ServiceLogger } from "./errors";
 
 /** The metric every outcome line carries. */
 export const DEVICE_GRANT_METRIC = "DeviceGrantOutcomes";

@@ -3,15 +3,18 @@
  * (value 1) by `Decision` (Allow, Deny) and `Reason` (`bound-claim`, `expired`, `already-used`, …, from a closed
  * set; a thing name, a certificate or a parameter a device sent never becomes a dimension value).
  */
-import { type LogFields } from "../shared/logging";
+import type { LogFields, LogSink } from "../shared/logging";
 import { bounded, type DescribeLine, functionLogSink, type LineMetric } from "../shared/metric-lines";
-import { type DenyReason } from "./decide";
-import { type HookLogger } from "./index";
 
 /** The metric every decision line carries. */
 export const HOOK_METRIC = "ProvisioningHookDecisions";
 
-const DENY_REASONS: Record<DenyReason | "not-configured", true> = {
+/**
+ * Every reason a denial can name (`DenyReason` in decide.ts, and `not-configured`). Listed here rather than typed from
+ * decide.ts, which the package's components must not load (it reaches the AWS SDK through the binding store); a new
+ * reason missing here is counted as `other` until it is added.
+ */
+const DENY_REASONS: Record<string, true> = {
   "malformed-event": true,
   "template-mismatch": true,
   "missing-parameter": true,
@@ -38,6 +41,6 @@ export const describeHookLine: DescribeLine = (fields: LogFields): LineMetric | 
 };
 
 /** The Lambda's logger: decision lines with their metric, written to `write` (stdout by default). */
-export function hookLogger(environment: NodeJS.ProcessEnv, write?: (line: string) => void): HookLogger {
+export function hookLogger(environment: NodeJS.ProcessEnv, write?: (line: string) => void): Pick<LogSink, "info" | "warn" | "error"> {
   return functionLogSink(environment, describeHookLine, write);
 }

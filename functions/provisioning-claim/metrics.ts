@@ -3,9 +3,8 @@
  * `ProvisioningClaims` (value 1) by `Outcome` (`issued`, `refused`, `iot-failed`, …, from a closed set; a thing
  * name or an installer never becomes a dimension value).
  */
-import { type LogFields } from "../shared/logging";
+import type { LogFields, LogSink } from "../shared/logging";
 import { bounded, type DescribeLine, functionLogSink, type LineMetric } from "../shared/metric-lines";
-import { type ClaimLogger } from "./claim";
 
 /** The metric every claim line carries. */
 export const CLAIM_METRIC = "ProvisioningClaims";
@@ -29,6 +28,6 @@ export const describeClaimLine: DescribeLine = (fields: LogFields): LineMetric |
 };
 
 /** The Lambda's logger: claim lines with their metric, written to `write` (stdout by default). */
-export function claimLogger(environment: NodeJS.ProcessEnv, write?: (line: string) => void): ClaimLogger {
+export function claimLogger(environment: NodeJS.ProcessEnv, write?: (line: string) => void): Pick<LogSink, "info" | "warn" | "error"> {
   return functionLogSink(environment, describeClaimLine, write);
 }

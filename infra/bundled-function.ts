@@ -8,7 +8,7 @@
  * `lambda.timeoutSeconds`, `lambda.architecture`, `lambda.reservedConcurrency`, `logRetentionDays`,
  * `resourcePrefix`), so they mean the same and are refused with the same words in every component.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { isIntegerInRange } from "../functions/shared/checks";
 import { type Problem, problem, problemAt, unknownFields } from "../functions/shared/problems";
@@ -144,6 +144,8 @@ export interface BundledFunctionArgs {
   permissionsBoundary?: pulumi.Input<string>;
   /** Customer managed key that encrypts the log group (its key policy must let CloudWatch Logs use it). */
   kmsKeyArn?: pulumi.Input<string>;
+  /** Namespace of the decision metrics, set as `METRICS_NAMESPACE` when given (the function's default otherwise). */
+  metricsNamespace?: string;
 }
 
 export interface BundledFunction {
@@ -187,7 +189,12 @@ export function defineBundledFunction(name: string, args: BundledFunctionArgs, p
       timeout: args.timeoutSeconds,
       reservedConcurrentExecutions: args.reservedConcurrency,
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-      environment: { variables: args.environment },
+      environment: {
+        variables:
+          args.metricsNamespace === undefined
+            ? args.environment
+            : pulumi.output(args.environment).apply((variables) => ({ ...variables, METRICS_NAMESPACE: args.metricsNamespace as string })),
+      },
       tags,
     },
     // Without the log group first, Lambda creates its own, without retention; without the policy (and what

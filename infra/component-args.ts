@@ -5,6 +5,7 @@
  * create. Organisations set these by policy; a team should not need a transformation to meet them.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { isMetricsNamespace } from "../functions/shared/metric-lines";
 import { type Problem, problemAt } from "../functions/shared/problems";
 
 export interface ComponentArgs {
@@ -26,6 +27,11 @@ export interface ComponentArgs {
   kmsKeyArn?: pulumi.Input<string>;
   /** ARN of the IAM managed policy set as the permissions boundary of every role the component creates. */
   permissionsBoundary?: pulumi.Input<string>;
+  /**
+   * CloudWatch namespace of the metrics the functions' decision lines carry (embedded metric format; default
+   * `IotEnterpriseAuth`, set in the functions as `METRICS_NAMESPACE` only when given; empty turns them off).
+   */
+  metricsNamespace?: string;
 }
 
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
@@ -33,6 +39,14 @@ const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@/-
 
 /** The checks of the shared arguments that can be made before deployment (values known now; outputs pass). */
 export function checkComponentArgs(a: Partial<ComponentArgs>, problems: Problem[]): void {
+  if (a.metricsNamespace !== undefined && a.metricsNamespace !== "" && !isMetricsNamespace(a.metricsNamespace)) {
+    problems.push(
+      problemAt(
+        "metricsNamespace",
+        `must be 1-255 of letters, digits and . - _ / # : or space, not under AWS/; got ${JSON.stringify(a.metricsNamespace)}`,
+      ),
+    );
+  }
   if (typeof a.kmsKeyArn === "string" && !KMS_KEY_ARN.test(a.kmsKeyArn)) {
     problems.push(
       problemAt(

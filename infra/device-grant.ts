@@ -351,6 +351,7 @@ function declareFunction(
       logRetentionDays: checked.logRetentionDays,
       kmsKeyArn: args.kmsKeyArn,
       permissionsBoundary: args.permissionsBoundary,
+      metricsNamespace: args.metricsNamespace,
       environment: { [DEVICE_GRANT_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi

@@ -222,6 +222,7 @@ function declareHook(scope: ChildScope, table: aws.dynamodb.Table) {
       logRetentionDays: checked.logRetentionDays,
       kmsKeyArn: args.kmsKeyArn,
       permissionsBoundary: args.permissionsBoundary,
+      metricsNamespace: args.metricsNamespace,
       environment: { [PRE_PROVISIONING_HOOK_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi
@@ -269,6 +270,7 @@ function declareClaimFunction(scope: ChildScope, table: aws.dynamodb.Table) {
       logRetentionDays: checked.logRetentionDays,
       kmsKeyArn: args.kmsKeyArn,
       permissionsBoundary: args.permissionsBoundary,
+      metricsNamespace: args.metricsNamespace,
       environment: { [PROVISIONING_CLAIM_CONFIG_ENV]: config.apply((c) => JSON.stringify(c)) },
       policy: (logGroupArn) =>
         pulumi

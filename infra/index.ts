@@ -12,4 +12,6 @@ export * from "./fleet-provisioning";
 export * from "./fleet-provisioning-args";
 export * from "./fleet-provisioning-policies";
 export * from "./provisioning-template";
+export * from "./operations-alarms";
+export * from "./operations-alarms-args";
 export { cognitoIssuer, cognitoJwksUri } from "../functions/shared/oauth";

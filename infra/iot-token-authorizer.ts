@@ -179,6 +179,7 @@ export class IotTokenAuthorizer extends pulumi.ComponentResource {
         logRetentionDays: checked.logRetentionDays,
         kmsKeyArn: args.kmsKeyArn,
         permissionsBoundary: args.permissionsBoundary,
+        metricsNamespace: args.metricsNamespace,
         environment: { AUTHORIZER_CONFIG: authorizerConfig.apply((c) => JSON.stringify(c)) },
         policy: (logGroupArn) =>
           pulumi

@@ -6,6 +6,7 @@
  */
 import { closest } from "../functions/shared/problems";
 import type { ComponentArgs } from "../infra/component-args";
+import { DEFAULT_METRICS_NAMESPACE } from "../functions/shared/metric-lines";
 import { type ConfigSource, readInteger, readJson, readOptionalString, type StackProblems } from "./reading";
 import { SCALAR_SETTINGS, SECRET_SETTINGS, STRUCTURED_SETTINGS } from "./settings";
 
@@ -42,7 +43,7 @@ function checkTags(tags: unknown, problems: StackProblems): Record<string, strin
   return tags as Record<string, string>;
 }
 
-export type SharedArgs = Pick<ComponentArgs, "kmsKeyArn" | "permissionsBoundary" | "tags" | "logRetentionDays">;
+export type SharedArgs = Pick<ComponentArgs, "kmsKeyArn" | "permissionsBoundary" | "tags" | "logRetentionDays" | "metricsNamespace">;
 
 /** The arguments every component shares, from the stack settings of the same names. */
 export function readSharedArgs(source: ConfigSource, problems: StackProblems): SharedArgs {
@@ -50,7 +51,10 @@ export function readSharedArgs(source: ConfigSource, problems: StackProblems): S
   const permissionsBoundary = readOptionalString(source, "permissionsBoundary");
   const tags = checkTags(readJson(source, "tags", problems, "an object of string values"), problems);
   const logRetentionDays = readInteger(source, "logRetentionDays", problems);
+  const metricsNamespace = source.get("metricsNamespace");
   return {
+    // Given to the functions only when it differs from their own default, so a stack that leaves it adds nothing.
+    ...(metricsNamespace !== undefined && metricsNamespace !== DEFAULT_METRICS_NAMESPACE && { metricsNamespace }),
     ...(kmsKeyArn !== undefined && { kmsKeyArn }),
     ...(permissionsBoundary !== undefined && { permissionsBoundary }),
     ...(tags !== undefined && { tags }),

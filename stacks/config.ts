@@ -4,6 +4,8 @@
  * problem, each named by the stack setting to fix. The components' own checks find the problems; their paths are
  * renamed to stack settings through `STACK_SETTING_NAMES`, so no message's wording is a contract.
  */
+import { type OperationsAlarmsArgs } from "../infra/operations-alarms-args";
+import { readOperationsAlarms } from "./alarms-config";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeviceGrantSettings } from "../functions/device-grant/model";
 import { ConfigurationError, usualNames } from "../functions/shared/problems";
@@ -78,6 +80,8 @@ export interface StackConfig {
   deviceGrant?: DeviceGrantStackConfig;
   /** Absent unless `fleetProvisioningEnabled` (which needs the device grant). */
   fleetProvisioning?: FleetProvisioningStackConfig;
+  /** Absent unless `alarmsEnabled`, `alarmTopicArn` or `alarmEmails`: the alarms' settings; the program adds what to watch. */
+  alarms?: OperationsAlarmsArgs;
 }
 
 const DEVICE_GRANT_INTEGERS = [
@@ -304,6 +308,7 @@ export function readStackConfig(source: ConfigSource = namespaceConfig(PROJECT))
   const deviceGrant = deviceGrantEnabled ? readDeviceGrant(source, problems, needs, shared) : undefined;
   const fleetProvisioning =
     fleetEnabled && deviceGrant ? readFleetProvisioning(source, problems, deviceGrant.directory, shared) : undefined;
+  const alarms = readOperationsAlarms(source, problems, shared, common.lambda?.timeoutSeconds);
   const extraNames: Record<string, string> = {};
   if (deviceGrant) {
     const poolIssuer = userPoolIssuer(deviceGrant);
@@ -326,5 +331,10 @@ export function readStackConfig(source: ConfigSource = namespaceConfig(PROJECT))
 
   if (problems.sentences.length > 0)
     throw new ConfigurationError([...new Set(problems.sentences)], `${PROJECT} stack configuration`, usualNames);
-  return { authorizer: { ...common, issuers }, ...(deviceGrant && { deviceGrant }), ...(fleetProvisioning && { fleetProvisioning }) };
+  return {
+    authorizer: { ...common, issuers },
+    ...(deviceGrant && { deviceGrant }),
+    ...(fleetProvisioning && { fleetProvisioning }),
+    ...(alarms && { alarms }),
+  };
 }

@@ -70,3 +70,9 @@ export const claimTableArn = fleet?.claimTableArn;
 export const devicePolicyName = fleet?.devicePolicyName;
 export const installerIdentityPoolId = fleet?.installerIdentityPoolId;
 export const installerRoleArn = fleet?.installerRoleArn;
+
+// The operations alarms, with alarmsEnabled, alarmTopicArn or alarmEmails (undefined otherwise).
+/** The SNS topic every alarm notifies (docs/operations.md#alarms). */
+export const alarmTopicArn = outputs.alarms?.alarmTopicArn;
+/** The CloudWatch dashboard of the decisions and the alarms' metrics (docs/operations.md#reading-the-dashboard). */
+export const operationsDashboardName = outputs.alarms?.dashboardName;

@@ -9,6 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeviceGrant } from "../infra/device-grant";
 import { FleetProvisioning } from "../infra/fleet-provisioning";
 import { IotTokenAuthorizer } from "../infra/iot-token-authorizer";
+import { OperationsAlarms } from "../infra/operations-alarms";
+import { OPERATIONS_ALARMS_NAME } from "./alarms-config";
 import { UserDirectory } from "../infra/user-directory";
 import {
   COMPONENT_NAME,
@@ -73,6 +75,8 @@ export interface StackOutputs {
   deviceGrant?: DeviceGrantOutputs;
   /** Present with `fleetProvisioningEnabled`. */
   fleetProvisioning?: FleetProvisioningOutputs;
+  /** Present with `alarmsEnabled` (or an alarm topic or e-mail): the topic the alarms notify and the dashboard's name. */
+  alarms?: { alarmTopicArn: pulumi.Output<string>; dashboardName: pulumi.Output<string> };
 }
 
 export interface FleetProvisioningOutputs {
@@ -100,7 +104,7 @@ export interface FleetProvisioningOutputs {
 function defineFleetProvisioning(
   config: FleetProvisioningStackConfig,
   device: { directory: UserDirectory; grant: DeviceGrant },
-): FleetProvisioningOutputs {
+): { outputs: FleetProvisioningOutputs; fleet: FleetProvisioning } {
   const { directory, grant } = device;
   const installerClientIds = config.installerClientKeys.map((key) => directory.clientIds.apply((ids) => ids[key]));
   const fleet = new FleetProvisioning(FLEET_PROVISIONING_NAME, {
@@ -112,7 +116,7 @@ function defineFleetProvisioning(
     },
     ...(config.directPath && { identityPool: { userPoolId: directory.userPoolId, clientIds: installerClientIds } }),
   });
-  return {
+  const outputs = {
     claimEndpoint: fleet.claimEndpoint,
     provisioningTemplateName: fleet.templateName,
     provisioningTemplateArn: fleet.templateArn,
@@ -129,6 +133,7 @@ function defineFleetProvisioning(
     installerIdentityPoolId: fleet.identityPoolId,
     installerRoleArn: fleet.installerRoleArn,
   };
+  return { outputs, fleet };
 }
 
 /**
@@ -178,7 +183,21 @@ export function defineStack(source?: ConfigSource): StackOutputs {
       : issuer,
   );
   const authorizer = new IotTokenAuthorizer(COMPONENT_NAME, { ...config.authorizer, issuers });
-  const fleetProvisioning = config.fleetProvisioning && device ? defineFleetProvisioning(config.fleetProvisioning, device) : undefined;
+  const provisioning = config.fleetProvisioning && device ? defineFleetProvisioning(config.fleetProvisioning, device) : undefined;
+  const fleet = provisioning?.fleet;
+  const alarms =
+    config.alarms &&
+    new OperationsAlarms(OPERATIONS_ALARMS_NAME, {
+      ...config.alarms,
+      authorizerFunctionName: authorizer.functionName,
+      ...(device && {
+        deviceGrantFunctionName: device.grant.functionName,
+        deviceGrantApiId: device.grant.apiId,
+        deviceGrantApiStage: device.grant.apiStageName,
+      }),
+      ...(fleet && { provisioningClaimFunctionName: fleet.claimFunctionName, provisioningHookFunctionName: fleet.hookFunctionName }),
+      tableNames: { ...(device && { "device-grant": device.grant.tableName }), ...(fleet && { "claim-bindings": fleet.tableName }) },
+    });
   return {
     authorizerName: authorizer.authorizerName,
     authorizerArn: authorizer.authorizerArn,
@@ -218,6 +237,7 @@ export function defineStack(source?: ConfigSource): StackOutputs {
         userPoolPrincipalPrefix: pulumi.output(config.deviceGrant?.principalPrefix ?? ""),
       },
     }),
-    ...(fleetProvisioning && { fleetProvisioning }),
+    ...(provisioning && { fleetProvisioning: provisioning.outputs }),
+    ...(alarms && { alarms: { alarmTopicArn: alarms.alarmTopicArn, dashboardName: alarms.dashboardName } }),
   };
 }

@@ -10,6 +10,7 @@ import { DEVICE_GRANT_DEFAULTS } from "../infra/device-grant-args";
 import { FLEET_PROVISIONING_DEFAULTS } from "../infra/fleet-provisioning-args";
 import { IOT_TOKEN_AUTHORIZER_DEFAULTS } from "../infra/iot-token-authorizer-args";
 import { USER_DIRECTORY_DEFAULTS } from "../infra/user-directory-args";
+import { DEFAULT_METRICS_NAMESPACE } from "../functions/shared/metric-lines";
 
 export interface ScalarSetting {
   type: "string" | "integer" | "boolean";
@@ -248,6 +249,31 @@ export const SCALAR_SETTINGS = {
     description:
       "Fleet provisioning: also let installers call CreateProvisioningClaim through an identity pool (claims without a binding).",
   },
+  metricsNamespace: {
+    type: "string",
+    default: DEFAULT_METRICS_NAMESPACE,
+    description: "CloudWatch namespace of the metrics the functions' decision lines carry (embedded metric format); empty: no metrics.",
+  },
+  alarmsEnabled: {
+    type: "boolean",
+    default: false,
+    description: "Declare the operations alarms and dashboard (also on when alarmTopicArn or alarmEmails is set).",
+  },
+  alarmTopicArn: {
+    type: "string",
+    default: "",
+    description: "Existing SNS topic (ARN) the alarms notify; empty: the stack creates one.",
+  },
+  alarmEmails: {
+    type: "string",
+    default: "",
+    description: "Comma-separated e-mail addresses subscribed to the alarm topic the stack creates (each must confirm).",
+  },
+  authorizerDurationAlarmMs: {
+    type: "integer",
+    default: 0,
+    description: "p99 duration of the authorizer (ms) above which its alarm fires; 0: 80% of its timeout (at most IoT's 5 s).",
+  },
 } as const satisfies Record<string, ScalarSetting>;
 
 /**
@@ -317,5 +343,9 @@ export const STACK_SETTING_NAMES = {
     identityPool: "provisioningDirectPath",
     allowUnboundClaims: "provisioningDirectPath",
     deletionProtection: "tableDeletionProtection",
+  },
+  operationsAlarms: {
+    "thresholds.authorizerDurationMs": "authorizerDurationAlarmMs",
+    authorizerTimeoutSeconds: "functionTimeoutSeconds",
   },
 } as const satisfies Record<string, Record<string, string>>;

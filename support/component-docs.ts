@@ -10,6 +10,7 @@ import { DEFAULT_DEVICE_GRANT_SETTINGS } from "../functions/device-grant/setting
 import { DEVICE_GRANT_DEFAULTS } from "../infra/device-grant-args";
 import { FLEET_PROVISIONING_DEFAULTS } from "../infra/fleet-provisioning-args";
 import { IOT_TOKEN_AUTHORIZER_DEFAULTS } from "../infra/iot-token-authorizer-args";
+import { OPERATIONS_ALARMS_DEFAULTS } from "../infra/operations-alarms-args";
 import { USER_DIRECTORY_DEFAULTS } from "../infra/user-directory-args";
 import type { SurfaceProperty } from "./api-surface";
 
@@ -58,6 +59,7 @@ export const DEFAULTS_SOURCES: Record<string, DefaultsSource[]> = {
     { constant: "DEFAULT_DEVICE_GRANT_SETTINGS", values: DEFAULT_DEVICE_GRANT_SETTINGS, under: "settings." },
   ],
   UserDirectory: [{ constant: "USER_DIRECTORY_DEFAULTS", values: USER_DIRECTORY_DEFAULTS }],
+  OperationsAlarms: [{ constant: "OPERATIONS_ALARMS_DEFAULTS", values: OPERATIONS_ALARMS_DEFAULTS }],
   FleetProvisioning: [
     {
       constant: "FLEET_PROVISIONING_DEFAULTS",

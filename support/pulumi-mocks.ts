@@ -278,6 +278,12 @@ function computedOutputs(
       const keyId = `${suffix(name)}-0000-4000-8000-000000000000`;
       return { id: keyId, keyId, arn: `arn:${partition}:kms:${region}:${accountId}:key/${keyId}` };
     }
+    case "aws:sns/topic:Topic":
+      return { name: physical, arn: `arn:${partition}:sns:${region}:${accountId}:${physical}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { name: physical, arn: `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${physical}` };
+    case "aws:cloudwatch/dashboard:Dashboard":
+      return { dashboardArn: `arn:${partition}:cloudwatch::${accountId}:dashboard/${String(inputs.dashboardName)}` };
     case "tls:index/privateKey:PrivateKey": {
       if (inputs.algorithm !== "RSA") throw new Error(`mock: only RSA keys are generated, got ${String(inputs.algorithm)}`);
       return { ...rsaKey(typeof inputs.rsaBits === "number" ? inputs.rsaBits : 2048) };

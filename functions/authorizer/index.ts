@@ -6,7 +6,8 @@
  * per cold start with every problem, and the next invocation tries again (SSM may only have been throttled).
  */
 import { type Authorizer, type AuthorizerResponse, createAuthorizer, deniedResponse } from "./authorizer";
-import { consoleLogger, type Logger } from "./logging";
+import { type Logger } from "./logging";
+import { authorizerLogger } from "./metrics";
 import { type AuthorizerConfig, parseAuthorizerConfig } from "./config";
 import { ConfigurationError } from "../shared/problems";
 import { coldStart, startFailureReason } from "../shared/cold-start";
@@ -16,7 +17,10 @@ export interface HandlerOptions {
   environment?: NodeJS.ProcessEnv;
   /** How parameters are read; SSM in the configured region by default. */
   readParameter?: ParameterReader;
+  /** Where every line goes; by default, `authorizerLogger`: decision lines with their metric to stdout, the others to the console. */
   logger?: Logger;
+  /** Where the default logger writes a metric line (stdout by default); tests read the lines here. */
+  writeLine?: (line: string) => void;
   /** Attempts per parameter; SSM throttles bursts of cold starts. */
   ssmAttempts?: number;
 }
@@ -65,7 +69,7 @@ export async function readSharedSecrets(config: AuthorizerConfig, read: Paramete
 /** Builds a handler; `handler` below is the one Lambda runs. Tests build their own with fakes. */
 export function createHandler(options: HandlerOptions = {}): (event: unknown) => Promise<AuthorizerResponse> {
   const environment = options.environment ?? process.env;
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? authorizerLogger(environment, options.writeLine);
 
   async function build(): Promise<Authorizer> {
     const config = parseAuthorizerConfig(environment.AUTHORIZER_CONFIG);

@@ -12,7 +12,8 @@ import { fromApiGatewayEvent, type ApiGatewayV2Result, toApiGatewayResult } from
 import { DEVICE_GRANT_CONFIG_ENV, type DeviceGrantConfig, parseDeviceGrantConfig } from "./config";
 import { ConfigurationError } from "../shared/problems";
 import { DynamoStore } from "./dynamo-store";
-import { consoleServiceLogger, type ServiceLogger } from "./errors";
+import { type ServiceLogger } from "./errors";
+import { deviceGrantLogger } from "./metrics";
 import { jsonResponse } from "./http";
 import { createKmsSigner } from "./kms-signer";
 import { type Clock, type RandomSource, type Store, type TokenSigner, type UpstreamIdp } from "./model";
@@ -33,7 +34,10 @@ export interface DeviceGrantHandlerOptions {
   signer?: (config: DeviceGrantConfig) => TokenSigner;
   clock?: Clock;
   random?: RandomSource;
+  /** Where every line goes; by default `deviceGrantLogger`: outcome lines with their metric to stdout, the others to the console. */
   logger?: ServiceLogger;
+  /** Where the default logger writes a metric line (stdout by default); tests read the lines here. */
+  writeLine?: (line: string) => void;
 }
 
 /** Reads and checks the confidential clients' secrets: a JSON object with one string per confidential client. */
@@ -71,7 +75,7 @@ export async function readClientSecrets(config: DeviceGrantConfig, read: Paramet
 /** Builds a handler; `handler` below is the one Lambda runs. Tests and the local sandbox build their own. */
 export function createHandler(options: DeviceGrantHandlerOptions = {}): (event: unknown) => Promise<ApiGatewayV2Result> {
   const environment = options.environment ?? process.env;
-  const logger = options.logger ?? consoleServiceLogger;
+  const logger = options.logger ?? deviceGrantLogger(environment, options.writeLine);
 
   async function build(): Promise<DeviceGrantService> {
     const config = parseDeviceGrantConfig(environment[DEVICE_GRANT_CONFIG_ENV]);

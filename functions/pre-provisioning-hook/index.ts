@@ -8,9 +8,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { IoTClient } from "@aws-sdk/client-iot";
 import { ClaimBindingStore } from "../shared/claim-binding-store";
 import { coldStart, startFailureReason } from "../shared/cold-start";
-import { consoleLogSink, type LogSink, loggable } from "../shared/logging";
+import { type LogSink, loggable } from "../shared/logging";
 import { parsePreProvisioningHookConfig, PRE_PROVISIONING_HOOK_CONFIG_ENV, type PreProvisioningHookConfig } from "./config";
 import { createDecider, type Decider, type Decision, type HookStore, type ThingRegistry } from "./decide";
+import { hookLogger } from "./metrics";
 import { iotThingRegistry } from "./registry";
 
 /** The hook's answer (docs/fleet-provisioning.md#the-pre-provisioning-hook). */
@@ -24,7 +25,10 @@ export interface HookHandlerOptions {
   store?: (config: PreProvisioningHookConfig) => HookStore;
   /** The thing registry; IoT in the configured region by default. */
   registry?: (config: PreProvisioningHookConfig) => ThingRegistry;
+  /** Where every line goes; by default `hookLogger`: decision lines with their metric to stdout, the others to the console. */
   logger?: HookLogger;
+  /** Where the default logger writes a metric line (stdout by default); tests read the lines here. */
+  writeLine?: (line: string) => void;
   now?: () => number;
 }
 
@@ -49,7 +53,7 @@ function logDecision(logger: HookLogger, decision: Decision): void {
 /** Builds a handler; `handler` below is the one Lambda runs. Tests and the local sandbox build their own. */
 export function createHandler(options: HookHandlerOptions = {}): (event: unknown) => Promise<HookResponse> {
   const environment = options.environment ?? process.env;
-  const logger = options.logger ?? consoleLogSink;
+  const logger = options.logger ?? hookLogger(environment, options.writeLine);
 
   async function build(): Promise<Decider> {
     const config = parsePreProvisioningHookConfig(environment[PRE_PROVISIONING_HOOK_CONFIG_ENV]);

@@ -10,10 +10,10 @@ import { awsErrorName } from "../shared/aws-errors";
 import { ClaimBindingStore } from "../shared/claim-binding-store";
 import { coldStart, startFailureReason } from "../shared/cold-start";
 import { type HttpApiResult, readHttpApiEvent } from "../shared/http-api-event";
-import { consoleLogSink } from "../shared/logging";
 import { type BindingRecorder, type ClaimIssuer, type ClaimLogger, createClaimService } from "./claim";
 import { parseProvisioningClaimConfig, PROVISIONING_CLAIM_CONFIG_ENV, type ProvisioningClaimConfig } from "./config";
 import { iotClaimIssuer } from "./iot";
+import { claimLogger } from "./metrics";
 import { serverError } from "./responses";
 
 export interface ClaimHandlerOptions {
@@ -22,14 +22,17 @@ export interface ClaimHandlerOptions {
   issuer?: (config: ProvisioningClaimConfig) => ClaimIssuer;
   /** The binding store; DynamoDB in the configured region and table by default. */
   bindings?: (config: ProvisioningClaimConfig) => BindingRecorder;
+  /** Where every line goes; by default `claimLogger`: claim lines with their metric to stdout, the others to the console. */
   logger?: ClaimLogger;
+  /** Where the default logger writes a metric line (stdout by default); tests read the lines here. */
+  writeLine?: (line: string) => void;
   now?: () => number;
 }
 
 /** Builds a handler; `handler` below is the one Lambda runs. Tests and the local sandbox build their own. */
 export function createHandler(options: ClaimHandlerOptions = {}): (event: unknown) => Promise<HttpApiResult> {
   const environment = options.environment ?? process.env;
-  const logger = options.logger ?? consoleLogSink;
+  const logger = options.logger ?? claimLogger(environment, options.writeLine);
 
   async function build() {
     const config = parseProvisioningClaimConfig(environment[PROVISIONING_CLAIM_CONFIG_ENV]);

@@ -79,14 +79,20 @@ test.each([
 
 test("the exported handler is built from the environment lazily and never throws", async () => {
   const { handler: lambdaHandler } = await import("../../functions/authorizer/index");
-  const errors: unknown[] = [];
-  const spy = jest.spyOn(console, "error").mockImplementation((e) => errors.push(e));
+  // The configuration line carries its metric, so it is written to stdout whole (docs/operations.md#decisions-as-metrics).
+  const written: string[] = [];
+  const spy = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => (written.push(String(chunk)), true));
   try {
     expect(await lambdaHandler({})).toMatchObject({ isAuthenticated: false });
   } finally {
     spy.mockRestore();
   }
-  expect(errors).toEqual([
-    expect.objectContaining({ check: "configuration", reason: expect.stringMatching(/AUTHORIZER_CONFIG is not set/) }),
+  expect(written.map((line) => JSON.parse(line))).toEqual([
+    expect.objectContaining({
+      level: "ERROR",
+      message: expect.objectContaining({ check: "configuration", reason: expect.stringMatching(/AUTHORIZER_CONFIG is not set/) }),
+      Decision: "Deny",
+      Check: "configuration",
+    }),
   ]);
 });

@@ -106,6 +106,30 @@ describe("Pulumi.prod.yaml", () => {
     });
   });
 
+  it("pages the on-call address on every alarm, through a topic encrypted with the stack's key", () => {
+    const topic = mocks.one("aws:sns/topic:Topic");
+    expect(topic.inputs.kmsMasterKeyId).toBe(setting("kmsKeyArn"));
+    expect(mocks.one("aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({
+      protocol: "email",
+      endpoint: setting("alarmEmails"),
+    });
+    const alarms = mocks.byType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((a) => a.name).sort()).toEqual(
+      [
+        "authorizer-duration",
+        "authorizer-errors",
+        "authorizer-throttles",
+        "device-grant-5xx",
+        "device-grant-errors",
+        "provisioning-claim-errors",
+        "provisioning-hook-errors",
+        "table-claim-bindings-throttles",
+        "table-device-grant-throttles",
+      ].map((key) => `operations-${key}`),
+    );
+    expect(mocks.one("aws:cloudwatch/dashboard:Dashboard")).toBeDefined();
+  });
+
   it("tags every taggable resource it declares", () => {
     const tagged = mocks.resources.filter((r) => r.inputs.tags !== undefined);
     expect(tagged.length).toBeGreaterThan(10);

@@ -76,10 +76,13 @@ function sample(file: string, config: unknown, token: string | undefined): Sampl
     const { handler } = require(${JSON.stringify(file)});
     const t1 = performance.now();
     console.debug = () => undefined;
+    // The decision line (with its metric) is built and written as in Lambda, to a sink: stdout carries the sample only.
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = () => true;
     const token = ${JSON.stringify(token ?? null)};
     (token === null ? Promise.resolve({ isAuthenticated: true }) : handler({ token })).then((r) => {
       if (!r.isAuthenticated) process.exit(2);
-      process.stdout.write(JSON.stringify({ load: t1 - t0, first: performance.now() - t1 }));
+      write(JSON.stringify({ load: t1 - t0, first: performance.now() - t1 }));
     });`;
   const env = { ...process.env, AUTHORIZER_CONFIG: JSON.stringify(config) };
   return JSON.parse(execFileSync(process.execPath, ["-e", probe], { env }).toString()) as Sample;

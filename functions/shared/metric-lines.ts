@@ -64,18 +64,30 @@ export interface MetricSinkOptions {
 type Level = keyof LogSink;
 const LEVEL_NAMES: Record<Level, string> = { debug: "INFO", info: "INFO", warn: "WARN", error: "ERROR" };
 
-/** The EMF members of a line's root: `_aws` (one directive), the dimensions and the value. */
-export function emfMembers(namespace: string, functionName: string, metric: LineMetric, timestampMs: number): Record<string, unknown> {
-  const dimensions = { Function: functionName, ...metric.dimensions };
-  const sets = [...(metric.rollups ?? []).map((names) => ["Function", ...names]), Object.keys(dimensions)];
-  return {
-    _aws: {
-      Timestamp: timestampMs,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: sets, Metrics: [{ Name: metric.name, Unit: "Count" }] }],
-    },
-    ...dimensions,
-    [metric.name]: 1,
-  };
+/**
+ * The EMF members of a line's root, as JSON text without the braces, for a line at `timestampMs`: `_aws` (one
+ * directive), the dimensions and the value. Everything but the timestamp depends on the metric only, whose dimension
+ * values come from closed sets, so it is serialized once per metric and kept (`cache`, bounded all the same): the
+ * decision line is on the authorizer's hot path.
+ */
+export function emfMembersJson(
+  namespace: string,
+  functionName: string,
+  metric: LineMetric,
+  timestampMs: number,
+  cache: Map<string, [string, string]> = new Map(),
+): string {
+  const key = `${metric.name}\u0001${Object.entries(metric.dimensions).join("\u0002")}\u0001${(metric.rollups ?? []).join("\u0002")}`;
+  let parts = cache.get(key);
+  if (parts === undefined) {
+    const dimensions = { Function: functionName, ...metric.dimensions };
+    const sets = [...(metric.rollups ?? []).map((names) => ["Function", ...names]), Object.keys(dimensions)];
+    const directives = JSON.stringify([{ Namespace: namespace, Dimensions: sets, Metrics: [{ Name: metric.name, Unit: "Count" }] }]);
+    parts = [`,"CloudWatchMetrics":${directives}},`, JSON.stringify({ ...dimensions, [metric.name]: 1 }).slice(1, -1)];
+    if (cache.size >= 1_000) cache.clear();
+    cache.set(key, parts);
+  }
+  return `"_aws":{"Timestamp":${timestampMs}${parts[0]}${parts[1]}`;
 }
 
 /** A log sink whose metric-carrying lines are whole JSON documents with EMF at the root; the others go to `fallback`. */
@@ -83,17 +95,14 @@ export function metricLogSink(options: MetricSinkOptions): LogSink {
   const fallback = options.fallback ?? consoleLogSink;
   const write = options.write ?? ((line: string) => void process.stdout.write(line));
   const now = options.now ?? Date.now;
+  const cache = new Map<string, [string, string]>();
   const line = (level: Level, fields: LogFields): void => {
     const metric = options.namespace === undefined ? undefined : options.describe(fields);
     if (metric === undefined) return fallback[level](fields);
     const at = now();
-    const document = {
-      timestamp: new Date(at).toISOString(),
-      level: LEVEL_NAMES[level],
-      message: fields,
-      ...emfMembers(options.namespace as string, options.functionName, metric, at),
-    };
-    write(`${JSON.stringify(document)}\n`);
+    const emf = emfMembersJson(options.namespace as string, options.functionName, metric, at, cache);
+    // {timestamp, level, message, _aws, dimensions…, metric}: built as text, `message` the only part serialized per line.
+    write(`{"timestamp":"${new Date(at).toISOString()}","level":"${LEVEL_NAMES[level]}","message":${JSON.stringify(fields)},${emf}}\n`);
   };
   return {
     debug: (fields) => line("debug", fields),

@@ -157,6 +157,33 @@ test("an outcome outside the closed set (an IdP's own error code) is counted as 
   expect(plain).toEqual([{ event: "something-else" }]);
 });
 
+test("lines of many metrics through one sink (each metric's EMF text serialized once, then reused) each carry their own", () => {
+  const lines: string[] = [];
+  let clock = 1_795_990_000_000;
+  const sink = metricLogSink({
+    namespace: "IotEnterpriseAuth",
+    functionName: FUNCTION,
+    describe: describeDeviceGrantLine,
+    write: (line) => lines.push(line),
+    now: () => clock++,
+  });
+  const outcomes = ["authorization_pending", "slow_down", "expired_token", "access_denied", "authorization_pending"];
+  for (const outcome of outcomes) sink.info({ event: "token", outcome, clientId: `client "${outcome}"\n` });
+  expect(lines).toHaveLength(outcomes.length);
+  lines.forEach((line, i) => {
+    expect(line.endsWith("}\n")).toBe(true);
+    expect(emfProblems(line)).toEqual([]);
+    const parsed = JSON.parse(line);
+    expect(parsed).toMatchObject({
+      level: "INFO",
+      message: { event: "token", outcome: outcomes[i], clientId: `client "${outcomes[i]}"\n` },
+    });
+    expect(parsed._aws.Timestamp).toBe(1_795_990_000_000 + i);
+    expect(new Date(parsed.timestamp).getTime()).toBe(1_795_990_000_000 + i);
+    expect(extractedMetrics(line).at(-1)?.dimensions).toEqual({ Function: FUNCTION, Endpoint: "token", Outcome: outcomes[i] });
+  });
+});
+
 test("the validator refuses what CloudWatch would not extract", () => {
   const good = JSON.stringify({
     _aws: { Timestamp: 1, CloudWatchMetrics: [{ Namespace: "N", Dimensions: [["D"]], Metrics: [{ Name: "M", Unit: "Count" }] }] },

@@ -57,7 +57,12 @@ export interface OperationsAlarmsArgs {
   resourcePrefix?: string;
   /** Tags for the topic and every alarm. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Customer managed KMS key (ARN) that encrypts a created topic (default the AWS managed key `alias/aws/sns`). */
+  /**
+   * Customer managed KMS key (ARN) that encrypts a created topic; its key policy must let `cloudwatch.amazonaws.com`
+   * use it (`kms:Decrypt`, `kms:GenerateDataKey*`), or alarms cannot publish. Default: no server-side encryption, since
+   * CloudWatch cannot use SNS's AWS managed key `alias/aws/sns`, whose policy cannot be changed (alarm notifications
+   * carry alarm names and metric values, no secrets).
+   */
   kmsKeyArn?: pulumi.Input<string>;
   /** The authorizer's function name (`IotTokenAuthorizer.functionName`): errors, throttles, duration, its decisions. */
   authorizerFunctionName?: pulumi.Input<string>;

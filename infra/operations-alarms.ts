@@ -189,11 +189,15 @@ export class OperationsAlarms extends pulumi.ComponentResource {
     this.registerOutputs({ alarmTopicArn: this.alarmTopicArn, alarmNames: this.alarmNames, dashboardName: this.dashboardName });
   }
 
-  /** A topic of its own, encrypted (the given key, or SNS's AWS managed key), with the e-mail subscriptions. */
+  /**
+   * A topic of its own with the e-mail subscriptions; encrypted with the given key only. CloudWatch can publish to an
+   * encrypted topic only when the key's policy lets `cloudwatch.amazonaws.com` use it, which SNS's AWS managed key
+   * (`alias/aws/sns`) never does: alarms would deploy and never arrive (docs/operations.md#alarms).
+   */
   private createTopic(name: string, prefix: string, args: OperationsAlarmsArgs, emails: string[]): pulumi.Output<string> {
     const topic = new aws.sns.Topic(
       `${name}-alarms`,
-      { name: `${prefix}-alarms`, kmsMasterKeyId: args.kmsKeyArn ?? "alias/aws/sns", tags: args.tags },
+      { name: `${prefix}-alarms`, ...(args.kmsKeyArn !== undefined && { kmsMasterKeyId: args.kmsKeyArn }), tags: args.tags },
       { parent: this },
     );
     emails.forEach(

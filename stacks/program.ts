@@ -21,6 +21,7 @@ import {
   type ConfigSource,
   type DeviceGrantStackConfig,
 } from "./config";
+export { stackOutputs } from "./outputs";
 import { FLEET_PROVISIONING_NAME, type FleetProvisioningStackConfig, isInstallerApp } from "./fleet-provisioning-config";
 
 export interface DeviceGrantOutputs {

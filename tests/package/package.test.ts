@@ -89,7 +89,7 @@ const COMPOSING_PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
 import { cognitoIssuer, cognitoJwksUri, DeviceGrant, FleetProvisioning, IotTokenAuthorizer, UserDirectory } from "${manifest.name}";
 import { DeviceClient } from "${manifest.name}/device";
-import { defineStack } from "${manifest.name}/stack";
+import { defineStack, stackOutputs } from "${manifest.name}/stack";
 
 const users = new UserDirectory("users", {
   callbackUrls: ["https://device.example.com/callback"],
@@ -111,6 +111,7 @@ const fleet = new FleetProvisioning("fleet", {
 const client = new DeviceClient({ baseUrl: "https://device.example.com", clientId: "tv", iotEndpoint: "example-ats.iot.eu-west-1.amazonaws.com" });
 export const outputs = { verificationUri: grant.verificationUri, authorizerName: authorizer.authorizerName, claimEndpoint: fleet.claimEndpoint, tokenFile: client.tokenFile };
 export const stack: typeof defineStack = defineStack;
+export const flat: (o: ReturnType<typeof defineStack>) => { authorizerName: pulumi.Output<string>; alarmTopicArn?: pulumi.Output<string> } = stackOutputs;
 export const name: pulumi.Output<string> = authorizer.functionName;
 `;
 
@@ -139,6 +140,13 @@ Promise.all(Object.values(outputs).flatMap((o) => (o && typeof o.apply !== "func
 });
 `;
 
+/** The README's TypeScript examples of using the package, which must compile as printed. */
+function readmeExamples(): string[] {
+  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Use the components in your own program"), readme.indexOf("### Versions and upgrades"));
+  return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
 describe("the package in a fresh Pulumi TypeScript program", () => {
   let program: string;
 
@@ -161,10 +169,15 @@ describe("the package in a fresh Pulumi TypeScript program", () => {
       noImplicitReturns: true,
       forceConsistentCasingInFileNames: true,
     };
-    writeFileSync(path.join(program, "tsconfig.json"), JSON.stringify({ compilerOptions: template, files: ["index.ts"] }));
+    const examples = readmeExamples().map((code, i) => {
+      writeFileSync(path.join(program, `readme-${i + 1}.ts`), code);
+      return `readme-${i + 1}.ts`;
+    });
+    const files = ["index.ts", ...examples];
+    writeFileSync(path.join(program, "tsconfig.json"), JSON.stringify({ compilerOptions: template, files }));
     writeFileSync(
       path.join(program, "tsconfig.node16.json"),
-      JSON.stringify({ compilerOptions: { ...template, module: "node16", moduleResolution: "node16" }, files: ["index.ts"] }),
+      JSON.stringify({ compilerOptions: { ...template, module: "node16", moduleResolution: "node16" }, files }),
     );
     writeFileSync(path.join(program, "index.ts"), COMPOSING_PROGRAM);
     writeFileSync(path.join(program, "runner.js"), RUNNER);
@@ -172,7 +185,8 @@ describe("the package in a fresh Pulumi TypeScript program", () => {
     npm(["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball, ...tools], program);
   });
 
-  it("installs with only its declared dependencies and the peer @pulumi/pulumi, and a program composing every component type-checks under pulumi new's tsconfig and under node16 resolution", () => {
+  it("installs with only its declared dependencies and the peer @pulumi/pulumi, and a program composing every component (and the README's examples, as printed) type-checks under pulumi new's tsconfig and under node16 resolution", () => {
+    expect(readmeExamples().length).toBeGreaterThanOrEqual(2);
     const installed = JSON.parse(readFileSync(path.join(program, "package.json"), "utf8")) as { dependencies: Record<string, string> };
     expect(Object.keys(installed.dependencies).sort()).toEqual(
       [manifest.name, "@pulumi/pulumi", "@types/node", "ts-node", "typescript"].sort(),

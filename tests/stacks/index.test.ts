@@ -20,7 +20,8 @@ describe("stacks/index.ts, the program Pulumi runs", () => {
       config: { ...(readStackFile("dev") as Record<string, object>), [`${PROJECT}:sharedSecret`]: Buffer.alloc(32, 3).toString("base64") },
       secretKeys: [`${PROJECT}:sharedSecret`],
     });
-    const program = await import("../../stacks");
+    // `export =`: the module is the flat record itself (esModuleInterop puts it under `default`).
+    const program = (await import("../../stacks")).default;
     expect(Object.keys(program).sort()).toEqual([
       "alarmTopicArn",
       "authorizerArn",

@@ -80,7 +80,10 @@ export interface OperationsAlarmsArgs {
   provisioningHookFunctionName?: pulumi.Input<string>;
   /** DynamoDB tables to watch for throttling, by a short key (letters, digits, `-`) used in the alarm's name. */
   tableNames?: Record<string, pulumi.Input<string>>;
-  /** The namespace of the functions' decision metrics (default `IotEnterpriseAuth`, as the functions'). */
+  /**
+   * The namespace of the functions' decision metrics (default `IotEnterpriseAuth`, as the functions'); empty, as when
+   * the functions' metrics are off: the dashboard has no decision widgets, only the alarms' metrics.
+   */
   metricsNamespace?: string;
   /** An existing SNS topic (ARN) for the alarms; without it, the component creates one. */
   alarmTopicArn?: pulumi.Input<string>;
@@ -94,7 +97,8 @@ export type CheckedThresholds = Required<OperationsAlarmThresholds>;
 
 export interface CheckedOperationsAlarmsArgs {
   resourcePrefix: string;
-  metricsNamespace: string;
+  /** Undefined when the functions write no decision metrics (`metricsNamespace: ""`). */
+  metricsNamespace: string | undefined;
   alarmEmails: string[];
   thresholds: CheckedThresholds;
 }
@@ -192,7 +196,8 @@ export function operationsAlarmsProblems(
   const timeoutSeconds = args.authorizerTimeoutSeconds ?? OPERATIONS_ALARMS_DEFAULTS.authorizerTimeoutSeconds;
   count(args.authorizerTimeoutSeconds, "authorizerTimeoutSeconds", problems, 1);
   // Checked with the shared arguments (checkComponentArgs); empty (no metrics) leaves the dashboard's default.
-  const metricsNamespace = args.metricsNamespace || OPERATIONS_ALARMS_DEFAULTS.metricsNamespace;
+  const metricsNamespace =
+    args.metricsNamespace === "" ? undefined : (args.metricsNamespace ?? OPERATIONS_ALARMS_DEFAULTS.metricsNamespace);
   for (const key of Object.keys(args.tableNames ?? {})) {
     if (!/^[A-Za-z0-9-]{1,32}$/.test(key)) problems.push(problemAt(`tableNames.${key}`, "must be keyed by 1-32 letters, digits or -"));
   }
@@ -202,6 +207,12 @@ export function operationsAlarmsProblems(
     alarmEmails.forEach((email, i) => {
       if (typeof email !== "string" || !EMAIL.test(email))
         problems.push(problemAt(`alarmEmails[${i}]`, `is not an e-mail address: ${JSON.stringify(email)}`));
+    });
+    const seen = new Set<string>();
+    alarmEmails.forEach((email, i) => {
+      const key = typeof email === "string" ? email.toLowerCase() : "";
+      if (seen.has(key)) problems.push(problemAt(`alarmEmails[${i}]`, `repeats ${JSON.stringify(email)}: each address is subscribed once`));
+      seen.add(key);
     });
     if (alarmEmails.length > 0 && args.alarmTopicArn !== undefined) {
       problems.push(problemAt("alarmEmails", "cannot be used with alarmTopicArn: subscribe them to that topic where it is managed"));

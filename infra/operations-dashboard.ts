@@ -49,10 +49,11 @@ interface Names {
   alarmArns: string[];
 }
 
-function widgets(n: Names, ns: string, period: number, region: string): Widget[] {
+/** The widgets, in reading order; the decision widgets only when the functions write decision metrics (`ns`). */
+function widgets(n: Names, ns: string | undefined, period: number, region: string): Widget[] {
   const out: Widget[] = [];
   const graph = (title: string, metrics: unknown[][], p: number, stat = "Sum") => metricWidget(title, metrics, p, region, stat);
-  if (n.authorizer) {
+  if (n.authorizer && ns !== undefined) {
     out.push(
       graph(
         "Authorizer: allows and denials",
@@ -69,7 +70,7 @@ function widgets(n: Names, ns: string, period: number, region: string): Widget[]
       ),
     );
   }
-  if (n.deviceGrant)
+  if (n.deviceGrant && ns !== undefined)
     out.push(
       graph(
         "Device grant: outcomes by endpoint",
@@ -77,8 +78,9 @@ function widgets(n: Names, ns: string, period: number, region: string): Widget[]
         period,
       ),
     );
-  if (n.claim) out.push(graph("Provisioning claims: outcomes", [search(ns, CLAIM_METRIC, n.claim, ["Outcome"], "", period)], period));
-  if (n.hook)
+  if (n.claim && ns !== undefined)
+    out.push(graph("Provisioning claims: outcomes", [search(ns, CLAIM_METRIC, n.claim, ["Outcome"], "", period)], period));
+  if (n.hook && ns !== undefined)
     out.push(
       graph("Pre-provisioning hook: decisions by reason", [search(ns, HOOK_METRIC, n.hook, ["Decision", "Reason"], "", period)], period),
     );

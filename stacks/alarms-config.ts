@@ -29,7 +29,7 @@ export function readOperationsAlarms(
   const args: OperationsAlarmsArgs = {
     ...(shared.kmsKeyArn !== undefined && { kmsKeyArn: shared.kmsKeyArn }),
     ...(shared.tags !== undefined && { tags: shared.tags }),
-    ...(shared.metricsNamespace !== undefined && shared.metricsNamespace !== "" && { metricsNamespace: shared.metricsNamespace }),
+    ...(shared.metricsNamespace !== undefined && { metricsNamespace: shared.metricsNamespace }),
     ...(authorizerTimeoutSeconds !== undefined && { authorizerTimeoutSeconds }),
     ...(alarmTopicArn !== undefined && { alarmTopicArn }),
     ...(emails.length > 0 && { alarmEmails: emails }),

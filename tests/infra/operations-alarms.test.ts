@@ -223,6 +223,17 @@ describe("OperationsAlarms", () => {
     expect(byTitle.Alarms.alarms).toHaveLength(4);
   });
 
+  it("with the functions' metrics off (metricsNamespace empty), the dashboard keeps the alarms' metrics only", async () => {
+    await create({ authorizerFunctionName: "auth-prod", deviceGrantFunctionName: "grant-prod", metricsNamespace: "" });
+    const body = JSON.parse(String(mocks.one(T.dashboard).inputs.dashboardBody));
+    expect(body.widgets.map((w: { properties: { title: string } }) => w.properties.title)).toEqual([
+      "Lambda: errors",
+      "Authorizer: throttles",
+      "Authorizer: duration p99 (ms)",
+      "Alarms",
+    ]);
+  });
+
   it("with nothing to watch, declares a topic and an empty dashboard, and no alarm", async () => {
     await create({});
     expect(mocks.byType(T.alarm)).toHaveLength(0);
@@ -238,7 +249,7 @@ describe("checkOperationsAlarmsArgs", () => {
         "ops",
         {
           metricsNamespace: "AWS/Mine",
-          alarmEmails: ["not-an-address"],
+          alarmEmails: ["not-an-address", "oncall@example.com", "OnCall@example.com"],
           alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:pager",
           tableNames: { "bad key": "t" },
           thresholds: { periodSeconds: 45, authorizerDurationMs: 6000, datapointsToAlarm: 9, evaluationPeriods: 5, api5xxx: 1 } as never,
@@ -254,6 +265,7 @@ describe("checkOperationsAlarmsArgs", () => {
       'metricsNamespace must be 1-255 of letters, digits and . - _ / # : or space, not under AWS/; got "AWS/Mine"',
       "tableNames.bad key must be keyed by 1-32 letters, digits or -",
       'alarmEmails[0] is not an e-mail address: "not-an-address"',
+      'alarmEmails[2] repeats "OnCall@example.com": each address is subscribed once',
       "alarmEmails cannot be used with alarmTopicArn: subscribe them to that topic where it is managed",
       'thresholds: unknown field "api5xxx" (did you mean api5xx?)',
       "thresholds.periodSeconds must be 10, 30 or a multiple of 60; got 45",

@@ -4,6 +4,7 @@
  * (`ComponentArgs`: the customer managed key, the permissions boundary, the tags, the log retention) from one
  * stack setting each.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { closest } from "../functions/shared/problems";
 import type { ComponentArgs } from "../infra/component-args";
 import { DEFAULT_METRICS_NAMESPACE } from "../functions/shared/metric-lines";
@@ -48,6 +49,7 @@ export type SharedArgs = Pick<ComponentArgs, "kmsKeyArn" | "permissionsBoundary"
 /** The arguments every component shares, from the stack settings of the same names. */
 export function readSharedArgs(source: ConfigSource, problems: StackProblems): SharedArgs {
   const kmsKeyArn = readOptionalString(source, "kmsKeyArn");
+  if (kmsKeyArn !== undefined) checkKeyRegion(kmsKeyArn, problems);
   const permissionsBoundary = readOptionalString(source, "permissionsBoundary");
   const tags = checkTags(readJson(source, "tags", problems, "an object of string values"), problems);
   const logRetentionDays = readInteger(source, "logRetentionDays", problems);
@@ -60,6 +62,21 @@ export function readSharedArgs(source: ConfigSource, problems: StackProblems): S
     ...(tags !== undefined && { tags }),
     ...(logRetentionDays !== undefined && { logRetentionDays }),
   };
+}
+
+/**
+ * A customer managed key must be in the stack's region: DynamoDB, SSM, CloudWatch Logs and SNS encrypt only with keys
+ * of their own region, so a key elsewhere would pass the preview and fail `pulumi up` half way.
+ */
+function checkKeyRegion(kmsKeyArn: string, problems: StackProblems): void {
+  const region = new pulumi.Config("aws").get("region");
+  const keyRegion = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(kmsKeyArn)?.[1];
+  if (region !== undefined && keyRegion !== undefined && keyRegion !== region) {
+    problems.add(
+      "kmsKeyArn",
+      `kmsKeyArn is a key in ${keyRegion}, but the stack deploys to ${region} (aws:region): use a key of ${region}`,
+    );
+  }
 }
 
 /** A reserved concurrency setting, where the declared default 0 means none is reserved. */

@@ -189,6 +189,15 @@ describe("a stack file with settings the program does not know", () => {
   });
 });
 
+describe("the customer managed key", () => {
+  it("is refused from another region than the stack's, which its services could not use", () => {
+    const elsewhere = KMS_KEY.replace(":eu-west-1:", ":us-east-1:");
+    expect(refused(devStack({ [key("kmsKeyArn")]: elsewhere }))).toEqual([
+      "kmsKeyArn is a key in us-east-1, but the stack deploys to eu-west-1 (aws:region): use a key of eu-west-1",
+    ]);
+  });
+});
+
 describe("the reserved concurrency settings", () => {
   it("reserve nothing at their default 0, and refuse a negative number by the setting's name", async () => {
     const mocks = await declared(devStack({ [key("functionReservedConcurrency")]: 0 }));

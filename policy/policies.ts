@@ -17,7 +17,7 @@ import { checkIdentityPool, checkPasswordPolicy, PASSWORD_POLICY_DEFAULTS } from
 import { checkDeviceCodes, DEVICE_CODES_DEFAULTS } from "./rules/device-codes";
 import { checkTableEncryption, checkTablePointInTimeRecovery, checkTableTtl } from "./rules/dynamodb";
 import { checkIamPolicy, checkIamRole, checkPolicyAttachment } from "./rules/iam-wildcards";
-import { checkAuthorizerGrants, checkIotPolicy } from "./rules/iot-resources";
+import { checkAuthorizerAudiences, checkAuthorizerGrants, checkIotPolicy } from "./rules/iot-resources";
 import { checkLambdaPermission } from "./rules/lambda-permissions";
 import { checkFunctionLogGroups, checkLogRetention, LOG_RETENTION_DEFAULTS, type StackResource } from "./rules/logs";
 import { checkTemplateEnabled, checkTemplateHook } from "./rules/provisioning-template";
@@ -101,6 +101,12 @@ export const RESOURCE_RULES: readonly ResourceRule[] = [
     description: "IoT policies and the authorizer's grants use wildcards only below a device's own client id or principal.",
     enforcementLevel: "mandatory",
     checks: { [T.iotPolicy]: checkIotPolicy, [T.fn]: checkAuthorizerGrants },
+  },
+  {
+    name: "authorizer-issuer-audience",
+    description: "Every issuer the authorizer trusts names the audiences or client ids its tokens must carry.",
+    enforcementLevel: "advisory",
+    checks: { [T.fn]: checkAuthorizerAudiences },
   },
   {
     name: "dynamodb-encryption",

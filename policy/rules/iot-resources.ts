@@ -83,3 +83,22 @@ export function checkAuthorizerGrants(props: Props, report: Report): void {
     }
   });
 }
+
+/**
+ * `aws:lambda/function:Function` with `AUTHORIZER_CONFIG`: each issuer names the audiences or client ids its tokens
+ * must carry. Without either, the authorizer accepts a token its IdP issued to any application, for any purpose
+ * (RFC 8725 §3.9; docs/security-model.md#known-limits).
+ */
+export function checkAuthorizerAudiences(props: Props, report: Report): void {
+  const raw = environmentVariable(props, AUTHORIZER_CONFIG_ENV);
+  if (raw === undefined) return;
+  const config = parseJson(raw);
+  // A configuration that is not an object is iot-policy-resources-scoped's to report.
+  const issuers = isRecord(config) && Array.isArray(config.issuers) ? config.issuers : [];
+  issuers.forEach((issuer, i) => {
+    if (!isRecord(issuer)) return;
+    if (stringList(issuer.audiences).length === 0 && stringList(issuer.clientIds).length === 0) {
+      report(`issuers[${i}] (${quote(issuer.issuer)}) accepts tokens its IdP issued to any application: set audiences or clientIds`);
+    }
+  });
+}

@@ -1,6 +1,6 @@
-/** iam-no-wildcards and iot-policy-resources-scoped, passing and failing, with the documented exceptions. */
+/** iam-no-wildcards, iot-policy-resources-scoped and authorizer-issuer-audience, passing and failing, with the documented exceptions. */
 import { checkIamPolicy, checkIamRole, checkPolicyAttachment } from "../../policy/rules/iam-wildcards";
-import { checkAuthorizerGrants, checkIotPolicy, wildcardProblem } from "../../policy/rules/iot-resources";
+import { checkAuthorizerAudiences, checkAuthorizerGrants, checkIotPolicy, wildcardProblem } from "../../policy/rules/iot-resources";
 import { policyDocument, reported } from "./support";
 
 const LOGS = {
@@ -127,5 +127,31 @@ describe("iot-policy-resources-scoped", () => {
   it("counts IAM's escaped characters as literal", () => {
     expect(wildcardProblem("topic/a/${*}/${?}", ["{principal}"])).toBeUndefined();
     expect(wildcardProblem("client/{principal}*", ["{principal}"])).toBeUndefined();
+  });
+});
+
+describe("authorizer-issuer-audience", () => {
+  const fn = (config: unknown) => ({ environment: { variables: { AUTHORIZER_CONFIG: JSON.stringify(config) } } });
+
+  it("passes issuers that name their audiences or client ids, and functions that are not the authorizer", () => {
+    const issuers = [
+      { issuer: "https://openam.example.com/oauth2", algorithms: ["HS256"], audiences: ["deviceagent"] },
+      { issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x", algorithms: ["RS256"], clientIds: ["abc"], tokenUse: "access" },
+    ];
+    expect(reported(checkAuthorizerAudiences, fn({ issuers }))).toEqual([]);
+    expect(reported(checkAuthorizerAudiences, { environment: { variables: { OTHER: "x" } } })).toEqual([]);
+    expect(reported(checkAuthorizerAudiences, { environment: { variables: { AUTHORIZER_CONFIG: "{" } } })).toEqual([]);
+  });
+
+  it("reports an issuer that accepts tokens issued to any application", () => {
+    const issuers = [
+      { issuer: "https://idp.example.com", algorithms: ["RS256"], tokenUse: "access" },
+      { issuer: "https://other.example.com", algorithms: ["RS256"], audiences: [], clientIds: [] },
+      { issuer: "https://fine.example.com", algorithms: ["RS256"], audiences: ["iot"] },
+    ];
+    expect(reported(checkAuthorizerAudiences, fn({ issuers }))).toEqual([
+      'issuers[0] ("https://idp.example.com") accepts tokens its IdP issued to any application: set audiences or clientIds',
+      'issuers[1] ("https://other.example.com") accepts tokens its IdP issued to any application: set audiences or clientIds',
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import { createHandler } from "../../functions/device-grant/index";
 import { DynamoStore } from "../../functions/device-grant/dynamo-store";
 import { basicAuthorizationHeader } from "../../functions/shared/oauth";
 import { type LocalDynamo, startDynalite } from "../../sandbox/dynalite";
+import { consoleClientConfig } from "../helpers/device-grant-config";
 
 const ssm = mockClient(SSMClient);
 const PARAMETER = "/device-grant/test/client-secrets";
@@ -33,21 +34,7 @@ afterAll(async () => {
 
 function environment(): NodeJS.ProcessEnv {
   return {
-    DEVICE_GRANT_CONFIG: JSON.stringify({
-      settings: {},
-      clients: [{ clientId: "console", name: "Games console", type: "confidential", scopes: ["openid"] }],
-      scopes: ["openid"],
-      upstream: {
-        issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example",
-        authorizationEndpoint: "https://users.auth.eu-west-1.amazoncognito.com/oauth2/authorize",
-        tokenEndpoint: "https://users.auth.eu-west-1.amazoncognito.com/oauth2/token",
-        redirectUri: "https://device.example.com/callback",
-      },
-      publicBaseUrl: "https://device.example.com",
-      tableName,
-      region: "eu-west-1",
-      clientSecretsParameter: PARAMETER,
-    }),
+    DEVICE_GRANT_CONFIG: consoleClientConfig(tableName, PARAMETER),
   };
 }
 

@@ -16,6 +16,7 @@ import {
 import { metricLogSink, OTHER } from "../../functions/shared/metric-lines";
 import { basicAuthorizationHeader } from "../../functions/shared/oauth";
 import { type LocalDynamo, startDynalite } from "../../sandbox/dynalite";
+import { consoleClientConfig } from "../helpers/device-grant-config";
 import { emfProblems, extractedMetrics } from "../../support/emf";
 
 const ssm = mockClient(SSMClient);
@@ -45,21 +46,7 @@ function handler() {
   const handle = createHandler({
     environment: {
       AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
-      DEVICE_GRANT_CONFIG: JSON.stringify({
-        settings: {},
-        clients: [{ clientId: "console", name: "Games console", type: "confidential", scopes: ["openid"] }],
-        scopes: ["openid"],
-        upstream: {
-          issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example",
-          authorizationEndpoint: "https://users.auth.eu-west-1.amazoncognito.com/oauth2/authorize",
-          tokenEndpoint: "https://users.auth.eu-west-1.amazoncognito.com/oauth2/token",
-          redirectUri: "https://device.example.com/callback",
-        },
-        publicBaseUrl: "https://device.example.com",
-        tableName,
-        region: "eu-west-1",
-        clientSecretsParameter: PARAMETER,
-      }),
+      DEVICE_GRANT_CONFIG: consoleClientConfig(tableName, PARAMETER),
     },
     writeLine: (line) => lines.push(line),
   });
